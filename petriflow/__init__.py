@@ -1,0 +1,52 @@
+"""petriflow: run and prove business processes on colored Petri nets.
+
+The names below are the public surface (pinned by ``tests/test_public_api.py``).
+They are imported on first use, so ``import petriflow`` stays cheap for the
+command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "PetriflowError": "petriflow.errors",
+    "ModelError": "petriflow.errors",
+    "NotEnabledError": "petriflow.errors",
+    "Net": "petriflow.net.structure",
+    "NetBuilder": "petriflow.net.builder",
+    "Marking": "petriflow.net.marking",
+    "Step": "petriflow.net.firing",
+    "fire": "petriflow.net.firing",
+    "bindings": "petriflow.net.firing",
+    "TokenGame": "petriflow.net.game",
+    "read_pnml": "petriflow.net.pnml",
+    "write_pnml": "petriflow.net.pnml",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from petriflow.errors import ModelError, NotEnabledError, PetriflowError
+    from petriflow.net.builder import NetBuilder
+    from petriflow.net.firing import Step, bindings, fire
+    from petriflow.net.game import TokenGame
+    from petriflow.net.marking import Marking
+    from petriflow.net.pnml import read_pnml, write_pnml
+    from petriflow.net.structure import Net
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'petriflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,147 @@
+"""The ``petriflow`` command line: the only code that prints or chooses exit codes.
+
+Exit codes: 0 success, 2 bad input (a user mistake: one clear message, never a
+traceback). Heavy libraries are imported inside the commands that need them, so
+that quick commands start quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from petriflow.errors import PetriflowError
+
+if TYPE_CHECKING:
+    from petriflow.net.marking import Marking
+    from petriflow.net.structure import Net
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_BAD_INPUT = 2
+MAX_NET_BYTES = 512 * 1024 * 1024
+
+
+def _fail(message: str) -> None:
+    click.echo(f"petriflow: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _load_net(path: str) -> Net:
+    from petriflow.net.pnml import read_pnml
+
+    p = Path(path)
+    if not p.is_file():
+        _fail(f"{path}: no such file")
+    if p.stat().st_size > MAX_NET_BYTES:
+        _fail(f"{path}: larger than {MAX_NET_BYTES // (1024 * 1024)} MiB; refusing to read it")
+    return read_pnml(p.read_bytes(), file=path)
+
+
+def _marking_json(net: Net, marking: Marking) -> dict[str, Any]:
+    from petriflow.net.colorjson import token_to_json
+    from petriflow.net.colors import BlackColor
+
+    out: dict[str, Any] = {}
+    for place in net.places:
+        tokens = marking[place.id]
+        if not tokens.size:
+            continue
+        if isinstance(place.color, BlackColor):
+            out[place.id] = tokens.size
+        else:
+            out[place.id] = [token_to_json(place.color, t) for t in tokens.elements()]
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="petriflow")
+def main() -> None:
+    """Run and prove business processes on colored Petri nets."""
+
+
+@main.group()
+def net() -> None:
+    """Inspect and simulate Petri nets (PNML files)."""
+
+
+@net.command("info")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def net_info(path: str, fmt: str) -> None:
+    """Print the size of the net in PATH: places, transitions, arcs, initial tokens."""
+    net = _load_net(path)
+    info = net.summary()
+    if fmt == "json":
+        click.echo(json.dumps(info))
+        return
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        click.echo(f"{key.ljust(width)}  {value}")
+
+
+@net.command("simulate")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--steps", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Fire at most this many transitions.")
+@click.option("--seed", type=int, default=None, help="Random seed, for a repeatable run.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def net_simulate(path: str, steps: int, seed: int | None, fmt: str) -> None:
+    """Fire up to STEPS transitions of the net in PATH, each chosen uniformly at random
+    among the enabled ones, and report where the run ended."""
+    import random
+
+    from petriflow.net.game import TokenGame
+
+    net = _load_net(path)
+    game = TokenGame(net)
+    result = game.run(steps, random.Random(seed))
+    marking = _marking_json(net, game.marking())
+    if fmt == "json":
+        click.echo(json.dumps({"fired": result.fired, "dead": result.dead, "marking": marking}))
+        return
+    click.echo(f"fired {result.fired} of at most {steps} transitions")
+    if result.dead:
+        click.echo("stopped in a dead marking: no transition is enabled")
+    else:
+        click.echo("the net can still fire")
+    click.echo("final marking (non-empty places):")
+    for place, tokens in marking.items():
+        click.echo(f"  {place}: {tokens}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code instead of raising SystemExit."""
+    try:
+        main.main(args=argv, prog_name="petriflow", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_BAD_INPUT
+    except click.exceptions.Abort:
+        click.echo("petriflow: aborted", err=True)
+        return 1
+    except PetriflowError as exc:
+        click.echo(f"petriflow: error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except OSError as exc:
+        click.echo(f"petriflow: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+                   err=True)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def entry() -> None:
+    sys.exit(run())
+
+
+__all__ = ["main", "run"]

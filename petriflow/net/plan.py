@@ -1,0 +1,264 @@
+"""Firing plans: each transition's arcs, precompiled once for the firing rule.
+
+A :class:`TransitionPlan` knows, for one transition, which tokens its input arcs can
+match (patterns that bind variables), what its output arcs produce (compiled closures),
+its guard, and its free variables. It reads tokens through a ``lookup(place)``
+function so that the immutable :class:`~petriflow.net.marking.Marking` and the mutable
+state of :class:`~petriflow.net.game.TokenGame` share one implementation of the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from petriflow.errors import ColorError, NotEnabledError, UnboundVariableError
+from petriflow.ids import PlaceId, TransitionId
+from petriflow.net.colors import DOT, ColorSet
+from petriflow.net.evaluate import Compiled, compile_expr
+from petriflow.net.expr import Const, Expr, TupleExpr, Var
+
+Lookup = Callable[[PlaceId], Mapping[Any, int]]
+Bag = dict[PlaceId, dict[Any, int]]
+_NOTHING: Mapping[Any, int] = {}
+
+
+def is_pattern(expr: Expr | None) -> bool:
+    """Whether an input inscription can be matched against tokens (binds variables)."""
+    if expr is None or isinstance(expr, Var | Const):
+        return True
+    if isinstance(expr, TupleExpr):
+        return all(is_pattern(i) for i in expr.items)
+    return False
+
+
+def pattern_variables(expr: Expr | None) -> list[str]:
+    if isinstance(expr, Var):
+        return [expr.name]
+    if isinstance(expr, TupleExpr):
+        return [v for i in expr.items for v in pattern_variables(i)]
+    return []
+
+
+def _match(pattern: Expr | None, token: Any, env: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Unify ``token`` with ``pattern`` under ``env``, adding fresh bindings to ``new``."""
+    if pattern is None:
+        return token is DOT
+    if isinstance(pattern, Var):
+        name = pattern.name
+        if name in env:
+            return bool(env[name] == token)
+        if name in new:
+            return bool(new[name] == token)
+        new[name] = token
+        return True
+    if isinstance(pattern, Const):
+        return bool(pattern.value == token)
+    if isinstance(pattern, TupleExpr):
+        if type(token) is not tuple or len(token) != len(pattern.items):
+            return False
+        return all(_match(p, v, env, new) for p, v in zip(pattern.items, token, strict=True))
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ArcPlan:
+    place: PlaceId
+    weight: int
+    pattern: Expr | None      # for input arcs that bind variables (None = black token)
+    value: Compiled | None    # computes the token from the binding (None = black token)
+    check: ColorSet | None    # output color to validate against, when not guaranteed
+
+
+class TransitionPlan:
+    """The firing rule of one transition, precompiled."""
+
+    __slots__ = (
+        "consume",
+        "free",
+        "guard",
+        "inhibit",
+        "matchers",
+        "produce",
+        "pt",
+        "read",
+        "transition",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        transition: TransitionId,
+        consume: tuple[ArcPlan, ...],
+        read: tuple[ArcPlan, ...],
+        inhibit: tuple[tuple[PlaceId, int], ...],
+        produce: tuple[ArcPlan, ...],
+        guard: Expr | None,
+        free: tuple[tuple[str, ColorSet], ...],
+    ) -> None:
+        self.transition = transition
+        self.consume = consume
+        self.read = read
+        self.inhibit = inhibit
+        self.produce = produce
+        self.guard: Compiled | None = compile_expr(guard) if guard is not None else None
+        self.free = free
+        # Arcs whose inscription is a pattern bind variables; match those first.
+        self.matchers = tuple(a for a in consume + read if a.pattern is not None)
+        names: list[str] = [v for a in self.matchers for v in pattern_variables(a.pattern)]
+        names += [n for n, _ in free]
+        self.variables = tuple(dict.fromkeys(names))
+        self.pt = (
+            guard is None
+            and not free
+            and all(a.value is None for a in consume + read + produce)
+        )
+
+    # -- enumeration -------------------------------------------------------------------
+
+    def bindings(self, lookup: Lookup, given: Mapping[str, Any] | None = None
+                 ) -> Iterator[dict[str, Any]]:
+        """Every binding that enables the transition with the tokens ``lookup`` shows."""
+        if self.pt:
+            if self._pt_enabled(lookup):
+                yield {}
+            return
+        for place, weight in self.inhibit:
+            if sum(lookup(place).values()) >= weight:
+                return
+        env = dict(given) if given else {}
+        yield from self._bind(0, env, lookup)
+
+    def _bind(self, i: int, env: dict[str, Any], lookup: Lookup) -> Iterator[dict[str, Any]]:
+        if i < len(self.matchers):
+            arc = self.matchers[i]
+            tokens = lookup(arc.place)
+            for token, count in list(tokens.items()):
+                if count < arc.weight:
+                    continue
+                new: dict[str, Any] = {}
+                if _match(arc.pattern, token, env, new):
+                    if new:
+                        env.update(new)
+                        yield from self._bind(i + 1, env, lookup)
+                        for k in new:
+                            del env[k]
+                    else:
+                        yield from self._bind(i + 1, env, lookup)
+            return
+        missing = [(n, c) for n, c in self.free if n not in env]
+        if missing:
+            yield from self._enumerate_free(missing, env, lookup)
+            return
+        if self._complete(env, lookup):
+            yield {k: env[k] for k in self.variables}
+
+    def _enumerate_free(self, missing: list[tuple[str, ColorSet]], env: dict[str, Any],
+                        lookup: Lookup) -> Iterator[dict[str, Any]]:
+        name, color = missing[0]
+        if not color.finite:
+            raise UnboundVariableError(
+                f"transition '{self.transition}': variable '{name}' of type {color} is not "
+                "bound by any input arc and cannot be enumerated",
+                transition=self.transition,
+                hint=f"pass a value for '{name}' in the binding",
+            )
+        for value in color.members():
+            env[name] = value
+            if len(missing) > 1:
+                yield from self._enumerate_free(missing[1:], env, lookup)
+            elif self._complete(env, lookup):
+                yield {k: env[k] for k in self.variables}
+            del env[name]
+
+    def _complete(self, env: Mapping[str, Any], lookup: Lookup) -> bool:
+        """All variables are bound: check multiplicities, the guard and output colors."""
+        try:
+            return self.why_not(env, lookup) is None
+        except (ArithmeticError, KeyError, TypeError):
+            return False
+
+    # -- checking and firing -------------------------------------------------------------
+
+    def demand(self, env: Mapping[str, Any], arcs: tuple[ArcPlan, ...]) -> Bag:
+        bag: Bag = {}
+        for a in arcs:
+            token = DOT if a.value is None else a.value(env)
+            per = bag.setdefault(a.place, {})
+            per[token] = per.get(token, 0) + a.weight
+        return bag
+
+    def why_not(self, env: Mapping[str, Any], lookup: Lookup) -> str | None:
+        """None if the transition may fire with binding ``env``, else the reason."""
+        for place, weight in self.inhibit:
+            if sum(lookup(place).values()) >= weight:
+                return f"inhibitor arc: place '{place}' holds {weight} or more tokens"
+        for arcs in (self.consume, self.read):
+            for place, per in self.demand(env, arcs).items():
+                have = lookup(place)
+                for token, n in per.items():
+                    if have.get(token, 0) < n:
+                        what = "tokens" if token is DOT else f"x {token!r}"
+                        return (f"place '{place}' holds {have.get(token, 0)} {what}, "
+                                f"needs {n}")
+        if self.guard is not None and self.guard(env) is not True:
+            return "the guard is false for this binding"
+        for a in self.produce:
+            if a.check is not None and a.value is not None:
+                try:
+                    a.check.validate(a.value(env))
+                except ColorError as exc:
+                    return f"output to place '{a.place}': {exc}"
+        return None
+
+    def _pt_enabled(self, lookup: Lookup) -> bool:
+        for place, weight in self.inhibit:
+            if lookup(place).get(DOT, 0) >= weight:
+                return False
+        for arcs in (self.consume, self.read):
+            need: dict[PlaceId, int] = {}
+            for a in arcs:
+                need[a.place] = need.get(a.place, 0) + a.weight
+            for place, n in need.items():
+                if lookup(place).get(DOT, 0) < n:
+                    return False
+        return True
+
+    def complete_binding(self, lookup: Lookup, binding: Mapping[str, Any] | None
+                         ) -> dict[str, Any]:
+        """Turn a caller's (possibly partial or absent) binding into one full binding."""
+        given = dict(binding or {})
+        for name, color in self.free:
+            if name in given:
+                given[name] = color.validate(given[name])
+        if self.pt:
+            return {}
+        if all(v in given for v in self.variables):
+            return {k: given[k] for k in self.variables}
+        found = self.bindings(lookup, given)
+        first = next(found, None)
+        if first is None:
+            raise NotEnabledError(
+                f"transition '{self.transition}' has no enabling binding"
+                + (f" extending {given}" if given else ""),
+                transition=self.transition,
+            )
+        if next(found, None) is not None:
+            raise NotEnabledError(
+                f"transition '{self.transition}' has several enabling bindings; say which",
+                transition=self.transition,
+                hint="pass one of the bindings that bindings() lists",
+            )
+        return first
+
+    def step_bags(self, env: Mapping[str, Any], lookup: Lookup) -> tuple[Bag, Bag]:
+        """(consumed, produced) for binding ``env``; raises if not enabled."""
+        reason = self.why_not(env, lookup)
+        if reason is not None:
+            raise NotEnabledError(f"transition '{self.transition}' is not enabled: {reason}",
+                                  transition=self.transition)
+        return self.demand(env, self.consume), self.demand(env, self.produce)
+
+
+__all__ = ["ArcPlan", "Bag", "Lookup", "TransitionPlan", "is_pattern", "pattern_variables"]

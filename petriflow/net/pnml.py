@@ -1,0 +1,330 @@
+"""PNML (ISO/IEC 15909-2) for P/T nets, with a documented extension for colored nets.
+
+Reading accepts what real tools write: the 2009 grammar namespace or none, nets
+nested in ``<module>`` (the IBM/PNAPI exports), any depth of ``<page>``, reference
+places and transitions, names apart from ids, ``toolspecific`` sections of other
+tools (NUPN and the like: skipped, never interpreted), and arc types
+``<type value="inhibitor|read|test"/>``. XML is parsed with :mod:`defusedxml`, so
+entity expansion, external entities and DTD tricks are refused.
+
+**petriflow extension** (``<toolspecific tool="petriflow" version="1">``), written so
+that any P/T tool still reads the skeleton of a colored net:
+
+* in a ``<place>``: ``<color>`` holds the color set as JSON (see
+  :mod:`petriflow.net.colorjson`) and ``<tokens>`` a JSON list of ``[token, count]``
+  pairs; the standard ``<initialMarking>`` then holds the number of tokens;
+* in a ``<transition>``: ``<guard>`` holds an expression, ``<variable name="x">`` the
+  JSON color set of a free variable, ``<meta key="k">`` a text fact for higher layers;
+* in an ``<arc>``: ``<expression>`` holds the arc inscription; the standard
+  ``<inscription>`` keeps the weight.
+
+Functions here work on text and return values; reading files is the caller's job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, indent, register_namespace, tostring
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from petriflow.errors import ColorError, ModelError, PnmlError, Problem
+from petriflow.net.builder import NetBuilder
+from petriflow.net.colorjson import color_from_json, color_to_json, token_from_json, token_to_json
+from petriflow.net.colors import BLACK, BlackColor, ColorSet
+from petriflow.net.expr import unparse
+from petriflow.net.structure import ArcKind, Net
+
+PNML_NS = "http://www.pnml.org/version-2009/grammar/pnml"
+PTNET_TYPE = "http://www.pnml.org/version-2009/grammar/ptnet"
+TOOL = "petriflow"
+TOOL_VERSION = "1"
+_ARC_TYPES = {"normal": ArcKind.NORMAL, "inhibitor": ArcKind.INHIBITOR, "read": ArcKind.READ,
+              "test": ArcKind.READ}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if tag[:1] == "{" else tag
+
+
+def _child(e: Element, name: str) -> Element | None:
+    for c in e:
+        if _local(c.tag) == name:
+            return c
+    return None
+
+
+def _text(e: Element | None) -> str | None:
+    """The ``<text>`` of a PNML label element."""
+    if e is None:
+        return None
+    t = _child(e, "text")
+    return t.text.strip() if t is not None and t.text is not None else None
+
+
+def _ours(e: Element) -> Element | None:
+    for c in e:
+        if _local(c.tag) == "toolspecific" and c.get("tool") == TOOL:
+            return c
+    return None
+
+
+class _Reader:
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def problem(self, message: str, element: str | None, hint: str | None = None) -> None:
+        self.problems.append(Problem(message, file=self.file, element=element, hint=hint))
+
+    def read(self, data: bytes | str) -> Net:
+        try:
+            root = SafeET.fromstring(data)
+        except defusedxml.DefusedXmlException as exc:
+            raise PnmlError(Problem(f"refused unsafe XML ({type(exc).__name__}: {exc})",
+                                    file=self.file,
+                                    hint="PNML files need no DTD or entity declarations")) from None
+        except SafeET.ParseError as exc:
+            line, column = getattr(exc, "position", (None, None))
+            raise PnmlError(Problem(f"not well-formed XML: {exc}", file=self.file, line=line,
+                                    column=column)) from None
+        if _local(root.tag) != "pnml":
+            raise PnmlError(Problem(f"the root element is <{_local(root.tag)}>, not <pnml>",
+                                    file=self.file, hint="is this a PNML file?"))
+        nets = [e for e in root.iter() if _local(e.tag) == "net"]
+        if not nets:
+            raise PnmlError(Problem("the document holds no <net>", file=self.file))
+        if len(nets) > 1:
+            ids = ", ".join(str(n.get("id")) for n in nets)
+            raise PnmlError(Problem(f"the document holds {len(nets)} nets ({ids}); petriflow "
+                                    "reads one net per file", file=self.file))
+        net_el = nets[0]
+        kind = (net_el.get("type") or "").lower()
+        if any(k in kind for k in ("symmetric", "hlpn", "hlcore", "pt-hlpng")):
+            raise PnmlError(Problem(f"high-level PNML ({net_el.get('type')}) is not supported",
+                                    file=self.file, element=net_el.get("id"),
+                                    hint="use the P/T version of the net, or petriflow's "
+                                    "colored extension"))
+        name = _text(_child(net_el, "name")) or net_el.get("id") or "net"
+        builder = NetBuilder(name, file=self.file)
+        refs: dict[str, str] = {}
+        arcs: list[Element] = []
+        stack = [net_el]
+        counter = {"place": 0, "transition": 0}
+        while stack:
+            container = stack.pop()
+            for e in container:
+                tag = _local(e.tag)
+                if tag == "page":
+                    stack.append(e)
+                elif tag == "place":
+                    counter["place"] += 1
+                    self.place(builder, e, counter["place"])
+                elif tag == "transition":
+                    counter["transition"] += 1
+                    self.transition(builder, e, counter["transition"])
+                elif tag == "arc":
+                    arcs.append(e)
+                elif tag in ("referencePlace", "referenceTransition"):
+                    rid, ref = e.get("id"), e.get("ref")
+                    if not rid or not ref:
+                        self.problem(f"<{tag}> needs both 'id' and 'ref'", rid)
+                    else:
+                        refs[rid] = ref
+        for e in arcs:
+            self.arc(builder, e, refs)
+        try:
+            net = builder.build()
+        except ModelError as exc:
+            self.problems.extend(exc.problems)
+        if self.problems:
+            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            raise PnmlError([self._locate(p, text) for p in self.problems])
+        return net
+
+    def _locate(self, p: Problem, text: str) -> Problem:
+        """Add the line number of the element a problem names (only on the error path)."""
+        if p.element is None or p.line is not None:
+            return p
+        m = re.search(r'\bid\s*=\s*["\']' + re.escape(p.element) + r'["\']', text)
+        if m is None:
+            return p
+        return replace(p, line=text.count("\n", 0, m.start()) + 1)
+
+    def place(self, builder: NetBuilder, e: Element, n: int) -> None:
+        pid = e.get("id")
+        if not pid:
+            self.problem(f"place number {n} has no id", None)
+            return
+        color: ColorSet = BLACK
+        initial: Any = 0
+        ext = _ours(e)
+        if ext is not None:
+            color_el, tokens_el = _child(ext, "color"), _child(ext, "tokens")
+            try:
+                if color_el is not None:
+                    color = color_from_json(json.loads(color_el.text or "null"))
+                if tokens_el is not None:
+                    pairs = json.loads(tokens_el.text or "[]")
+                    if not isinstance(pairs, list):
+                        raise ColorError("<tokens> must hold a list of [token, count] pairs")
+                    initial = {}
+                    for pair in pairs:
+                        if not (isinstance(pair, list) and len(pair) == 2
+                                and type(pair[1]) is int and pair[1] > 0):
+                            raise ColorError(f"malformed token entry {pair!r}")
+                        token = token_from_json(color, pair[0])
+                        initial[token] = initial.get(token, 0) + pair[1]
+            except (ColorError, ValueError, RecursionError) as exc:
+                self.problem(f"place '{pid}': bad petriflow extension: {exc}", pid)
+                initial = 0
+        if isinstance(color, BlackColor):
+            text = _text(_child(e, "initialMarking"))
+            if text:
+                try:
+                    initial = int(text)
+                except ValueError:
+                    self.problem(f"initial marking of place '{pid}' is not a number: {text!r}", pid)
+                    initial = 0
+                if initial < 0:
+                    self.problem(f"initial marking of place '{pid}' is negative ({initial})", pid)
+                    initial = 0
+        builder.place(pid, color=color, initial=initial, name=_text(_child(e, "name")))
+
+    def transition(self, builder: NetBuilder, e: Element, n: int) -> None:
+        tid = e.get("id")
+        if not tid:
+            self.problem(f"transition number {n} has no id", None)
+            return
+        guard = None
+        variables: dict[str, ColorSet] = {}
+        meta: dict[str, str] = {}
+        ext = _ours(e)
+        if ext is not None:
+            for c in ext:
+                tag = _local(c.tag)
+                if tag == "guard" and c.text and c.text.strip():
+                    guard = c.text.strip()
+                elif tag == "variable":
+                    try:
+                        variables[str(c.get("name"))] = color_from_json(json.loads(c.text or ""))
+                    except (ColorError, ValueError, RecursionError) as exc:
+                        self.problem(f"transition '{tid}': bad variable: {exc}", tid)
+                elif tag == "meta" and c.get("key"):
+                    meta[str(c.get("key"))] = c.text or ""
+        builder.transition(tid, guard=guard, variables=variables, meta=meta,
+                           name=_text(_child(e, "name")))
+
+    def arc(self, builder: NetBuilder, e: Element, refs: dict[str, str]) -> None:
+        aid, source, target = e.get("id"), e.get("source"), e.get("target")
+        if not aid or not source or not target:
+            missing = [k for k, v in (("id", aid), ("source", source), ("target", target))
+                       if not v]
+            self.problem(f"arc {aid or ''} has no {', '.join(missing)}".replace("  ", " "), aid)
+            return
+        source, target = self._deref(source, refs, aid), self._deref(target, refs, aid)
+        weight = 1
+        text = _text(_child(e, "inscription"))
+        if text:
+            try:
+                weight = int(text)
+            except ValueError:
+                self.problem(f"arc '{aid}': the weight {text!r} is not a number", aid)
+                return
+        kind = ArcKind.NORMAL
+        type_el = _child(e, "type")
+        kind_text = (type_el.get("value") if type_el is not None else None) or e.get("type")
+        if kind_text:
+            found = _ARC_TYPES.get(kind_text.strip().lower())
+            if found is None:
+                self.problem(f"arc '{aid}' has the unknown type {kind_text!r}", aid,
+                             "known types: normal, inhibitor, read, test")
+                return
+            kind = found
+        inscription = None
+        ext = _ours(e)
+        if ext is not None:
+            expr_el = _child(ext, "expression")
+            if expr_el is not None and expr_el.text and expr_el.text.strip():
+                inscription = expr_el.text.strip()
+        builder.arc(source, target, weight=weight, kind=kind, inscription=inscription,
+                    arc_id=aid)
+
+    def _deref(self, node: str, refs: dict[str, str], arc: str) -> str:
+        seen = set()
+        while node in refs:
+            if node in seen:
+                self.problem(f"arc '{arc}': reference nodes form a cycle at '{node}'", arc)
+                return node
+            seen.add(node)
+            node = refs[node]
+        return node
+
+
+def read_pnml(data: bytes | str, *, file: str | None = None) -> Net:
+    """Read one net from PNML text; raises :class:`PnmlError` listing every problem."""
+    return _Reader(file).read(data)
+
+
+def write_pnml(net: Net) -> str:
+    """PNML text for ``net``; :func:`read_pnml` reads it back to an equal net."""
+    register_namespace("", PNML_NS)
+    ns = "{" + PNML_NS + "}"
+    root = Element(ns + "pnml")
+    net_el = SubElement(root, ns + "net", id=_xml_id(net.name), type=PTNET_TYPE)
+    _label(net_el, ns, "name", net.name)
+    page = SubElement(net_el, ns + "page", id="page0")
+    for p in net.places:
+        el = SubElement(page, ns + "place", id=p.id)
+        if p.name is not None:
+            _label(el, ns, "name", p.name)
+        tokens = net.initial_marking[p.id]
+        if tokens.size:
+            _label(el, ns, "initialMarking", str(tokens.size))
+        if not isinstance(p.color, BlackColor):
+            ext = _tool(el, ns)
+            SubElement(ext, ns + "color").text = json.dumps(color_to_json(p.color))
+            pairs = [[token_to_json(p.color, t), n] for t, n in tokens.items()]
+            pairs.sort(key=lambda pair: json.dumps(pair, sort_keys=True))
+            SubElement(ext, ns + "tokens").text = json.dumps(pairs)
+    for t in net.transitions:
+        el = SubElement(page, ns + "transition", id=t.id)
+        if t.name is not None:
+            _label(el, ns, "name", t.name)
+        if t.guard is not None or t.variables or t.meta:
+            ext = _tool(el, ns)
+            if t.guard is not None:
+                SubElement(ext, ns + "guard").text = unparse(t.guard)
+            for name, color in t.variables:
+                SubElement(ext, ns + "variable", name=name).text = json.dumps(color_to_json(color))
+            for key, value in t.meta:
+                SubElement(ext, ns + "meta", key=key).text = value
+    for a in net.arcs:
+        el = SubElement(page, ns + "arc", id=a.id, source=a.source, target=a.target)
+        if a.weight != 1:
+            _label(el, ns, "inscription", str(a.weight))
+        if a.kind is not ArcKind.NORMAL:
+            SubElement(el, ns + "type", value=a.kind.value)
+        if a.inscription is not None:
+            SubElement(_tool(el, ns), ns + "expression").text = unparse(a.inscription)
+    indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="unicode") + "\n"
+
+
+def _label(parent: Element, ns: str, tag: str, text: str) -> None:
+    SubElement(SubElement(parent, ns + tag), ns + "text").text = text
+
+
+def _tool(parent: Element, ns: str) -> Element:
+    return SubElement(parent, ns + "toolspecific", tool=TOOL, version=TOOL_VERSION)
+
+
+def _xml_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "net"
+
+
+__all__ = ["PNML_NS", "read_pnml", "write_pnml"]
