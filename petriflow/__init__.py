@@ -27,7 +27,20 @@ _EXPORTS = {
     "write_pnml": "petriflow.net.pnml",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Marking",
+    "ModelError",
+    "Net",
+    "NetBuilder",
+    "NotEnabledError",
+    "PetriflowError",
+    "Step",
+    "TokenGame",
+    "bindings",
+    "fire",
+    "read_pnml",
+    "write_pnml",
+]
 
 if TYPE_CHECKING:
     from petriflow.errors import ModelError, NotEnabledError, PetriflowError

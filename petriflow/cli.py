@@ -113,7 +113,7 @@ def net_simulate(path: str, steps: int, seed: int | None, fmt: str) -> None:
         click.echo("the net can still fire")
     click.echo("final marking (non-empty places):")
     for place, tokens in marking.items():
-        click.echo(f"  {place}: {tokens}")
+        click.echo(f"  {place}: {tokens if isinstance(tokens, int) else json.dumps(tokens)}")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -162,7 +162,9 @@ class IntColor(ColorSet):
     def __str__(self) -> str:
         if self.low is None and self.high is None:
             return "int"
-        return f"int[{'' if self.low is None else self.low}..{'' if self.high is None else self.high}]"
+        low = "" if self.low is None else self.low
+        high = "" if self.high is None else self.high
+        return f"int[{low}..{high}]"
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,7 +346,9 @@ def unparse(expr: Expr) -> str:
         return f" {expr.op} ".join(_wrap(o) for o in expr.operands)
     if isinstance(expr, In):
         opts = ", ".join(unparse(o) for o in expr.options)
-        return f"{_wrap(expr.item)} {'not in' if expr.negated else 'in'} ({opts}{',' if len(expr.options) == 1 else ''})"
+        op = "not in" if expr.negated else "in"
+        trailing = "," if len(expr.options) == 1 else ""
+        return f"{_wrap(expr.item)} {op} ({opts}{trailing})"
     if isinstance(expr, IfElse):
         return f"{_wrap(expr.then)} if {_wrap(expr.condition)} else {_wrap(expr.otherwise)}"
     if isinstance(expr, Call):

@@ -93,7 +93,7 @@ class _Checker:
             raise self.fail(node, f"expected {what}, found a value of type {t}")
         return t
 
-    def __call__(self, node: Expr) -> ColorSet:  # noqa: C901 - one case per node kind
+    def __call__(self, node: Expr) -> ColorSet:
         if isinstance(node, Const):
             return _const_type(node.value)
         if isinstance(node, Var):
@@ -104,7 +104,8 @@ class _Checker:
         if isinstance(node, Field):
             base = self(node.base)
             if not isinstance(base, RecordColor):
-                raise self.fail(node, f"'.{node.name}' needs a record, found a value of type {base}")
+                raise self.fail(node, f"'.{node.name}' needs a record, found a value of "
+                                f"type {base}")
             ftype = base.field(node.name)
             if ftype is None:
                 raise self.fail(node, f"record {base} has no field '{node.name}'",
@@ -173,7 +174,8 @@ class _Checker:
     def check_equal_types(self, node: Expr, a: ColorSet, b: ColorSet, literal: Expr) -> None:
         if not comparable(a, b):
             raise self.fail(node, f"cannot compare a value of type {a} with one of type {b}")
-        if isinstance(a, EnumColor) and isinstance(literal, Const) and literal.value not in a.values:
+        if (isinstance(a, EnumColor) and isinstance(literal, Const)
+                and literal.value not in a.values):
             raise self.fail(literal, f"{literal.value!r} is not a value of {a}",
                             did_you_mean(str(literal.value), a.values))
 
