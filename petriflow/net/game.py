@@ -2,12 +2,13 @@
 
 :func:`~petriflow.net.firing.fire` builds a new immutable marking per firing, which is
 right for search and audit but wasteful for a simulation of millions of steps.
-:class:`TokenGame` keeps the marking as integer counts (P/T places) or token counts
-per place (colored places), and after each firing re-examines only the transitions
-whose enabledness can have changed: those reading a place whose contents the firing
-changed. It uses the same firing plans as ``fire``, so it fires exactly what is
-enabled and produces what ``fire`` would; :meth:`TokenGame.marking` returns the
-state as an immutable :class:`~petriflow.net.marking.Marking` at any time.
+:class:`TokenGame` keeps P/T markings as a list of integer counts and, after each
+firing, re-examines only the transitions that read a place whose count changed; for
+colored nets it delegates to :class:`~petriflow.net.colored_game.ColoredState`, which
+keeps every transition's bindings up to date from token deltas. Both use the firing
+plans of ``fire``, so a game fires exactly what is enabled and produces what ``fire``
+would; :meth:`TokenGame.marking` returns the state as an immutable
+:class:`~petriflow.net.marking.Marking` at any time.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from typing import Any
 
 from petriflow.errors import FiringError, NotEnabledError
 from petriflow.ids import PlaceId, TransitionId
+from petriflow.net.colored_game import ColoredState
 from petriflow.net.colors import DOT
 from petriflow.net.firing import EMPTY_BINDING, Binding, Step
 from petriflow.net.marking import Marking, Multiset
-from petriflow.net.plan import TransitionPlan
+from petriflow.net.plan import Bag, TransitionPlan
 from petriflow.net.structure import Net
 
 
@@ -40,15 +42,21 @@ class TokenGame:
     def __init__(self, net: Net, marking: Marking | None = None) -> None:
         self.net = net
         start = net.initial_marking if marking is None else marking
+        for place in start:
+            if place not in net.place_map:
+                raise FiringError(f"the marking puts tokens on '{place}', which is not a place "
+                                  f"of net '{net.name}'")
         self._places = [p.id for p in net.places]
-        index = {p: i for i, p in enumerate(self._places)}
         self._tids = [t.id for t in net.transitions]
         self._tindex = {t: i for i, t in enumerate(self._tids)}
         self._plans: list[TransitionPlan] = [net.plan(t) for t in self._tids]
-        self._colored = not net.is_pt
-        # Count-based enabling condition of each transition (exact for P/T nets, a
-        # necessary condition for colored ones): need[t] places with minimum counts,
-        # inhibit[t] places with exclusive upper bounds, delta[t] count changes.
+        self._colored: ColoredState | None = None
+        if not net.is_pt:
+            self._colored = ColoredState(self._places, self._plans, start)
+            return
+        index = {p: i for i, p in enumerate(self._places)}
+        self._index = index
+        # need[t]: minimum counts; inhibit[t]: exclusive upper bounds; delta[t]: changes.
         need: list[tuple[tuple[int, int], ...]] = []
         inhibit: list[tuple[tuple[int, int], ...]] = []
         delta: list[tuple[tuple[int, int], ...]] = []
@@ -69,24 +77,17 @@ class TokenGame:
             inh = tuple((index[p], w) for p, w in plan.inhibit)
             need.append(tuple(req.items()))
             inhibit.append(inh)
-            delta.append(tuple((p, x) for p, x in d.items() if x or self._colored))
+            delta.append(tuple((p, x) for p, x in d.items() if x))
             for p in req:
                 dependents[p].add(ti)
             for p, _ in inh:
                 dependents[p].add(ti)
-        self._need = need
-        self._inhibit = inhibit
-        self._delta = delta
+        self._need, self._inhibit, self._delta = need, inhibit, delta
         self._affected = [
             tuple(sorted({u for p, _ in delta[ti] for u in dependents[p]}))
             for ti in range(len(self._tids))
         ]
-        self._index = index
         self._counts = [start.count(p) for p in self._places]
-        # Colored places keep their tokens; P/T places only their counts.
-        self._tokens: list[dict[Any, int]] = [
-            dict(start[p]) if self._colored else {} for p in self._places
-        ]
         self._enabled: list[int] = []
         self._position = [-1] * len(self._tids)
         for ti in range(len(self._tids)):
@@ -98,20 +99,17 @@ class TokenGame:
 
     def marking(self) -> Marking:
         """The current marking, as an immutable value."""
-        data: dict[PlaceId, Multiset] = {}
-        for i, p in enumerate(self._places):
-            if self._counts[i]:
-                if self._colored:
-                    data[p] = Multiset._trusted(dict(self._tokens[i]))
-                else:
-                    data[p] = Multiset._trusted({DOT: self._counts[i]})
-        return Marking._trusted(data)
+        if self._colored is not None:
+            return self._colored.marking()
+        return Marking._trusted({
+            p: Multiset._trusted({DOT: n})
+            for p, n in zip(self._places, self._counts, strict=True) if n
+        })
 
     def _lookup(self, place: PlaceId) -> Mapping[Any, int]:
-        i = self._index[place]
-        if self._colored:
-            return self._tokens[i]
-        n = self._counts[i]
+        if self._colored is not None:
+            return self._colored.lookup(place)
+        n = self._counts[self._index[place]]
         return {DOT: n} if n else {}
 
     def _count_enabled(self, ti: int) -> bool:
@@ -123,61 +121,49 @@ class TokenGame:
 
     def enabled(self) -> list[TransitionId]:
         """The transitions enabled now (with at least one binding), in declaration order."""
-        out = []
-        for ti in sorted(self._enabled):
-            if not self._colored or next(self._plans[ti].bindings(self._lookup), None) is not None:
-                out.append(self._tids[ti])
-        return out
+        indices = self._colored.enabled.items if self._colored is not None else self._enabled
+        return [self._tids[ti] for ti in sorted(indices)]
+
+    def bindings(self, transition: str) -> list[Binding]:
+        """The enabling bindings of ``transition`` now."""
+        ti = self._ti(transition)
+        if self._colored is not None:
+            return [Binding(env) for env in self._colored.bindings(ti)]
+        return [EMPTY_BINDING] if self._position[ti] >= 0 else []
 
     def is_dead(self) -> bool:
-        return not self.enabled()
+        return not (self._colored.enabled if self._colored is not None else self._enabled)
 
     # -- firing ----------------------------------------------------------------------------
 
-    def fire(self, transition: str, binding: Mapping[str, Any] | None = None) -> Step:
-        """Fire one transition (checked, like :func:`~petriflow.net.firing.fire`)."""
+    def _ti(self, transition: str) -> int:
         ti = self._tindex.get(transition)  # type: ignore[call-overload]
         if ti is None:
             raise FiringError(f"net '{self.net.name}' has no transition '{transition}'",
                               transition=transition)
+        return int(ti)
+
+    def fire(self, transition: str, binding: Mapping[str, Any] | None = None) -> Step:
+        """Fire one transition (checked, like :func:`~petriflow.net.firing.fire`)."""
+        ti = self._ti(transition)
         plan = self._plans[ti]
-        if not self._colored and self._position[ti] < 0:
+        if self._colored is None and self._position[ti] < 0:
             raise NotEnabledError(f"transition '{transition}' is not enabled",
                                   transition=transition)
         before = self.marking()
         env = plan.complete_binding(self._lookup, binding)
         consumed, produced = plan.step_bags(env, self._lookup)
-        self._apply(ti, consumed, produced)
-        c = Marking._trusted({p: Multiset._trusted(t) for p, t in consumed.items() if t})
-        pr = Marking._trusted({p: Multiset._trusted(t) for p, t in produced.items() if t})
-        return Step(TransitionId(transition), Binding(env) if env else EMPTY_BINDING, c, pr,
-                    before, self.marking())
+        if self._colored is not None:
+            self._colored.apply(consumed, produced)
+        else:
+            self._fire_pt(ti)
+        return Step(TransitionId(transition), Binding(env) if env else EMPTY_BINDING,
+                    _marking(consumed), _marking(produced), before, self.marking())
 
-    def _apply(self, ti: int, consumed: Mapping[PlaceId, Mapping[Any, int]],
-               produced: Mapping[PlaceId, Mapping[Any, int]]) -> None:
-        index, tokens, counts = self._index, self._tokens, self._counts
-        colored = self._colored
-        for place, per in consumed.items():
-            i = index[place]
-            bag = tokens[i]
-            for token, n in per.items():
-                if colored:
-                    left = bag[token] - n
-                    if left:
-                        bag[token] = left
-                    else:
-                        del bag[token]
-                counts[i] -= n
-        for place, per in produced.items():
-            i = index[place]
-            bag = tokens[i]
-            for token, n in per.items():
-                if colored:
-                    bag[token] = bag.get(token, 0) + n
-                counts[i] += n
-        self._refresh(ti)
-
-    def _refresh(self, ti: int) -> None:
+    def _fire_pt(self, ti: int) -> None:
+        counts = self._counts
+        for p, d in self._delta[ti]:
+            counts[p] += d
         enabled, position = self._enabled, self._position
         for u in self._affected[ti]:
             now = self._count_enabled(u)
@@ -201,8 +187,9 @@ class TokenGame:
         uniformly among those with a binding, then a binding uniformly among its own.
         """
         rng = rng or random.Random()
-        if self._colored:
-            return self._run_colored(steps, rng)
+        if self._colored is not None:
+            fired = self._colored.run(steps, rng.random)
+            return RunResult(fired, not self._colored.enabled)
         return self._run_pt(steps, rng)
 
     def _run_pt(self, steps: int, rng: random.Random) -> RunResult:
@@ -242,23 +229,9 @@ class TokenGame:
                     position[u] = -1
         return RunResult(fired, not enabled)
 
-    def _run_colored(self, steps: int, rng: random.Random) -> RunResult:
-        plans, lookup = self._plans, self._lookup
-        fired = 0
-        while fired < steps:
-            choices = []
-            for ti in self._enabled:
-                found = list(plans[ti].bindings(lookup))
-                if found:
-                    choices.append((ti, found))
-            if not choices:
-                return RunResult(fired, True)
-            ti, found = choices[int(rng.random() * len(choices))]
-            env = found[int(rng.random() * len(found))]
-            plan = plans[ti]
-            self._apply(ti, plan.demand(env, plan.consume), plan.demand(env, plan.produce))
-            fired += 1
-        return RunResult(fired, self.is_dead())
+
+def _marking(bag: Bag) -> Marking:
+    return Marking._trusted({p: Multiset._trusted(dict(t)) for p, t in bag.items() if t})
 
 
 __all__ = ["RunResult", "TokenGame"]
