@@ -97,10 +97,7 @@ class ColoredState:
 
     def _gates_open(self, u: int) -> bool:
         tokens = self.tokens
-        for i, w in self.black[u]:
-            if tokens[i].get(DOT, 0) < w:
-                return False
-        return True
+        return all(tokens[i].get(DOT, 0) >= w for i, w in self.black[u])
 
     def _update(self, u: int) -> None:
         if self.plans[u].simple_in is None:
