@@ -305,14 +305,52 @@ class CaseGame:
             self._add(p, cid, token)
 
     def run(self, steps: int, rng: random.Random) -> tuple[int, bool]:
-        """Fire up to ``steps`` random steps: (fired, dead)."""
-        enabled, ready, fire = self.enabled, self.ready, self.fire
+        """Fire up to ``steps`` random steps: (fired, dead). Same as :meth:`fire`, inlined."""
+        enabled, position = self.enabled, self.position
+        ready, ready_pos = self.ready, self.ready_pos
+        tokens, consumers = self.tokens, self.consumers
+        inputs, outputs, guards = self.net.inputs, self.net.outputs, self.net.guards
         rand = rng.random
         fired = 0
         while fired < steps and enabled:
             t = enabled[int(rand() * len(enabled))]
             cases = ready[t]
-            fire(t, cases[int(rand() * len(cases))])
+            cid = cases[int(rand() * len(cases))]
+            token = None
+            for p in inputs[t]:
+                token = tokens[p].pop(cid)
+                for u in consumers[p]:
+                    rpos = ready_pos[u]
+                    i = rpos.pop(cid, -1)
+                    if i < 0:
+                        continue
+                    r = ready[u]
+                    last = r.pop()
+                    if last != cid:
+                        r[i] = last
+                        rpos[last] = i
+                    if not r:
+                        pos = position[u]
+                        moved = enabled.pop()
+                        if moved != u:
+                            enabled[pos] = moved
+                            position[moved] = pos
+                        position[u] = -1
+            for p in outputs[t]:
+                tokens[p][cid] = token
+                for u in consumers[p]:
+                    for q in inputs[u]:
+                        if cid not in tokens[q]:
+                            break
+                    else:
+                        guard = guards[u]
+                        if guard is None or guard(token):
+                            r = ready[u]
+                            ready_pos[u][cid] = len(r)
+                            r.append(cid)
+                            if position[u] < 0:
+                                position[u] = len(enabled)
+                                enabled.append(u)
             fired += 1
         return fired, not enabled
 

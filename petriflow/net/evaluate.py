@@ -14,6 +14,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from petriflow.net.colors import Record
 from petriflow.net.expr import (
     Arith,
     BoolOp,
@@ -26,7 +27,9 @@ from petriflow.net.expr import (
     In,
     Neg,
     Not,
+    RecordExpr,
     TupleExpr,
+    Update,
     Var,
 )
 
@@ -95,6 +98,10 @@ def evaluate(expr: Expr, env: Env) -> Any:
         return _FUNCTIONS[expr.function](*(evaluate(a, env) for a in expr.args))
     if isinstance(expr, TupleExpr):
         return tuple(evaluate(i, env) for i in expr.items)
+    if isinstance(expr, RecordExpr):
+        return Record({k: evaluate(v, env) for k, v in expr.fields})
+    if isinstance(expr, Update):
+        return Record(evaluate(expr.base, env), **{k: evaluate(v, env) for k, v in expr.changes})
     raise TypeError(f"not an expression: {expr!r}")
 
 
@@ -148,6 +155,13 @@ def compile_expr(expr: Expr) -> Compiled:
     if isinstance(expr, TupleExpr):
         items = tuple(compile_expr(i) for i in expr.items)
         return lambda env: tuple([i(env) for i in items])
+    if isinstance(expr, RecordExpr):
+        parts = tuple((k, compile_expr(v)) for k, v in expr.fields)
+        return lambda env: Record({k: f(env) for k, f in parts})
+    if isinstance(expr, Update):
+        base = compile_expr(expr.base)
+        changes = tuple((k, compile_expr(v)) for k, v in expr.changes)
+        return lambda env: Record(base(env), **{k: f(env) for k, f in changes})
     raise TypeError(f"not an expression: {expr!r}")
 
 

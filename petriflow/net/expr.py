@@ -31,6 +31,7 @@ from petriflow.errors import ExpressionError, Problem
 ARITH_OPS = ("+", "-", "*", "/", "//", "%")
 COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
 FUNCTIONS = ("min", "max", "abs")
+RECORD_FUNCTIONS = ("record", "update")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,21 @@ class TupleExpr(Expr):
     items: tuple[Expr, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RecordExpr(Expr):
+    """``record(a=1, b=x)``: a new record value."""
+
+    fields: tuple[tuple[str, Expr], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Update(Expr):
+    """``update(r, a=1)``: record ``r`` with some fields replaced."""
+
+    base: Expr
+    changes: tuple[tuple[str, Expr], ...]
+
+
 _ARITH = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
 }
@@ -153,6 +169,11 @@ def expression_variables(expr: Expr) -> frozenset[str]:
             stack += node.args
         elif isinstance(node, TupleExpr):
             stack += node.items
+        elif isinstance(node, RecordExpr):
+            stack += [e for _, e in node.fields]
+        elif isinstance(node, Update):
+            stack.append(node.base)
+            stack += [e for _, e in node.changes]
     return frozenset(out)
 
 
@@ -228,6 +249,10 @@ class _Translator:
             return self.compare(node, d, pos)
         if isinstance(node, ast.IfExp):
             return IfElse(self(node.test, d), self(node.body, d), self(node.orelse, d), **pos)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+            node.func.id in RECORD_FUNCTIONS
+        ):
+            return self.record_call(node, d, pos)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 name = node.func.id if isinstance(node.func, ast.Name) else "this"
@@ -246,6 +271,23 @@ class _Translator:
             return TupleExpr(tuple(self(e, d) for e in node.elts), **pos)
         what = _DESCRIBE.get(type(node), type(node).__name__)
         raise self.fail(node, f"{what} is not part of the expression language")
+
+    def record_call(self, node: ast.Call, d: int, pos: dict[str, int]) -> Expr:
+        assert isinstance(node.func, ast.Name)
+        fn = node.func.id
+        names = [k.arg for k in node.keywords]
+        if any(n is None for n in names):
+            raise self.fail(node, f"{fn}() takes named fields only")
+        if len(set(names)) != len(names):
+            raise self.fail(node, f"{fn}() names a field twice")
+        fields = tuple((str(k.arg), self(k.value, d)) for k in node.keywords)
+        if fn == "record":
+            if node.args:
+                raise self.fail(node, "record() takes named fields only: record(a=1, b=2)")
+            return RecordExpr(fields, **pos)
+        if len(node.args) != 1:
+            raise self.fail(node, "update() takes one record and named fields: update(r, a=1)")
+        return Update(self(node.args[0], d), fields, **pos)
 
     def constant(self, node: ast.Constant) -> Any:
         value = node.value
@@ -356,6 +398,11 @@ def unparse(expr: Expr) -> str:
     if isinstance(expr, TupleExpr):
         inner = ", ".join(unparse(i) for i in expr.items)
         return f"({inner}{',' if len(expr.items) == 1 else ''})"
+    if isinstance(expr, RecordExpr):
+        return "record(" + ", ".join(f"{k}={unparse(v)}" for k, v in expr.fields) + ")"
+    if isinstance(expr, Update):
+        changes = "".join(f", {k}={unparse(v)}" for k, v in expr.changes)
+        return f"update({unparse(expr.base)}{changes})"
     raise TypeError(f"not an expression: {expr!r}")
 
 
@@ -368,7 +415,7 @@ def _dec(value: decimal.Decimal) -> str:
 
 def _wrap(expr: Expr) -> str:
     text = unparse(expr)
-    simple = isinstance(expr, Var | Call | TupleExpr) or (
+    simple = isinstance(expr, Var | Call | TupleExpr | RecordExpr | Update) or (
         isinstance(expr, Const) and not (isinstance(expr.value, int | decimal.Decimal)
                                          and not isinstance(expr.value, bool)
                                          and expr.value < 0)
@@ -391,7 +438,9 @@ __all__ = [
     "In",
     "Neg",
     "Not",
+    "RecordExpr",
     "TupleExpr",
+    "Update",
     "Var",
     "expression_variables",
     "parse",

@@ -33,7 +33,9 @@ from petriflow.net.expr import (
     In,
     Neg,
     Not,
+    RecordExpr,
     TupleExpr,
+    Update,
     Var,
 )
 
@@ -61,6 +63,9 @@ def comparable(a: ColorSet, b: ColorSet) -> bool:
         return len(a.items) == len(b.items) and all(
             comparable(x, y) for x, y in zip(a.items, b.items, strict=True)
         )
+    if isinstance(a, RecordColor) and isinstance(b, RecordColor):
+        fa, fb = dict(a.fields), dict(b.fields)
+        return fa.keys() == fb.keys() and all(comparable(fa[k], fb[k]) for k in fa)
     return type(a) is type(b)
 
 
@@ -143,6 +148,21 @@ class _Checker:
             return INT if all(isinstance(t, IntColor) for t in types) else DECIMAL
         if isinstance(node, TupleExpr):
             return TupleColor(tuple(self(i) for i in node.items))
+        if isinstance(node, RecordExpr):
+            return RecordColor(tuple((k, self(v)) for k, v in node.fields), "record")
+        if isinstance(node, Update):
+            base = self(node.base)
+            if not isinstance(base, RecordColor):
+                raise self.fail(node, f"update() needs a record, found a value of type {base}")
+            for name, value in node.changes:
+                target = base.field(name)
+                if target is None:
+                    raise self.fail(node, f"record {base} has no field '{name}'",
+                                    did_you_mean(name, [k for k, _ in base.fields]))
+                vt = self(value)
+                if not assignable(vt, target):
+                    raise self.fail(value, f"field '{name}' holds {target}, not {vt}")
+            return base
         raise self.fail(node, f"unknown expression node {type(node).__name__}")
 
     def arith(self, node: Arith) -> ColorSet:
@@ -213,6 +233,9 @@ def assignable(value_type: ColorSet, target: ColorSet) -> bool:
         return _numeric(value_type)
     if isinstance(target, EnumColor):
         return _text(value_type)
+    if isinstance(target, RecordColor) and isinstance(value_type, RecordColor):
+        fv, ft = dict(value_type.fields), dict(target.fields)
+        return fv.keys() == ft.keys() and all(assignable(fv[k], ft[k]) for k in ft)
     return comparable(value_type, target)
 
 

@@ -1,0 +1,440 @@
+"""Compile a process into the colored net that both the checker and the engine use.
+
+The translation of every construct is documented, with a picture each, in
+``models/SEMANTICS.md``; this module follows it literally. In short: a case is one
+marking. Control places hold black tokens (one place per flow, plus work-item places
+for external tasks); the place ``data`` holds the case's one data record, which
+transitions that read or write data consume and produce again (as ``_d``). External
+work compiles to *offer* -> work item -> *complete*, and the completion's binding
+(``_actor``, ``_o_<field>``) is what the person or agent answered.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from petriflow.errors import ModelError, Problem
+from petriflow.governance.participants import ParticipantKind
+from petriflow.ids import PlaceId, TransitionId
+from petriflow.model.compiled import (
+    ACTOR_VAR,
+    DATA_PLACE,
+    DATA_VAR,
+    SOURCE_PLACE,
+    Action,
+    CompiledProcess,
+    Origin,
+    SourceMap,
+    actor_field,
+    output_var,
+)
+from petriflow.model.durations import parse_duration
+from petriflow.model.inline import Flow, Graph, flatten
+from petriflow.model.loader import LoadedProcess, load_process
+from petriflow.model.lowering import conjunction, lower, outputs
+from petriflow.model.obligations import obligations
+from petriflow.model.spec import EndSpec, GatewaySpec, StartSpec, TaskSpec
+from petriflow.model.validate import field_default, validate
+from petriflow.net.builder import NetBuilder
+from petriflow.net.colors import ColorSet, RecordColor, StrColor
+from petriflow.net.expr import Compare, Const, Expr, Not, RecordExpr, Update, Var, parse
+from petriflow.net.structure import ArcKind
+
+D = Var(DATA_VAR)
+
+
+@dataclass
+class _Net:
+    """The net under construction, with its source map."""
+
+    builder: NetBuilder
+    places: dict[PlaceId, Origin] = field(default_factory=dict)
+    transitions: dict[TransitionId, Origin] = field(default_factory=dict)
+
+    def place(self, pid: str, origin: Origin, **kwargs: Any) -> PlaceId:
+        if pid not in self.places:
+            self.builder.place(pid, line=origin.line, **kwargs)
+            self.places[PlaceId(pid)] = origin
+        return PlaceId(pid)
+
+    def transition(self, tid: str, origin: Origin, *, inputs: list[str] = (),  # type: ignore[assignment]
+                   outputs_: list[str] = (), data: Expr | None = None, reads_data: bool = False,  # type: ignore[assignment]
+                   guard: Expr | None = None, variables: dict[str, ColorSet] | None = None,
+                   inhibitors: list[str] = (), meta: dict[str, str] | None = None  # type: ignore[assignment]
+                   ) -> TransitionId:
+        info = {"element": origin.element, "action": origin.role or ""}
+        if origin.participant is not None:
+            info["participant"] = origin.participant.value
+        info.update(meta or {})
+        self.builder.transition(tid, guard=guard, variables=variables, name=origin.label,
+                                meta=info, line=origin.line)
+        self.transitions[TransitionId(tid)] = origin
+        for p in inputs:
+            self.builder.arc(p, tid)
+        for p in inhibitors:
+            self.builder.arc(p, tid, kind=ArcKind.INHIBITOR)
+        for p in outputs_:
+            self.builder.arc(tid, p)
+        if data is not None or reads_data:
+            self.builder.arc(DATA_PLACE, tid, inscription=D)
+            self.builder.arc(tid, DATA_PLACE, inscription=data if data is not None else D)
+        return TransitionId(tid)
+
+
+class _Compiler:
+    def __init__(self, loaded: LoadedProcess, graph: Graph, colors: dict[str, ColorSet]):
+        self.loaded = loaded
+        self.spec = loaded.spec
+        self.g = graph
+        self.colors = colors
+        self.fields = [f for f in colors]
+        self.problems: list[Problem] = []
+        self.net = _Net(NetBuilder(self.spec.process, file=loaded.source.file))
+        self.file = loaded.source.file
+        self.agents = {a.id: a for a in graph.agents}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def origin(self, element: str, kind: str, action: Action | None = None,
+               participant: ParticipantKind | None = None) -> Origin:
+        file, line = self.g.where.get(element, (self.file, None))
+        node = self.g.nodes.get(element)
+        label = getattr(node, "name", None) or element
+        return Origin(element, kind, action.value if action else None, file, line, participant,
+                      label)
+
+    def expr(self, text: str, element: str) -> Expr:
+        file, line = self.g.where.get(element, (self.file, None))
+        return parse(text, file=file, line=line or 1, element=element)
+
+    def flow_place(self, f: Flow) -> PlaceId:
+        """Where a token sent along flow ``f`` lands: the target's input place, or, for
+        a join that must tell its incoming flows apart, a place of the flow's own."""
+        if self.is_join(f.target):
+            return self.net.place(f"flow:{f.id}", Origin(f.id, "flow", None, f.file, f.line))
+        return self.input_place(f.target)
+
+    def is_join(self, nid: str) -> bool:
+        node = self.g.nodes[nid]
+        return isinstance(node, GatewaySpec) and (
+            (node.type == "parallel" and len(self.g.incoming(nid)) > 1)
+            or (node.type == "inclusive" and node.pairs is not None)
+        )
+
+    def input_place(self, nid: str) -> PlaceId:
+        """The one place a node (other than a join) takes its token from; every flow into
+        the node, and every handoff, timeout or error that leads to it, puts it there."""
+        return self.net.place(f"{nid}:in", self.origin(nid, "input"))
+
+    def kind(self, nid: str) -> str:
+        return str(self.g.nodes[nid].type)
+
+    def out_places(self, nid: str) -> list[str]:
+        if nid in self.compensator_return:
+            return [self.compensator_return[nid]]
+        return [self.flow_place(f) for f in self.g.outgoing(nid)]
+
+    # -- the translation -------------------------------------------------------------------
+
+    def run(self) -> CompiledProcess:
+        self.compensator_return = {}
+        self.data_color = RecordColor(tuple(self.colors.items()), self.spec.process)
+        self.net.place(SOURCE_PLACE, Origin(self.spec.process, "process"), initial=1)
+        self.net.place(DATA_PLACE, Origin(self.spec.process, "data"), color=self.data_color)
+        self.plan_compensation()
+        for nid, node in self.g.nodes.items():
+            if isinstance(node, StartSpec):
+                self.start(nid)
+            elif isinstance(node, EndSpec):
+                self.end(nid, node)
+            elif isinstance(node, TaskSpec):
+                self.task(nid, node)
+            elif isinstance(node, GatewaySpec):
+                self.gateway(nid, node)
+        self.finish_compensation()
+        ModelError.collect(self.problems)
+        try:
+            net = self.net.builder.build()
+        except ModelError as exc:  # a compiler bug if it happens: say so plainly
+            raise ModelError([Problem(f"internal compiler error: {p.message}", file=p.file,
+                                      line=p.line, element=p.element) for p in exc.problems]
+                             ) from None
+        source_map = SourceMap(dict(self.net.places), dict(self.net.transitions))
+        finals = tuple(p for p, o in self.net.places.items() if o.kind == "end")
+        compiled = CompiledProcess(
+            name=self.spec.process,
+            version=self.spec.version,
+            net=net,
+            source_map=source_map,
+            data_color=self.data_color,
+            inputs=tuple(n for n, f in self.spec.data.items() if f.input),
+            obligations=(),
+            spec=self.spec,
+            final_places=finals,
+        )
+        return CompiledProcess(**{**compiled.__dict__,
+                                  "obligations": obligations(compiled, self.loaded, self.g)})
+
+    def start(self, nid: str) -> None:
+        inputs = {n for n, f in self.spec.data.items() if f.input}
+        values: list[tuple[str, Expr]] = []
+        variables: dict[str, ColorSet] = {}
+        for name, color in self.colors.items():
+            if name in inputs:
+                values.append((name, Var(output_var(name))))
+                variables[output_var(name)] = color
+            elif name in self.spec.data:
+                values.append((name, Const(field_default(self.spec.data[name], color))))
+            else:
+                values.append((name, Const("")))
+        origin = self.origin(nid, "start", Action.START)
+        tid = self.net.transition(nid, origin, inputs=[SOURCE_PLACE], outputs_=self.out_places(nid),
+                                  variables=variables)
+        self.net.builder.arc(tid, DATA_PLACE, inscription=RecordExpr(tuple(values)))
+
+    def end(self, nid: str, node: EndSpec) -> None:
+        final = self.net.place(f"end:{nid}", self.origin(nid, "end"))
+        target = self.compensation_entry if node.compensate else final
+        if node.compensate:
+            self.compensation_exit = final
+        self.net.transition(nid, self.origin(nid, "end", Action.END),
+                            inputs=[self.input_place(nid)], outputs_=[target])
+
+    def task(self, nid: str, node: TaskSpec) -> None:
+        kind = node.kind
+        done = [self.done_place(nid)] if node.compensation else []
+        if nid in self.compensator_return or self.g.incoming(nid) or nid in self.g.side_entries:
+            entry = self.input_place(nid)
+        else:
+            return
+        if kind is ParticipantKind.AUTO:
+            assigned = {k: lower(self.expr(v, nid), self.fields) for k, v in node.set.items()}
+            check = (lower(self.expr(node.check, nid), self.fields, written=assigned)
+                     if node.check else None)
+            data = Update(D, tuple(assigned.items())) if assigned else None
+            self.net.transition(nid, self.origin(nid, "task", Action.RUN, kind), inputs=[entry],
+                                outputs_=self.out_places(nid) + done, data=data,
+                                reads_data=check is not None, guard=check)
+            return
+        work = self.net.place(f"{nid}:work", self.origin(nid, "work item", None, kind))
+        meta = {"role": node.role} if node.role else {}
+        if node.agent:
+            agent = self.agents.get(node.agent)
+            meta.update(agent=node.agent, agent_version=agent.version if agent else "")
+        self.net.transition(f"{nid}:offer", self.origin(nid, "task", Action.OFFER, kind),
+                            inputs=[entry], outputs_=[work], meta=meta)
+        written = outputs(node.writes)
+        variables = {output_var(w): self.colors[w] for w in node.writes}
+        changes: list[tuple[str, Expr]] = list(written.items())
+        if kind.has_actor:
+            variables[ACTOR_VAR] = StrColor()
+            changes.append((actor_field(nid), Var(ACTOR_VAR)))
+        data = Update(D, tuple(changes)) if changes else None
+        guards: list[Expr] = []
+        if node.candidate:
+            guards.append(lower(self.expr(node.candidate, nid), self.fields, actor=True))
+        threshold = self.threshold(nid, node)
+        if threshold is not None and node.confidence:
+            conf = Var(output_var(node.confidence))
+            guards.append(Compare(">=", conf, Const(threshold)))
+            self.net.transition(f"{nid}:handoff", self.origin(nid, "task", Action.HANDOFF, kind),
+                                inputs=[work], outputs_=[self.input_place(str(node.handoff))],
+                                data=data, variables=variables,
+                                guard=Compare("<", conf, Const(threshold)), meta=meta)
+        check_guard = (lower(self.expr(node.check, nid), self.fields, written=written)
+                       if node.check else None)
+        if check_guard is not None:
+            guards.append(check_guard)
+        self.net.transition(f"{nid}:complete", self.origin(nid, "task", Action.COMPLETE, kind),
+                            inputs=[work], outputs_=self.out_places(nid) + done, data=data,
+                            reads_data=True, variables=variables, guard=conjunction(guards),
+                            meta=meta)
+        if node.timeout is not None:
+            seconds = parse_duration(node.timeout.after)
+            self.net.transition(f"{nid}:timeout",
+                                self.origin(nid, "task", Action.TIMEOUT, ParticipantKind.TIMER),
+                                inputs=[work], outputs_=[self.input_place(node.timeout.to)],
+                                meta={"after_seconds": repr(seconds)})
+        if node.on_error is not None:
+            self.net.transition(f"{nid}:error", self.origin(nid, "task", Action.ERROR, kind),
+                                inputs=[work], outputs_=[self.input_place(node.on_error)],
+                                meta=meta)
+
+    def threshold(self, nid: str, node: TaskSpec) -> Any:
+        if node.kind is not ParticipantKind.AGENT or node.handoff is None:
+            return None
+        value = node.threshold
+        if value is None and node.agent in self.agents:
+            value = self.agents[node.agent].threshold
+        if value is None:
+            self.problems.append(Problem(f"agent task '{nid}' hands off low confidence but no "
+                                         "threshold is set (on the task or the agent)",
+                                         file=self.file, line=self.g.where.get(nid, (0, None))[1],
+                                         element=nid))
+            return None
+        from decimal import Decimal
+
+        return Decimal(str(value))
+
+    def gateway(self, nid: str, node: GatewaySpec) -> None:
+        incoming, outgoing = self.g.incoming(nid), self.g.outgoing(nid)
+        if node.type == "parallel":
+            self.net.transition(nid, self.origin(nid, "parallel", Action.ROUTE),
+                                inputs=[self.flow_place(f) for f in incoming],
+                                outputs_=[self.flow_place(f) for f in outgoing])
+            return
+        if node.type == "inclusive":
+            self.inclusive(nid, node)
+            return
+        entry = self.input_place(nid)
+        if len(outgoing) == 1:
+            self.net.transition(nid, self.origin(nid, "exclusive", Action.ROUTE), inputs=[entry],
+                                outputs_=[self.flow_place(outgoing[0])])
+            return
+        ordered = [f for f in outgoing if not f.default] + [f for f in outgoing if f.default]
+        earlier: list[Expr] = []
+        for f in ordered:
+            cond = (lower(self.expr(f.when, nid), self.fields) if f.when is not None
+                    else None)
+            guard = conjunction([*(Not(e) for e in earlier), *([cond] if cond else [])])
+            self.net.transition(f"{nid}@{f.target}", self.origin(nid, "exclusive", Action.ROUTE),
+                                inputs=[entry], outputs_=[self.flow_place(f)], reads_data=True,
+                                guard=guard if guard is not None else Const(True))
+            if cond is not None:
+                earlier.append(cond)
+
+    def inclusive(self, nid: str, node: GatewaySpec) -> None:
+        incoming, outgoing = self.g.incoming(nid), self.g.outgoing(nid)
+        joins = [j for j, n in self.g.nodes.items()
+                 if isinstance(n, GatewaySpec) and n.pairs == nid]
+        if len(outgoing) > 1:
+            entry = self.input_place(nid)
+            conditional = [f for f in outgoing if not f.default]
+            default = [f for f in outgoing if f.default]
+            conds = {f.target: lower(self.expr(f.when, nid), self.fields)
+                     for f in conditional if f.when is not None}
+            for size in range(1, len(conditional) + 1):
+                for chosen in itertools.combinations(conditional, size):
+                    names = [f.target for f in chosen]
+                    guard = conjunction([conds[f.target] if f in chosen else Not(conds[f.target])
+                                         for f in conditional])
+                    masks = [self.mask(nid, names)] if joins else []
+                    self.net.transition(f"{nid}{{{'+'.join(names)}}}",
+                                        self.origin(nid, "inclusive", Action.ROUTE),
+                                        inputs=[entry],
+                                        outputs_=[self.flow_place(f) for f in chosen] + masks,
+                                        reads_data=True, guard=guard)
+            for f in default:
+                guard = conjunction([Not(c) for c in conds.values()])
+                masks = [self.mask(nid, [f.target])] if joins else []
+                self.net.transition(f"{nid}{{{f.target}}}",
+                                    self.origin(nid, "inclusive", Action.ROUTE), inputs=[entry],
+                                    outputs_=[self.flow_place(f), *masks], reads_data=True,
+                                    guard=guard if guard is not None else Const(True))
+        if len(incoming) > 1 or node.pairs:
+            self.inclusive_join(nid, node)
+        elif len(outgoing) == 1:
+            self.net.transition(nid, self.origin(nid, "inclusive", Action.ROUTE),
+                                inputs=[self.input_place(nid)],
+                                outputs_=[self.flow_place(outgoing[0])])
+
+    def mask(self, split: str, branches: list[str]) -> PlaceId:
+        return self.net.place(f"{split}:mask{{{'+'.join(branches)}}}",
+                              self.origin(split, "inclusive"))
+
+    def inclusive_join(self, nid: str, node: GatewaySpec) -> None:
+        at = {"file": self.file, "line": self.g.where.get(nid, (None, None))[1], "element": nid}
+        if node.pairs is None:
+            self.problems.append(Problem(f"inclusive join '{nid}' must name the inclusive split "
+                                         "it pairs with ('pairs: <split>')", **at))
+            return
+        split = node.pairs
+        branch_flows = self.g.outgoing(split)
+        incoming = self.g.incoming(nid)
+        reach: dict[str, list[Flow]] = {}
+        for b in branch_flows:
+            hits = self.g.reaching(b.target, nid, stop={split})
+            hits += [b] if b.target == nid else []
+            reach[b.target] = [f for f in incoming if f in hits]
+            if len(reach[b.target]) != 1:
+                self.problems.append(Problem(
+                    f"inclusive join '{nid}': the branch of '{split}' towards '{b.target}' "
+                    f"reaches it along {len(reach[b.target])} flows; each branch must arrive "
+                    "along exactly one", **at))
+                return
+        used = [reach[b.target][0] for b in branch_flows]
+        if sorted(f.id for f in used) != sorted(f.id for f in incoming):
+            self.problems.append(Problem(f"inclusive join '{nid}': its incoming flows do not "
+                                         f"match the branches of '{split}' one to one", **at))
+            return
+        conditional = [b for b in branch_flows if not b.default]
+        subsets = [list(c) for size in range(1, len(conditional) + 1)
+                   for c in itertools.combinations(conditional, size)]
+        subsets += [[b] for b in branch_flows if b.default]
+        out = [self.flow_place(f) for f in self.g.outgoing(nid)]
+        for chosen in subsets:
+            names = [b.target for b in chosen]
+            self.net.transition(f"{nid}{{{'+'.join(names)}}}",
+                                self.origin(nid, "inclusive", Action.ROUTE),
+                                inputs=[self.mask(split, names)]
+                                + [self.flow_place(reach[n][0]) for n in names],
+                                outputs_=out)
+
+    # -- compensation ----------------------------------------------------------------------
+
+    def done_place(self, nid: str) -> PlaceId:
+        return self.net.place(f"{nid}:done", self.origin(nid, "compensation"))
+
+    def plan_compensation(self) -> None:
+        """One chain that undoes completed compensable tasks, in reverse declaration order."""
+        comp_ends = [n for n, s in self.g.nodes.items() if isinstance(s, EndSpec) and s.compensate]
+        compensable = [n for n, s in self.g.nodes.items()
+                       if isinstance(s, TaskSpec) and s.compensation]
+        self.compensation_entry = PlaceId("")
+        if not comp_ends:
+            return
+        if len(comp_ends) > 1:
+            self.problems.append(Problem(f"at most one end event may compensate; found "
+                                         f"{', '.join(comp_ends)}", file=self.file))
+            return
+        end = comp_ends[0]
+        steps = list(reversed(compensable))
+        places = [self.net.place(f"compensation:{i}", self.origin(end, "compensation"))
+                  for i in range(len(steps) + 1)]
+        self.compensation_entry = places[0]
+        for i, task in enumerate(steps):
+            compensator = str(self.g.nodes[task].compensation)  # type: ignore[union-attr]
+            self.compensator_return[compensator] = places[i]
+            self.net.transition(f"compensate:{task}",
+                                self.origin(task, "task", Action.COMPENSATE),
+                                inputs=[places[i], self.done_place(task)],
+                                outputs_=[self.input_place_for_compensator(compensator)])
+            self.net.transition(f"compensate:{task}:skip",
+                                self.origin(task, "task", Action.SKIP), inputs=[places[i]],
+                                inhibitors=[self.done_place(task)], outputs_=[places[i + 1]])
+        self._comp_last = places[-1]
+
+    def input_place_for_compensator(self, compensator: str) -> PlaceId:
+        self.g.side_entries.add(compensator)
+        return self.input_place(compensator)
+
+    def finish_compensation(self) -> None:
+        if self.compensation_entry and getattr(self, "compensation_exit", None):
+            self.net.transition("compensation:done", Origin("compensation", "compensation",
+                                                            Action.END.value, self.file),
+                                inputs=[self._comp_last], outputs_=[self.compensation_exit])
+
+
+def compile_loaded(loaded: LoadedProcess) -> CompiledProcess:
+    """Compile a loaded process; raises one ModelError listing every problem."""
+    colors = validate(loaded)
+    graph = flatten(loaded, colors, load=load_process)
+    for nid, node in graph.nodes.items():  # tasks of called processes record actors too
+        if isinstance(node, TaskSpec) and node.kind.has_actor:
+            colors.setdefault(actor_field(nid), StrColor())
+    return _Compiler(loaded, graph, colors).run()
+
+
+__all__ = ["compile_loaded"]

@@ -1,0 +1,136 @@
+"""What compiling a process produces: the net, a source map, and policy obligations.
+
+The source map ties every place and transition back to the model element it comes
+from (and that element's file and line), so that a verdict or an audit event can be
+told in the model's own words. Obligations hand each policy to the checker together
+with the transitions it constrains.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from petriflow.governance.participants import ParticipantKind
+from petriflow.ids import PlaceId, TransitionId
+from petriflow.net.colors import RecordColor
+from petriflow.net.expr import Expr
+from petriflow.net.structure import Net
+
+DATA_PLACE = PlaceId("data")
+SOURCE_PLACE = PlaceId("source")
+DATA_VAR = "_d"
+ACTOR_VAR = "_actor"
+
+
+def output_var(field_name: str) -> str:
+    """The free variable of a completion transition that carries a written field."""
+    return f"_o_{field_name}"
+
+
+def actor_field(task: str) -> str:
+    """The case-data field that records who last completed ``task``."""
+    return f"by_{task}"
+
+
+class Action(enum.Enum):
+    """What a transition does for its model element (its *role* in the translation)."""
+
+    START = "start"
+    END = "end"
+    RUN = "run"            # an automatic task
+    OFFER = "offer"        # external work offered as a work item
+    COMPLETE = "complete"  # the work item completed with its outputs
+    HANDOFF = "handoff"    # an agent's low-confidence answer handed to a person
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    ROUTE = "route"        # a gateway choosing or synchronising
+    COMPENSATE = "compensate"
+    SKIP = "skip"          # compensation: nothing to undo for this task
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The model element a net node comes from."""
+
+    element: str
+    kind: str                      # start, end, task, exclusive, parallel, ..., flow, data
+    role: str | None = None        # for transitions: a Action value
+    file: str | None = None
+    line: int | None = None
+    participant: ParticipantKind | None = None
+    label: str | None = None       # the element's human name
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    places: Mapping[PlaceId, Origin]
+    transitions: Mapping[TransitionId, Origin]
+
+    def of(self, node: str) -> Origin:
+        if node in self.transitions:
+            return self.transitions[node]  # type: ignore[index]
+        return self.places[node]  # type: ignore[index]
+
+    def transitions_of(self, element: str, *roles: Action) -> tuple[TransitionId, ...]:
+        """The transitions of a model element (optionally only those with ``roles``)."""
+        wanted = {r.value for r in roles}
+        return tuple(t for t, o in self.transitions.items()
+                     if o.element == element and (not wanted or o.role in wanted))
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A policy as the checker receives it.
+
+    ``transitions`` names, per part of the policy, the net transitions concerned (for
+    example ``{"task": (...), "requires": (...)}``); ``condition`` is the policy's
+    condition lowered to an expression over the data variable ``_d``.
+    """
+
+    policy: Any
+    transitions: Mapping[str, tuple[TransitionId, ...]]
+    condition: Expr | None = None
+    static_violation: str | None = None  # set when the model breaks it by construction
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class CompiledProcess:
+    """A process compiled to a colored net; the object both the checker and the engine use."""
+
+    name: str
+    version: str
+    net: Net
+    source_map: SourceMap
+    data_color: RecordColor
+    inputs: tuple[str, ...]
+    obligations: tuple[Obligation, ...]
+    spec: Any = field(repr=False, compare=False)
+    final_places: tuple[PlaceId, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.net.fingerprint
+
+    def start_transition(self) -> TransitionId:
+        starts = [t for t, o in self.source_map.transitions.items() if o.role == "start"]
+        return starts[0]
+
+
+__all__ = [
+    "ACTOR_VAR",
+    "DATA_PLACE",
+    "DATA_VAR",
+    "SOURCE_PLACE",
+    "Action",
+    "CompiledProcess",
+    "Obligation",
+    "Origin",
+    "SourceMap",
+    "actor_field",
+    "output_var",
+]

@@ -1,0 +1,166 @@
+"""The process as a graph of nodes and flows, with call activities inlined.
+
+A call activity ``c`` that calls process ``P`` is replaced by a copy of ``P``'s nodes,
+renamed ``c__<node>``: ``P``'s start event becomes a pass-through that the call's
+incoming flows enter, and each of ``P``'s end events becomes a pass-through that leaves
+along the call's outgoing flows. ``P`` shares the caller's case data, so every field
+``P`` declares must exist in the caller with the same type. Calls that loop back to a
+process already being inlined are refused.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from petriflow.errors import ModelError, Problem
+from petriflow.model.loader import LoadedProcess
+from petriflow.model.spec import AgentSpec, CallSpec, EndSpec, GatewaySpec, StartSpec, TaskSpec
+from petriflow.net.colors import ColorSet
+
+SEPARATOR = "__"
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: str
+    target: str
+    when: str | None = None
+    default: bool = False
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}->{self.target}"
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Any] = field(default_factory=dict)
+    flows: list[Flow] = field(default_factory=list)
+    where: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+    agents: list[AgentSpec] = field(default_factory=list)
+    side_entries: set[str] = field(default_factory=set)
+
+    def incoming(self, nid: str) -> list[Flow]:
+        return [f for f in self.flows if f.target == nid]
+
+    def outgoing(self, nid: str) -> list[Flow]:
+        return [f for f in self.flows if f.source == nid]
+
+    def reaching(self, start: str, target: str, stop: set[str]) -> list[Flow]:
+        """Flows into ``target`` on some path from ``start`` that avoids ``stop``."""
+        seen = {start}
+        queue = deque([start])
+        hits: list[Flow] = []
+        while queue:
+            for f in self.outgoing(queue.popleft()):
+                if f.target == target:
+                    if f not in hits:
+                        hits.append(f)
+                elif f.target not in seen and f.target not in stop:
+                    seen.add(f.target)
+                    queue.append(f.target)
+        return hits
+
+
+def _side_targets(node: TaskSpec) -> list[str]:
+    return [x for x in (node.handoff, node.on_error, node.timeout.to if node.timeout else None)
+            if x]
+
+
+def flatten(loaded: LoadedProcess, colors: dict[str, ColorSet],
+            load: Callable[[Path], LoadedProcess],
+            _stack: tuple[Path, ...] = ()) -> Graph:
+    """The graph of ``loaded`` with every call activity replaced by the process it calls."""
+    spec, src = loaded.spec, loaded.source
+    g = Graph(agents=list(spec.agents))
+    for nid, node in spec.nodes.items():
+        g.nodes[nid] = node
+        g.where[nid] = (src.file, src.line("nodes", nid))
+    for i, f in enumerate(spec.flows):
+        g.flows.append(Flow(f.source, f.target, f.when, f.default, src.file,
+                            src.line("flows", i)))
+    here = loaded.path.resolve() if loaded.path else None
+    stack = (*_stack, here) if here else _stack
+    problems: list[Problem] = []
+    for nid, node in list(g.nodes.items()):
+        if isinstance(node, CallSpec):
+            try:
+                _inline(g, nid, node, loaded, colors, load, stack)
+            except ModelError as exc:
+                problems.extend(exc.problems)
+    ModelError.collect(problems)
+    for node in g.nodes.values():
+        if isinstance(node, TaskSpec):
+            g.side_entries.update(_side_targets(node))
+    return g
+
+
+def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
+            colors: dict[str, ColorSet], load: Callable[[Path], LoadedProcess],
+            stack: tuple[Path, ...]) -> None:
+    from petriflow.model.validate import validate
+
+    file, line = g.where[nid]
+    where = {"file": file, "line": line, "element": nid}
+    base = caller.path.parent if caller.path else Path.cwd()
+    path = (base / node.process).resolve()
+    if path in stack:
+        chain = " -> ".join(p.name for p in (*stack, path))
+        raise ModelError(Problem(f"call activity '{nid}' calls back into a process it is part "
+                                 f"of ({chain})", **where, hint="call activities cannot recurse"))
+    sub = load(path)
+    sub_colors = validate(sub)
+    problems = []
+    for name in sub.spec.data:
+        if name not in colors:
+            problems.append(Problem(f"call activity '{nid}': the called process uses field "
+                                    f"'{name}', which this process does not declare", **where))
+        elif colors[name] != sub_colors[name]:
+            problems.append(Problem(f"call activity '{nid}': field '{name}' is {sub_colors[name]} "
+                                    f"in the called process but {colors[name]} here", **where))
+    ModelError.collect(problems)
+    inner = flatten(sub, sub_colors, load, stack)
+    rename = {old: f"{nid}{SEPARATOR}{old}" for old in inner.nodes}
+    clash = [n for n in rename.values() if n in g.nodes]
+    if clash:
+        raise ModelError(Problem(f"call activity '{nid}': inlined node ids clash with "
+                                 f"{', '.join(clash)}", **where))
+    del g.nodes[nid]
+    outgoing = [f for f in g.flows if f.source == nid]
+    g.flows = [f for f in g.flows if f.source != nid]
+    g.flows = [Flow(f.source, rename[_start(inner)], f.when, f.default, f.file, f.line)
+               if f.target == nid else f for f in g.flows]
+    for old, sub_node in inner.nodes.items():
+        new = rename[old]
+        if isinstance(sub_node, StartSpec | EndSpec):
+            sub_node = GatewaySpec(type="parallel", name=sub_node.name or old)
+            if isinstance(inner.nodes[old], EndSpec):
+                g.flows += [Flow(new, f.target, None, False, f.file, f.line) for f in outgoing]
+        elif isinstance(sub_node, TaskSpec):
+            sub_node = sub_node.model_copy(update={
+                key: rename[getattr(sub_node, key)] for key in ("handoff", "on_error",
+                                                                "compensation")
+                if getattr(sub_node, key)
+            })
+            if sub_node.timeout is not None:
+                moved = sub_node.timeout.model_copy(update={"to": rename[sub_node.timeout.to]})
+                sub_node = sub_node.model_copy(update={"timeout": moved})
+        g.nodes[new] = sub_node
+        g.where[new] = inner.where[old]
+    g.flows += [Flow(rename[f.source], rename[f.target], f.when, f.default, f.file, f.line)
+                for f in inner.flows]
+    known = {a.id for a in g.agents}
+    g.agents += [a for a in inner.agents if a.id not in known]
+
+
+def _start(g: Graph) -> str:
+    return next(n for n, s in g.nodes.items() if isinstance(s, StartSpec))
+
+
+__all__ = ["SEPARATOR", "Flow", "Graph", "flatten"]
