@@ -233,6 +233,10 @@ class _Compiler:
             changes.append((actor_field(nid), Var(ACTOR_VAR)))
         data = Update(D, tuple(changes)) if changes else None
         guards: list[Expr] = []
+        if kind is ParticipantKind.AGENT:  # an agent's answer is by that agent
+            guards.append(Compare("==", Var(ACTOR_VAR), Const(str(node.agent))))
+        elif kind.has_actor:  # a person always has a name
+            guards.append(Compare("!=", Var(ACTOR_VAR), Const("")))
         if node.candidate:
             guards.append(lower(self.expr(node.candidate, nid), self.fields, actor=True))
         threshold = self.threshold(nid, node)
@@ -242,7 +246,8 @@ class _Compiler:
             self.net.transition(f"{nid}:handoff", self.origin(nid, "task", Action.HANDOFF, kind),
                                 inputs=[work], outputs_=[self.input_place(str(node.handoff))],
                                 data=data, variables=variables,
-                                guard=Compare("<", conf, Const(threshold)), meta=meta)
+                                guard=conjunction([*guards, Compare("<", conf, Const(threshold))]),
+                                meta=meta)
         check_guard = (lower(self.expr(node.check, nid), self.fields, written=written)
                        if node.check else None)
         if check_guard is not None:
