@@ -185,6 +185,7 @@ class LoadedProcess:
     path: Path | None = None
     policies: list[Any] = field(default_factory=list)
     policy_sources: list[SourceLines] = field(default_factory=list)
+    policy_paths: list[Path_] = field(default_factory=list)
 
 
 def read_text(path: Path) -> bytes:
@@ -195,8 +196,9 @@ def read_text(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_policies(path: Path) -> tuple[list[Any], SourceLines]:
-    """Read a policy file: a mapping with a ``policies`` list (or the list itself)."""
+def load_policies(path: Path) -> tuple[list[Any], SourceLines, list[Path_]]:
+    """Read a policy file: a mapping with a ``policies`` list (or the list itself).
+    Returns the policies, the file's source lines, and each policy's path in it."""
     data, src = parse_document(read_text(path), str(path))
     items = data.get("policies") if isinstance(data, dict) else data
     if not isinstance(items, list):
@@ -205,15 +207,16 @@ def load_policies(path: Path) -> tuple[list[Any], SourceLines]:
 
 
 def _parse_policies(items: list[Any], src: SourceLines, prefix: Path_
-                    ) -> tuple[list[Any], SourceLines]:
-    policies, problems = [], []
+                    ) -> tuple[list[Any], SourceLines, list[Path_]]:
+    policies, paths, problems = [], [], []
     for i, item in enumerate(items):
         try:
             policies.append(parse_policy(item, file=src.file, line=src.line(*prefix, i)))
+            paths.append((*prefix, i))
         except ModelError as exc:
             problems.extend(exc.problems)
     ModelError.collect(problems)
-    return policies, src
+    return policies, src, paths
 
 
 def load_process(path: str | Path, extra_policies: list[str | Path] = ()) -> LoadedProcess:
@@ -221,13 +224,19 @@ def load_process(path: str | Path, extra_policies: list[str | Path] = ()) -> Loa
     p = Path(path)
     data, src = parse_document(read_text(p), str(path))
     spec = spec_from_data(data, src)
-    policies, _ = _parse_policies(list(spec.policies), src, ("policies",))
-    loaded = LoadedProcess(spec, src, p, policies, [src] * len(policies))
-    for name in (*spec.policy_files, *extra_policies):
+    policies, _, paths = _parse_policies(list(spec.policies), src, ("policies",))
+    loaded = LoadedProcess(spec, src, p, policies, [src] * len(policies), paths)
+    for name in spec.policy_files:
         pf = (p.parent / name) if not Path(name).is_absolute() else Path(name)
-        more, psrc = load_policies(pf)
+        more, psrc, more_paths = load_policies(pf)
         loaded.policies += more
         loaded.policy_sources += [psrc] * len(more)
+        loaded.policy_paths += more_paths
+    for name in extra_policies:
+        more, psrc, more_paths = load_policies(Path(name))
+        loaded.policies += more
+        loaded.policy_sources += [psrc] * len(more)
+        loaded.policy_paths += more_paths
     return loaded
 
 
@@ -235,8 +244,8 @@ def load_text(text: str, file: str | None = None) -> LoadedProcess:
     """Read a process from text (no policy files are followed)."""
     data, src = parse_document(text, file)
     spec = spec_from_data(data, src)
-    policies, _ = _parse_policies(list(spec.policies), src, ("policies",))
-    return LoadedProcess(spec, src, None, policies, [src] * len(policies))
+    policies, _, paths = _parse_policies(list(spec.policies), src, ("policies",))
+    return LoadedProcess(spec, src, None, policies, [src] * len(policies), paths)
 
 
 __all__ = ["LoadedProcess", "SourceLines", "load_policies", "load_process", "load_text",

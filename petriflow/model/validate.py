@@ -49,6 +49,8 @@ def field_color(name: str, f: FieldSpec) -> ColorSet:
         return BoolColor()
     if f.type == "enum":
         return EnumColor(tuple(f.values or ()), name)
+    if f.type == "actor" and f.input:
+        return StrColor(min_length=1)  # a named person or system; "" means nobody
     return StrColor()
 
 
@@ -385,9 +387,9 @@ class Validator:
         nodes = self.spec.nodes
         agents = {a.id for a in self.spec.agents}
         ids: set[str] = set()
-        for policy, src in zip(self.loaded.policies, self.loaded.policy_sources, strict=True):
-            line = None
-            where = {"file": src.file, "line": line, "element": policy.id}
+        for policy, src, path in zip(self.loaded.policies, self.loaded.policy_sources,
+                                     self.loaded.policy_paths, strict=True):
+            where = {"file": src.file, "line": src.line(*path), "element": policy.id}
             if policy.id in ids:
                 self.problems.append(Problem(f"policy id '{policy.id}' is used twice", **where))
             ids.add(policy.id)
@@ -399,8 +401,11 @@ class Validator:
                 if a not in agents:
                     self.problems.append(Problem(f"policy '{policy.id}' names unregistered agent "
                                                  f"'{a}'", **where, hint=did_you_mean(a, agents)))
-            for text in policy.conditions():
-                self.expression(text, self.colors, (), policy.id, condition=True, src=src)
+            for key in ("when", "condition"):
+                text = getattr(policy, key, None)
+                if text is not None:
+                    self.expression(text, self.colors, (*path, key), policy.id, condition=True,
+                                    src=src)
             if isinstance(policy, DataMinimisation):
                 for name in policy.fields:
                     if name not in self.spec.data:

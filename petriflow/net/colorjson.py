@@ -39,7 +39,7 @@ def color_to_json(color: ColorSet) -> dict[str, Any]:
     if isinstance(color, BoolColor):
         return {"kind": "bool"}
     if isinstance(color, StrColor):
-        return {"kind": "str", "max_length": color.max_length}
+        return {"kind": "str", "max_length": color.max_length, "min_length": color.min_length}
     if isinstance(color, DecimalColor):
         return {"kind": "decimal",
                 "low": None if color.low is None else str(color.low),
@@ -69,7 +69,7 @@ def color_from_json(data: Any, depth: int = 0) -> ColorSet:
         if kind == "bool":
             return BoolColor()
         if kind == "str":
-            return StrColor(_opt_int(data.get("max_length")))
+            return StrColor(_opt_int(data.get("max_length")), _opt_int(data.get("min_length")) or 0)
         if kind == "decimal":
             low, high = data.get("low"), data.get("high")
             return DecimalColor(None if low is None else decimal.Decimal(str(low)),

@@ -191,16 +191,20 @@ class BoolColor(ColorSet):
 class StrColor(ColorSet):
     kind: ClassVar[str] = "str"
     max_length: int | None = None
+    min_length: int = 0
 
     def validate(self, value: Any) -> Any:
         if type(value) is not str:
             raise self._refuse(value, "a string is expected")
         if self.max_length is not None and len(value) > self.max_length:
             raise self._refuse(value, f"longer than {self.max_length} characters")
+        if len(value) < self.min_length:
+            raise self._refuse(value, "empty" if self.min_length == 1 else
+                               f"shorter than {self.min_length} characters")
         return value
 
     def __str__(self) -> str:
-        return "str"
+        return "str" if not self.min_length else "nonempty str"
 
 
 @dataclass(frozen=True, slots=True)
