@@ -4,7 +4,8 @@ Run `python verification/corpus/processes/make_variants.py` after changing a ref
 process; each variant is the reference with the edits below, and a header saying what
 breaks and which verdict it must get (also in ../EXPECTED.tsv).
 """
-import re, pathlib
+import pathlib
+
 root = pathlib.Path(__file__).resolve().parents[3]
 out = root / "verification/corpus/processes"
 def variant(src, name, header, edits):
@@ -13,7 +14,7 @@ def variant(src, name, header, edits):
         assert old in text, (name, old)
         text = text.replace(old, new, 1)
     text = text.replace("policy_files: [../verification/policies/", "policy_files: [../../policies/")
-    lines = "".join(f"# {l}\n" for l in header.strip().splitlines())
+    lines = "".join(f"# {line}\n" for line in header.strip().splitlines())
     (out / f"{src}__{name}.yaml").write_text(lines + text)
 
 # ---------------- invoice to payment
@@ -56,11 +57,12 @@ end (an unstructured join, the kind of error that hides in drawn diagrams).
 ])
 variant("invoice_to_payment", "cfo_rework_loop", """
 BROKEN VARIANT of models/invoice_to_payment.yaml (expected: four_eyes_approval violated).
-A CFO who does not approve sends the invoice back for re-approval instead of rejecting
-it. The manager approval's candidate rule does not exclude the CFO, so the CFO can
-re-approve as manager, and another CFO then signs: the same person acted twice.
+A CFO who does not approve sends the invoice back for correction instead of rejecting
+it, and the whole approval runs again. The correction task's candidate rule only
+excludes the submitter, so the CFO (or the manager who approved) can correct the invoice
+and have colleagues approve it: one person acts in two of the three roles.
 """, [
-    ("  - {from: cfo_decision, to: rejected, default: true}", "  - {from: cfo_decision, to: approve_manager, default: true}"),
+    ("  - {from: cfo_decision, to: rejected, default: true}", "  - {from: cfo_decision, to: review_extraction, default: true}"),
 ])
 
 # ---------------- HR hiring
