@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Process": "petriflow.model.builder",
+    "CompiledProcess": "petriflow.model.compiled",
+    "compile_file": "petriflow.model",
+    "Role": "petriflow.governance.participants",
+    "SegregationOfDuties": "petriflow.governance.policies",
+    "Precedence": "petriflow.governance.policies",
     "PetriflowError": "petriflow.errors",
     "ModelError": "petriflow.errors",
     "NotEnabledError": "petriflow.errors",
@@ -28,15 +34,21 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CompiledProcess",
     "Marking",
     "ModelError",
     "Net",
     "NetBuilder",
     "NotEnabledError",
     "PetriflowError",
+    "Precedence",
+    "Process",
+    "Role",
+    "SegregationOfDuties",
     "Step",
     "TokenGame",
     "bindings",
+    "compile_file",
     "fire",
     "read_pnml",
     "write_pnml",
@@ -44,6 +56,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from petriflow.errors import ModelError, NotEnabledError, PetriflowError
+    from petriflow.governance.participants import Role
+    from petriflow.governance.policies import Precedence, SegregationOfDuties
+    from petriflow.model import compile_file
+    from petriflow.model.builder import Process
+    from petriflow.model.compiled import CompiledProcess
     from petriflow.net.builder import NetBuilder
     from petriflow.net.firing import Step, bindings, fire
     from petriflow.net.game import TokenGame

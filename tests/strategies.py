@@ -141,7 +141,7 @@ def values_of(color: ColorSet, *, spread: int = 5) -> SearchStrategy[Any]:
                                        allow_nan=False, allow_infinity=False))
     if isinstance(color, StrColor):
         size = 4 if color.max_length is None else min(color.max_length, 4)
-        return st.text("abc ", max_size=size)
+        return st.text("ab <&'\"é", max_size=size)  # XML and quoting specials
     if isinstance(color, EnumColor):
         return st.sampled_from(color.values)
     if isinstance(color, TupleColor):
@@ -420,7 +420,7 @@ def _const_strategy(target: Target, small: bool = False) -> SearchStrategy[Expr]
     if target == "bool":
         return st.booleans().map(Const)
     if target == "str":
-        return st.text("ab c", max_size=3).map(Const)
+        return st.text("ab <&'\"", max_size=3).map(Const)
     if isinstance(target, EnumColor):
         return st.sampled_from(target.values).map(Const)
     if isinstance(target, TupleColor):

@@ -9,6 +9,7 @@ import petriflow
 import petriflow.net
 
 PUBLIC = {
+    "CompiledProcess", "Precedence", "Process", "Role", "SegregationOfDuties", "compile_file",
     "Marking", "ModelError", "Net", "NetBuilder", "NotEnabledError", "PetriflowError", "Step",
     "TokenGame", "bindings", "fire", "read_pnml", "write_pnml",
 }

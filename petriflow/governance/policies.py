@@ -63,6 +63,13 @@ class SegregationOfDuties(_Policy):
     type: Literal["segregation_of_duties", "four_eyes"] = "segregation_of_duties"
     tasks: tuple[str, ...] = Field(min_length=2)
 
+    def __init__(self, *tasks: str, **data: Any) -> None:
+        """``SegregationOfDuties(submit, approve)`` with task handles, or keywords."""
+        if tasks:
+            data["tasks"] = tuple(str(t) for t in tasks)
+            data.setdefault("id", "segregation_of_duties_" + "_".join(data["tasks"]))
+        super().__init__(**data)
+
     def default_statement(self) -> str:
         return f"No one person or agent completes more than one of {', '.join(self.tasks)}."
 
@@ -74,6 +81,13 @@ class Precedence(_Policy):
     type: Literal["precedence"] = "precedence"
     task: str
     after: str
+
+    def __init__(self, task: str | None = None, /, **data: Any) -> None:
+        """``Precedence(pay, after=screen)`` with task handles, or keywords."""
+        if task is not None:
+            data["task"] = str(task)
+            data.setdefault("id", f"{task}_after_{data.get('after')}")
+        super().__init__(**data)
 
     def default_statement(self) -> str:
         return f"{self.task} happens only after {self.after}."

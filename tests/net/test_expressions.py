@@ -14,7 +14,6 @@ from petriflow.net.colors import (
     BoolColor,
     ColorSet,
     DecimalColor,
-    EnumColor,
     IntColor,
     Record,
     RecordColor,
@@ -58,7 +57,7 @@ def typed_value(v: Any, exact: bool = True) -> Any:
 def outcome(fn: Any, *args: Any, exact: bool = True) -> Any:
     try:
         return ("value", typed_value(fn(*args), exact))
-    except Exception as exc:  # noqa: BLE001 - comparing how two interpreters fail
+    except Exception as exc:
         return ("raises", type(exc).__name__)
 
 

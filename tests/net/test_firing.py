@@ -27,9 +27,9 @@ from petriflow.net import (
     fire,
     is_enabled,
 )
-from petriflow.net.colors import DOT, BoolColor, DecimalColor, IntColor
+from petriflow.net.colors import DOT, BoolColor, DecimalColor, IntColor, Record
 from tests.net.ptsemantics import counts, equation, incidence, pt_enabled
-from tests.strategies import LEVEL, PAIR, NetSpec, colored_nets, pt_nets, values_of
+from tests.strategies import LEVEL, PAIR, REC, NetSpec, colored_nets, pt_nets, values_of
 
 # -- P/T properties ---------------------------------------------------------------------
 
@@ -376,6 +376,22 @@ def test_given_values_of_another_type_do_not_leak_into_places(given_value):
     except (NotEnabledError, ColorError):
         return
     assert all(type(token) is int for token in step.after["b"])
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG: a plain dict given for a "
+                   "record variable bound by an input pattern matches the Record token (==) "
+                   "and then crashes fire() and TokenGame.fire() with 'unhashable type: dict' "
+                   "(is_enabled() swallows the TypeError and says False)")
+def test_a_dict_given_for_a_pattern_bound_record_variable():
+    b = NetBuilder()
+    b.place("a", color=REC, initial=[Record(n=0, ok=False)])
+    b.place("o", color=REC)
+    b.transition("t")
+    b.arc("a", "t", inscription="r")
+    b.arc("t", "o", inscription="r")
+    net = b.build()
+    step = fire(net, net.initial_marking, "t", {"r": {"n": 0, "ok": False}})
+    assert step.after == Marking({"o": [Record(n=0, ok=False)]})
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: is_enabled() and bindings(given=...) do not "

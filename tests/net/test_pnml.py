@@ -125,7 +125,8 @@ def test_documents_without_namespace_and_nets_inside_modules_are_read():
 <transition id="t"/><arc id="a" source="p" target="t"><type value="test"/></arc>"""
     net = read_pnml(pnml(body, ns=False))
     assert net.arcs[0].kind is ArcKind.READ
-    module = f'<pnml><module><net id="m" type="{PT}"><page id="g">{body}</page></net></module></pnml>'
+    module = (f'<pnml><module><net id="m" type="{PT}"><page id="g">{body}</page></net>'
+              "</module></pnml>")
     assert read_pnml(module).name == "m"
 
 
@@ -248,7 +249,7 @@ def test_every_problem_of_a_broken_net_is_reported_with_its_line():
     ],
 )
 def test_high_level_pnml_is_refused(net_type):
-    with pytest.raises(PnmlError, match="high-level PNML .* is not supported") as info:
+    with pytest.raises(PnmlError, match=r"high-level PNML .* is not supported") as info:
         read_pnml(pnml('<place id="p"/>', net_type=net_type))
     assert "colored extension" in (info.value.problems[0].hint or "")
 
