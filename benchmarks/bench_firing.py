@@ -85,7 +85,7 @@ class Mode:
     info_all: bool
 
 
-FULL = Mode("full", reps=5, warmup=1, chain_cases=100, fj_cases=500, in_flight=200,
+FULL = Mode("full", reps=7, warmup=1, chain_cases=100, fj_cases=500, in_flight=200,
             pt_nets=("Kanban-PT-00200", "CircularTrains-PT-192", "SharedMemory-PT-000010",
                      "FlexibleBarrier-PT-18a", "DLCshifumi-PT-3a"),
             pt_steps=100_000,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from petriflow.net import ArcKind, Marking, Multiset, Net, NetBuilder
@@ -55,6 +56,12 @@ except ImportError:  # pragma: no cover - older kernels
     RecordExpr = Update = None  # type: ignore[assignment,misc]
 
 SearchStrategy = st.SearchStrategy
+
+
+def scaled(n: int) -> int:
+    """``n`` examples under the default profile, proportionally more under a profile with
+    a larger ``max_examples`` (``HYPOTHESIS_PROFILE=thorough`` multiplies by ten)."""
+    return max(1, n * settings.default.max_examples // 100)
 
 # -- color sets -------------------------------------------------------------------------
 
@@ -176,6 +183,18 @@ def markings(places: tuple[str, ...] = ("p", "q", "r")) -> SearchStrategy[Markin
         st.one_of(st.integers(0, 4),
                   st.dictionaries(TOKENS, st.integers(0, 3), max_size=3).map(Multiset)),
     ).map(Marking)
+
+
+def markings_of(net: Net, max_tokens: int = 4) -> SearchStrategy[Marking]:
+    """Random markings of ``net``: up to ``max_tokens`` tokens per place, each a value of
+    the place's color set."""
+    per_place = {}
+    for p in net.places:
+        if isinstance(p.color, BlackColor):
+            per_place[p.id] = st.integers(0, max_tokens)
+        else:
+            per_place[p.id] = st.lists(values_of(p.color, spread=2), max_size=max_tokens)
+    return st.fixed_dictionaries(per_place).map(Marking)
 
 
 # -- nets -------------------------------------------------------------------------------
@@ -663,8 +682,10 @@ __all__ = [
     "identifiers",
     "labels",
     "markings",
+    "markings_of",
     "negate",
     "pt_nets",
+    "scaled",
     "small_decimals",
     "target_of",
     "token_lists",

@@ -30,7 +30,7 @@ from petriflow.net.colors import (
     StrColor,
     TupleColor,
 )
-from tests.strategies import LEVEL, PAIR, REC, color_sets, values_of
+from tests.strategies import LEVEL, PAIR, REC, color_sets, scaled, values_of
 
 D = decimal.Decimal
 
@@ -47,7 +47,7 @@ def exact(v):
 # -- properties -------------------------------------------------------------------------
 
 
-@settings(max_examples=150)
+@settings(max_examples=scaled(150))
 @given(st.data())
 def test_values_validate_to_themselves_and_round_trip_through_json(data):
     color = data.draw(color_sets())
@@ -58,7 +58,7 @@ def test_values_validate_to_themselves_and_round_trip_through_json(data):
     assert exact(token_from_json(color, json.loads(text))) == exact(value)
 
 
-@settings(max_examples=150)
+@settings(max_examples=scaled(150))
 @given(color_sets())
 def test_color_sets_round_trip_through_json(color):
     back = color_from_json(json.loads(json.dumps(color_to_json(color))))
@@ -66,7 +66,7 @@ def test_color_sets_round_trip_through_json(color):
     assert str(back) == str(color)
 
 
-@settings(max_examples=100)
+@settings(max_examples=scaled(100))
 @given(color_sets())
 def test_members_of_finite_color_sets_are_values(color):
     if not color.finite:

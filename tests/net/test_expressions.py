@@ -23,7 +23,14 @@ from petriflow.net.colors import (
 from petriflow.net.evaluate import compile_expr, evaluate
 from petriflow.net.expr import Const, Expr, Field, Neg, Var, parse, unparse
 from petriflow.net.typecheck import check_condition, infer
-from tests.strategies import INT3, LEVEL, REC, any_expressions, typed_expressions
+from tests.strategies import (
+    INT3,
+    LEVEL,
+    REC,
+    any_expressions,
+    scaled,
+    typed_expressions,
+)
 
 # -- helpers ----------------------------------------------------------------------------
 
@@ -80,7 +87,7 @@ def widen(color: ColorSet) -> ColorSet:
 # -- properties -------------------------------------------------------------------------
 
 
-@settings(max_examples=200)
+@settings(max_examples=scaled(200))
 @given(typed_expressions())
 def test_compiled_closure_agrees_with_reference_interpreter(case):
     expr, env_types, env = case
@@ -90,7 +97,7 @@ def test_compiled_closure_agrees_with_reference_interpreter(case):
     assert outcome(compile_expr(expr), env) == expected
 
 
-@settings(max_examples=100)
+@settings(max_examples=scaled(100))
 @given(typed_expressions())
 def test_value_belongs_to_the_inferred_type(case):
     expr, env_types, env = case
@@ -98,7 +105,7 @@ def test_value_belongs_to_the_inferred_type(case):
     assert widen(infer(expr, env_types)).contains(value), (unparse(expr), value)
 
 
-@settings(max_examples=100)
+@settings(max_examples=scaled(100))
 @given(typed_expressions())
 def test_unparse_parse_round_trip_of_well_typed_expressions(case):
     expr, env_types, env = case
@@ -111,7 +118,7 @@ def test_unparse_parse_round_trip_of_well_typed_expressions(case):
     assert outcome(evaluate, back, env, exact=False) == outcome(evaluate, expr, env, exact=False)
 
 
-@settings(max_examples=200)
+@settings(max_examples=scaled(200))
 @given(any_expressions())
 def test_unparse_parse_round_trip_of_random_asts(expr):
     text = unparse(expr)

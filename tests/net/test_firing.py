@@ -29,16 +29,26 @@ from petriflow.net import (
 )
 from petriflow.net.colors import DOT, BoolColor, DecimalColor, IntColor, Record
 from tests.net.ptsemantics import counts, equation, incidence, pt_enabled
-from tests.strategies import LEVEL, PAIR, REC, NetSpec, colored_nets, pt_nets, values_of
+from tests.strategies import (
+    LEVEL,
+    PAIR,
+    REC,
+    NetSpec,
+    colored_nets,
+    markings_of,
+    pt_nets,
+    scaled,
+    values_of,
+)
 
 # -- P/T properties ---------------------------------------------------------------------
 
 
-@settings(max_examples=100)
+@settings(max_examples=scaled(100))
 @given(pt_nets(), st.data())
 def test_pt_fire_refuses_exactly_what_is_not_enabled(spec, data):
     net = spec.net
-    m = net.initial_marking
+    m = data.draw(st.one_of(st.just(net.initial_marking), markings_of(net)), label="start")
     c = incidence(net)
     for _ in range(data.draw(st.integers(0, 6), label="warm-up steps")):
         enabled = enabled_transitions(net, m)
@@ -64,7 +74,7 @@ def test_pt_fire_refuses_exactly_what_is_not_enabled(spec, data):
     assert enabled == [t.id for t in net.transitions if pt_enabled(net, m, t.id)]
 
 
-@settings(max_examples=100)
+@settings(max_examples=scaled(100))
 @given(pt_nets(), st.data())
 def test_marking_equation_holds_along_random_firing_sequences(spec, data):
     net = spec.net
@@ -85,8 +95,9 @@ def test_marking_equation_holds_along_random_firing_sequences(spec, data):
 
 
 def _reachable_marking(spec: NetSpec, data: st.DataObject) -> Marking:
+    """The initial marking or a random one, then a few random firings."""
     net = spec.net
-    m = net.initial_marking
+    m = data.draw(st.one_of(st.just(net.initial_marking), markings_of(net)), label="start")
     for _ in range(data.draw(st.integers(0, 3), label="warm-up steps")):
         choices = [(t, b) for t in enabled_transitions(net, m) for b in bindings(net, m, t)]
         if not choices:
@@ -100,7 +111,7 @@ def _well_colored(net: Net, m: Marking) -> bool:
     return all(net.place(p).color.contains(token) for p in m for token in m[p])
 
 
-@settings(max_examples=80)
+@settings(max_examples=scaled(80))
 @given(colored_nets(), st.data())
 def test_every_binding_from_bindings_fires(spec, data):
     net = spec.net
@@ -129,7 +140,7 @@ def test_every_binding_from_bindings_fires(spec, data):
                 fire(net, m, t.id)
 
 
-@settings(max_examples=80)
+@settings(max_examples=scaled(80))
 @given(colored_nets(), st.data())
 def test_fire_refuses_exactly_the_bindings_that_do_not_enable(spec, data):
     net = spec.net
@@ -157,7 +168,7 @@ def test_fire_refuses_exactly_the_bindings_that_do_not_enable(spec, data):
                 f for f in found if all(f[k] == v for k, v in partial.items()))
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(colored_nets(), st.data())
 def test_enabled_transitions_lists_the_enabled_ones_in_declaration_order(spec, data):
     net = spec.net

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from petriflow.errors import ModelError, PnmlError
 from petriflow.net import ArcKind, NetBuilder, enabled_transitions, read_pnml, write_pnml
 from petriflow.net.colors import IntColor
-from tests.strategies import colored_nets, pt_nets
+from tests.strategies import colored_nets, pt_nets, scaled
 
 NS = "http://www.pnml.org/version-2009/grammar/pnml"
 PT = "http://www.pnml.org/version-2009/grammar/ptnet"
@@ -24,7 +24,7 @@ def pnml(body: str, *, net_type: str = PT, ns: bool = True) -> str:
 # -- round trips ------------------------------------------------------------------------
 
 
-@settings(max_examples=80)
+@settings(max_examples=scaled(80))
 @given(pt_nets(labelled=True))
 def test_pt_nets_survive_export_and_import(spec):
     net = spec.net
@@ -40,7 +40,7 @@ def test_pt_nets_survive_export_and_import(spec):
     assert read_pnml(text.encode("utf-8")) == net
 
 
-@settings(max_examples=80)
+@settings(max_examples=scaled(80))
 @given(colored_nets(labelled=True))
 def test_colored_nets_survive_export_and_import(spec):
     net = spec.net
@@ -55,7 +55,7 @@ def test_colored_nets_survive_export_and_import(spec):
     assert write_pnml(back) == text
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(colored_nets())
 def test_colored_nets_keep_a_pt_skeleton(spec):
     """Any P/T tool reads the places, transitions, arcs and token counts of a colored net."""
@@ -128,6 +128,20 @@ def test_documents_without_namespace_and_nets_inside_modules_are_read():
     module = (f'<pnml><module><net id="m" type="{PT}"><page id="g">{body}</page></net>'
               "</module></pnml>")
     assert read_pnml(module).name == "m"
+
+
+def test_broken_references_are_problems():
+    text = pnml("""<place id="p"/><transition id="t"/>
+<referencePlace id="r1" ref="r2"/><referencePlace id="r2" ref="r1"/>
+<referenceTransition id="rt" ref="nowhere"/>
+<referencePlace id="half"/>
+<arc id="a" source="r1" target="t"/><arc id="b" source="p" target="rt"/>""")
+    with pytest.raises(PnmlError) as info:
+        read_pnml(text)
+    messages = [p.message for p in info.value.problems]
+    assert "<referencePlace> needs both 'id' and 'ref'" in messages
+    assert "arc 'a': reference nodes form a cycle at 'r1'" in messages
+    assert any("'nowhere', which is neither a place nor a transition" in m for m in messages)
 
 
 def test_the_net_name_falls_back_to_its_id():
@@ -350,7 +364,7 @@ def test_strategies_cover_every_arc_kind():
     # inhibitor arcs, not only normal ones
     kinds = set()
 
-    @settings(max_examples=50, database=None)
+    @settings(max_examples=scaled(50), database=None)
     @given(st.one_of(pt_nets(), colored_nets()))
     def collect(spec):
         kinds.update(a.kind for a in spec.net.arcs)

@@ -1,0 +1,247 @@
+"""The P/T portfolio: one call per property, cheap methods first, under a time budget.
+
+For a reachability question ``EF goal`` it tries, in order: a small breadth-first
+search (exact on small nets), the state equation with trap refinement (proofs of
+unreachability), a random walk (deep witnesses), and a long breadth-first search with
+stubborn sets for deadlocks. Every witness is replayed by the kernel before it is
+reported; every proof names its method and, for the state equation, its certificate.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from petriflow.net.game import TokenGame
+from petriflow.net.structure import Net
+from petriflow.verify.explicit import search
+from petriflow.verify.formulas import (
+    AG,
+    EF,
+    Compare,
+    Deadlock,
+    Fireable,
+    IntConst,
+    NamedFormula,
+    Not,
+    Or,
+    StateFormula,
+    TokenSum,
+    compile_formula,
+    places_of,
+    uses_enabling,
+)
+from petriflow.verify.ptnet import PTNet
+from petriflow.verify.randomwalk import walk
+from petriflow.verify.result import Result, TraceStep, Verdict
+
+SMALL_SEARCH = 30_000
+BIG_SEARCH = 3_000_000
+
+
+@dataclass
+class Reach:
+    """The answer to ``EF goal``: ``reachable`` with a replayed path, ``unreachable`` with
+    the method (and certificate), or ``unknown`` with a reason."""
+
+    answer: str
+    method: str
+    path: list[int] = field(default_factory=list)
+    certificate: dict[str, Any] | None = None
+    reason: str | None = None
+    fired: set[int] = field(default_factory=set)
+
+
+def replay(net: Net, ptnet: PTNet, path: list[int]) -> None:
+    """Fire ``path`` with the kernel, raising if any step is not enabled."""
+    TokenGame(net).replay([ptnet.transitions[t] for t in path])
+
+
+def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
+          seed: int = 0) -> Reach:
+    """Decide ``EF goal`` as far as the budget allows."""
+    from petriflow.verify.smt.state_equation import state_equation
+
+    evaluate = compile_formula(goal, ptnet)
+    deadlock_only = isinstance(goal, Deadlock)
+    fired: set[int] = set()
+    start = time.monotonic()
+    budget = max(0.0, deadline - start)
+
+    def found(path: list[int], method: str) -> Reach:
+        replay(net, ptnet, path)  # a witness is believed only once the kernel agrees
+        return Reach("reachable", method, path, fired=fired)
+
+    small = search(ptnet, evaluate, max_states=SMALL_SEARCH, deadline=start + budget * 0.2,
+                   deadlock_only=deadlock_only)
+    fired |= small.fired
+    if small.found is not None:
+        return found(small.path, "explicit (breadth first)")
+    if small.complete:
+        return Reach("unreachable", "explicit (complete state space)", fired=fired,
+                     certificate={"states": small.states})
+    se = state_equation(ptnet, goal, deadline=time.monotonic() + budget * 0.3)
+    if se.answer == "unsat":
+        return Reach("unreachable", "state equation + traps", fired=fired,
+                     certificate={"method": "state-equation", "traps": se.traps})
+    watch = None if uses_enabling(goal) else {ptnet.pindex[p] for p in places_of(goal)}
+    w = walk(ptnet, evaluate, deadline=time.monotonic() + budget * 0.35, seed=seed,
+             deadlock_only=deadlock_only, watch=watch)
+    fired |= w.fired
+    if w.found is not None:
+        return found(w.path, "random walk")
+    big = search(ptnet, evaluate, max_states=BIG_SEARCH, deadline=deadline,
+                 deadlock_only=deadlock_only)
+    fired |= big.fired
+    if big.found is not None:
+        return found(big.path, "explicit (breadth first" + (", stubborn sets)" if deadlock_only
+                                                             else ")"))
+    if big.complete:
+        return Reach("unreachable", "explicit (complete state space" +
+                     (", stubborn sets)" if deadlock_only else ")"), fired=fired,
+                     certificate={"states": big.states})
+    reasons = [r for r in (se.reason, big.reason) if r]
+    return Reach("unknown", "portfolio", fired=fired,
+                 reason="; ".join(reasons) or "no method concluded within the budget")
+
+
+def _trace(ptnet: PTNet, path: list[int]) -> tuple[TraceStep, ...]:
+    return tuple(TraceStep(ptnet.transitions[t]) for t in path)
+
+
+def check_formula(net: Net, ptnet: PTNet, formula: NamedFormula, timeout: float) -> Result:
+    """An MCC reachability formula: ``verdict`` says whether it holds, ``mcc_answer`` is
+    its value as the contest defines it."""
+    t0 = time.monotonic()
+    f = formula.formula
+    goal = f.formula if isinstance(f, EF) else Not(f.formula)
+    r = reach(net, ptnet, goal, t0 + timeout)
+    seconds = time.monotonic() - t0
+    if r.answer == "unknown":
+        return Result(formula.id, Verdict.UNKNOWN, r.method, seconds, reason=r.reason,
+                      extra={"mcc": True})
+    holds = (r.answer == "reachable") == isinstance(f, EF)
+    trace = _trace(ptnet, r.path) if r.answer == "reachable" else None
+    return Result(formula.id, Verdict.PROVED if holds else Verdict.VIOLATED, r.method, seconds,
+                  trace=trace, certificate=r.certificate, mcc_answer="TRUE" if holds else "FALSE",
+                  extra={"mcc": True})
+
+
+def check_deadlock(net: Net, ptnet: PTNet, timeout: float) -> Result:
+    """``proved``: no reachable marking is dead; ``violated``: one is (with the trace)."""
+    t0 = time.monotonic()
+    r = reach(net, ptnet, Deadlock(), t0 + timeout)
+    seconds = time.monotonic() - t0
+    if r.answer == "unknown":
+        return Result("deadlock", Verdict.UNKNOWN, r.method, seconds, reason=r.reason)
+    if r.answer == "reachable":
+        return Result("deadlock", Verdict.VIOLATED, r.method, seconds,
+                      trace=_trace(ptnet, r.path), mcc_answer="TRUE",
+                      reason="a reachable marking enables no transition")
+    return Result("deadlock", Verdict.PROVED, r.method, seconds, certificate=r.certificate,
+                  mcc_answer="FALSE")
+
+
+def check_one_safe(net: Net, ptnet: PTNet, timeout: float) -> Result:
+    """``proved``: no place ever holds two tokens."""
+    t0 = time.monotonic()
+    if any(n >= 2 for n in ptnet.initial):
+        return Result("one-safe", Verdict.VIOLATED, "initial marking", 0.0, trace=(),
+                      mcc_answer="FALSE")
+    goal = Or(tuple(Compare(">=", TokenSum((p,)), IntConst(2)) for p in ptnet.places))
+    r = reach(net, ptnet, goal, t0 + timeout)
+    seconds = time.monotonic() - t0
+    if r.answer == "unknown":
+        return Result("one-safe", Verdict.UNKNOWN, r.method, seconds, reason=r.reason)
+    if r.answer == "reachable":
+        return Result("one-safe", Verdict.VIOLATED, r.method, seconds,
+                      trace=_trace(ptnet, r.path), mcc_answer="FALSE")
+    return Result("one-safe", Verdict.PROVED, r.method, seconds, certificate=r.certificate,
+                  mcc_answer="TRUE")
+
+
+def check_quasi_liveness(net: Net, ptnet: PTNet, timeout: float) -> Result:
+    """``proved``: every transition can fire at least once; ``violated``: one never can."""
+    from petriflow.verify.smt.state_equation import state_equation
+
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    n = len(ptnet.transitions)
+    fired: set[int] = set()
+    first = search(ptnet, None, max_states=SMALL_SEARCH, deadline=t0 + timeout * 0.2)
+    fired |= first.fired
+    if first.complete:
+        dead = [ptnet.transitions[t] for t in range(n) if t not in fired]
+        verdict = Verdict.VIOLATED if dead else Verdict.PROVED
+        return Result("quasi-liveness", verdict, "explicit (complete state space)",
+                      time.monotonic() - t0, mcc_answer="FALSE" if dead else "TRUE",
+                      reason=f"never enabled: {', '.join(dead[:5])}" if dead else None)
+    w = walk(ptnet, None, deadline=time.monotonic() + timeout * 0.3, seed=1)
+    fired |= w.fired
+    for t in range(n):
+        if t in fired:
+            continue
+        if time.monotonic() > deadline:
+            break
+        se = state_equation(ptnet, Fireable((ptnet.transitions[t],)),
+                            deadline=min(deadline, time.monotonic() + max(1.0, timeout / 10)))
+        if se.answer == "unsat":
+            return Result("quasi-liveness", Verdict.VIOLATED, "state equation + traps",
+                          time.monotonic() - t0, mcc_answer="FALSE",
+                          certificate={"method": "state-equation", "traps": se.traps,
+                                       "transition": ptnet.transitions[t]},
+                          reason=f"transition {ptnet.transitions[t]} can never fire")
+        r = reach(net, ptnet, Fireable((ptnet.transitions[t],)),
+                  min(deadline, time.monotonic() + max(1.0, timeout / 5)))
+        if r.answer == "reachable":
+            fired.add(t)
+            fired |= r.fired
+        elif r.answer == "unreachable":
+            return Result("quasi-liveness", Verdict.VIOLATED, r.method, time.monotonic() - t0,
+                          mcc_answer="FALSE", certificate=r.certificate,
+                          reason=f"transition {ptnet.transitions[t]} can never fire")
+    missing = [ptnet.transitions[t] for t in range(n) if t not in fired]
+    if not missing:
+        return Result("quasi-liveness", Verdict.PROVED, "witness firings (replayed runs)",
+                      time.monotonic() - t0, mcc_answer="TRUE")
+    return Result("quasi-liveness", Verdict.UNKNOWN, "portfolio", time.monotonic() - t0,
+                  reason=f"{len(missing)} transition(s) neither fired nor proved dead, e.g. "
+                  f"{missing[0]}")
+
+
+def check_bounded(net: Net, ptnet: PTNet, timeout: float) -> Result:
+    """``proved``: the net is bounded (by structure, or by a finished exploration)."""
+    from petriflow.verify.smt.structural import structurally_bounded
+
+    t0 = time.monotonic()
+    weights = structurally_bounded(ptnet, timeout=min(timeout / 3, 30.0))
+    if weights is not None:
+        return Result("bounded", Verdict.PROVED, "structural (positive P-semiflow bound)",
+                      time.monotonic() - t0, certificate={"weights": weights})
+    s = search(ptnet, None, max_states=BIG_SEARCH, deadline=t0 + timeout, detect_unbounded=True)
+    if s.complete:
+        return Result("bounded", Verdict.PROVED, "explicit (complete state space)",
+                      time.monotonic() - t0,
+                      certificate={"states": s.states, "bound": max(s.max_tokens, default=0)})
+    if s.unbounded_witness is not None:
+        prefix, cycle = s.unbounded_witness
+        replay(net, ptnet, prefix + cycle + cycle)
+        return Result("bounded", Verdict.VIOLATED, "explicit (covering marking)",
+                      time.monotonic() - t0, trace=_trace(ptnet, prefix + cycle),
+                      reason="the marking after the trace covers an earlier one strictly; "
+                      "repeating the last steps grows it without bound")
+    return Result("bounded", Verdict.UNKNOWN, "portfolio", time.monotonic() - t0,
+                  reason=s.reason or "no method concluded")
+
+
+def check_ag(net: Net, ptnet: PTNet, formula: AG, name: str, timeout: float) -> Result:
+    return check_formula(net, ptnet, NamedFormula(name, formula), timeout)
+
+
+def check_ef(net: Net, ptnet: PTNet, formula: EF, name: str, timeout: float) -> Result:
+    return check_formula(net, ptnet, NamedFormula(name, formula), timeout)
+
+
+__all__ = ["Reach", "check_bounded", "check_deadlock", "check_formula", "check_one_safe",
+           "check_quasi_liveness", "reach", "replay"]

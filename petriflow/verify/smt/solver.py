@@ -1,0 +1,32 @@
+"""The one place a Z3 solver is made: fixed seeds, a wall-clock timeout, no ambient state.
+
+A solver answering ``unknown`` is never read as ``sat`` or ``unsat``: :func:`check`
+returns the three answers as they are, with Z3's reason for ``unknown``.
+"""
+
+from __future__ import annotations
+
+import z3
+
+SEED = 7
+
+
+def make_solver(timeout_seconds: float | None = None, *, logic: str | None = None) -> z3.Solver:
+    solver = z3.SolverFor(logic) if logic else z3.Solver()
+    solver.set("random_seed", SEED)
+    if timeout_seconds is not None:
+        solver.set("timeout", max(1, int(timeout_seconds * 1000)))
+    return solver
+
+
+def check(solver: z3.Solver, *assumptions: z3.BoolRef) -> tuple[str, str | None]:
+    """``("sat" | "unsat" | "unknown", reason)``."""
+    answer = solver.check(*assumptions)
+    if answer == z3.sat:
+        return "sat", None
+    if answer == z3.unsat:
+        return "unsat", None
+    return "unknown", solver.reason_unknown()
+
+
+__all__ = ["SEED", "check", "make_solver"]

@@ -1,0 +1,1 @@
+"""Tests of the process language: semantics, loader errors, random processes, references."""
