@@ -45,15 +45,12 @@ from petriflow.net.expr import (
     In,
     Neg,
     Not,
+    RecordExpr,
     TupleExpr,
+    Update,
     Var,
     unparse,
 )
-
-try:  # record constructors are newer than the rest of the language
-    from petriflow.net.expr import RecordExpr, Update
-except ImportError:  # pragma: no cover - older kernels
-    RecordExpr = Update = None  # type: ignore[assignment,misc]
 
 SearchStrategy = st.SearchStrategy
 
@@ -62,6 +59,7 @@ def scaled(n: int) -> int:
     """``n`` examples under the default profile, proportionally more under a profile with
     a larger ``max_examples`` (``HYPOTHESIS_PROFILE=thorough`` multiplies by ten)."""
     return max(1, n * settings.default.max_examples // 100)
+
 
 # -- color sets -------------------------------------------------------------------------
 
@@ -456,7 +454,7 @@ def available(target: Target, env: Mapping[str, ColorSet]) -> bool:
         return True
     if isinstance(target, TupleColor):
         return all(available(target_of(c), env) for c in target.items)
-    if isinstance(target, RecordColor) and RecordExpr is not None:
+    if isinstance(target, RecordColor):
         return all(available(target_of(c), env) for _, c in target.fields)
     return False
 
@@ -564,7 +562,7 @@ def _expressions(target: Target, env_items: tuple[tuple[str, ColorSet], ...], de
                     lambda xs: TupleExpr(tuple(xs))),
                 ifelse,
             ]
-        elif isinstance(t, RecordColor) and RecordExpr is not None:
+        elif isinstance(t, RecordColor):
             compound.append(st.tuples(*(sub(target_of(c)) for _, c in t.fields)).map(
                 lambda xs, t=t: RecordExpr(tuple(zip([k for k, _ in t.fields], xs,
                                                      strict=True)))))
@@ -651,8 +649,6 @@ def any_expressions(max_leaves: int = 12) -> SearchStrategy[Expr]:
         )
 
     def record_nodes(children: SearchStrategy[Expr]) -> list[SearchStrategy[Expr]]:
-        if RecordExpr is None:
-            return []
         named = st.lists(st.tuples(identifiers, children), max_size=3,
                          unique_by=lambda kv: kv[0]).map(tuple)
         return [st.builds(RecordExpr, named), st.builds(Update, children, named)]

@@ -242,12 +242,11 @@ class _Compiler:
         threshold = self.threshold(nid, node)
         if threshold is not None and node.confidence:
             conf = Var(output_var(node.confidence))
+            handoff_guard = conjunction([*guards, Compare("<", conf, Const(threshold))])
             guards.append(Compare(">=", conf, Const(threshold)))
             self.net.transition(f"{nid}:handoff", self.origin(nid, "task", Action.HANDOFF, kind),
                                 inputs=[work], outputs_=[self.input_place(str(node.handoff))],
-                                data=data, variables=variables,
-                                guard=conjunction([*guards, Compare("<", conf, Const(threshold))]),
-                                meta=meta)
+                                data=data, variables=variables, guard=handoff_guard, meta=meta)
         check_guard = (lower(self.expr(node.check, nid), self.fields, written=written)
                        if node.check else None)
         if check_guard is not None:
@@ -390,7 +389,7 @@ class _Compiler:
     # -- compensation ----------------------------------------------------------------------
 
     def done_place(self, nid: str) -> PlaceId:
-        return self.net.place(f"{nid}:done", self.origin(nid, "compensation"))
+        return self.net.place(f"{nid}:done", self.origin(nid, "history"))
 
     def plan_compensation(self) -> None:
         """One chain that undoes completed compensable tasks, in reverse declaration order."""

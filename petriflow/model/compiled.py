@@ -113,6 +113,11 @@ class CompiledProcess:
     final_places: tuple[PlaceId, ...] = ()
 
     @property
+    def history_places(self) -> tuple[PlaceId, ...]:
+        """Places that only count completions (for compensation); a final marking may mark them."""
+        return tuple(p for p, o in self.source_map.places.items() if o.kind == "history")
+
+    @property
     def fingerprint(self) -> str:
         return self.net.fingerprint
 

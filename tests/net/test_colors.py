@@ -47,7 +47,7 @@ def exact(v):
 # -- properties -------------------------------------------------------------------------
 
 
-@settings(max_examples=scaled(150))
+@settings(max_examples=scaled(100))
 @given(st.data())
 def test_values_validate_to_themselves_and_round_trip_through_json(data):
     color = data.draw(color_sets())
@@ -58,7 +58,7 @@ def test_values_validate_to_themselves_and_round_trip_through_json(data):
     assert exact(token_from_json(color, json.loads(text))) == exact(value)
 
 
-@settings(max_examples=scaled(150))
+@settings(max_examples=scaled(100))
 @given(color_sets())
 def test_color_sets_round_trip_through_json(color):
     back = color_from_json(json.loads(json.dumps(color_to_json(color))))

@@ -87,7 +87,7 @@ def widen(color: ColorSet) -> ColorSet:
 # -- properties -------------------------------------------------------------------------
 
 
-@settings(max_examples=scaled(200))
+@settings(max_examples=scaled(150))
 @given(typed_expressions())
 def test_compiled_closure_agrees_with_reference_interpreter(case):
     expr, env_types, env = case

@@ -21,7 +21,7 @@ def _grouped(pairs):
     return per
 
 
-@settings(max_examples=scaled(150))
+@settings(max_examples=scaled(100))
 @given(token_lists(), st.randoms(use_true_random=False))
 def test_markings_built_in_different_orders_are_equal_with_equal_hashes(pairs, rnd):
     shuffled = list(pairs)
@@ -42,7 +42,7 @@ def test_markings_built_in_different_orders_are_equal_with_equal_hashes(pairs, r
     assert a.total == len(pairs)
 
 
-@settings(max_examples=scaled(150))
+@settings(max_examples=scaled(100))
 @given(token_lists(), token_lists(max_size=3).filter(bool))
 def test_more_tokens_make_a_different_marking(pairs, extra):
     a = Marking(_grouped(pairs))
@@ -52,7 +52,7 @@ def test_more_tokens_make_a_different_marking(pairs, extra):
     assert b - a == Marking(_grouped(extra))
 
 
-@settings(max_examples=scaled(150))
+@settings(max_examples=scaled(100))
 @given(markings(), markings())
 def test_marking_algebra(m, n):
     assert m + n == n + m and hash(m + n) == hash(n + m)

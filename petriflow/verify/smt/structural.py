@@ -23,7 +23,7 @@ def structurally_bounded(net: PTNet, *, timeout: float = 10.0) -> dict[str, int]
     s = make_solver(timeout)
     for v in y:
         s.add(v >= 1)
-    for t, d in enumerate(net.delta):
+    for _t, d in enumerate(net.delta):
         if d:
             s.add(z3.Sum([c * y[p] for p, c in d]) <= 0)
     if check(s)[0] != "sat":

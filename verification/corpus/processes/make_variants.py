@@ -36,7 +36,8 @@ so that the manager's approval is not held up. The payment can then happen altho
 supplier was never screened.
 """, [
     ("    writes: [sanctions_hit]\n    retry: {attempts: 5, backoff_seconds: 1}\n", "    writes: [sanctions_hit]\n    retry: {attempts: 5, backoff_seconds: 1}\n    timeout: {after: PT4H, to: assume_clear}\n  assume_clear:\n    type: task\n    kind: auto\n    name: Assume no sanctions hit (screening timed out)\n    set: {sanctions_hit: \"False\"}\n"),
-    ("  - screen_sanctions -> join\n", "  - screen_sanctions -> join\n  - assume_clear -> join\n"),
+    ("  - screen_sanctions -> join\n", "  - screen_sanctions -> screening_done\n  - assume_clear -> screening_done\n  - screening_done -> join\n"),
+    ("  join:\n    type: parallel\n", "  screening_done: {type: exclusive}\n  join:\n    type: parallel\n"),
 ])
 variant("invoice_to_payment", "cfo_limit_typo", """
 BROKEN VARIANT of models/invoice_to_payment.yaml (expected: cfo_above_limit violated).
@@ -100,9 +101,10 @@ urgent and whose reviewer does not answer in four hours is acted on without any 
     ('  - {from: route, to: human_review, when:', '  - {from: route, to: supervisor_review, when: urgency == "high" and risk == "high"}\n  - {from: route, to: human_review, when:'),
 ])
 variant("customer_service", "route_and_instead_of_or", """
-BROKEN VARIANT of models/customer_service.yaml (expected: high_risk_human_handoff violated).
-The routing condition joins "high risk" and "large refund" with 'and' instead of 'or':
-a high-risk case without a refund goes straight to the assistant.
+BROKEN VARIANT of models/customer_service.yaml (expected: high_risk_human_handoff and
+large_refund_needs_human violated). The routing condition joins "high risk" and "large
+refund" with 'and' instead of 'or': a high-risk case without a refund, and a low-risk case
+with a large refund, both go straight to the assistant.
 """, [
     ('when: risk == "high" or action == "escalate" or (action == "refund" and refund_amount > 100)}', 'when: risk == "high" and (action == "escalate" or (action == "refund" and refund_amount > 100))}'),
 ])

@@ -1,0 +1,361 @@
+"""Checking compiled processes: deadlock, soundness, boundedness and policies.
+
+Each dynamic policy becomes a monitor (history variables) composed with the net, so
+the policy holds exactly when no bad monitor state is reachable, whatever the people
+and agents answer. The symbolic explorer (:mod:`petriflow.verify.smt.symbolic`) decides
+reachability; a violation is turned into a concrete run, replayed by the kernel and
+re-checked by a plain Python monitor before it is reported, in the model's own words.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import z3
+
+from petriflow.errors import PetriflowError
+from petriflow.governance.policies import (
+    AgentScope,
+    ConditionalRequirement,
+    DataMinimisation,
+    ForbiddenState,
+    LowConfidenceReview,
+    Precedence,
+    SegregationOfDuties,
+)
+from petriflow.model.compiled import ACTOR_VAR, DATA_PLACE, DATA_VAR, CompiledProcess, Obligation
+from petriflow.net.evaluate import evaluate
+from petriflow.net.firing import fire, is_enabled
+from petriflow.net.marking import Marking
+from petriflow.verify.result import Result, TraceStep, Verdict
+from petriflow.verify.smt.encode import Unsupported
+from petriflow.verify.smt.symbolic import Budget, Exploration, Finding, Monitor, fields_read
+
+PROCESS_PROPERTIES = ("deadlock", "soundness", "bounded")
+
+
+def _actor_of(outs: dict[str, z3.ExprRef]) -> z3.ExprRef | None:
+    return outs.get(ACTOR_VAR)
+
+
+def monitor_for(ob: Obligation, ex: Exploration) -> Monitor:
+    """The monitor of a dynamic policy, over the exploration's variables."""
+    p = ob.policy
+    tr = ex.translate
+    groups = ob.transitions
+
+    def data_env(fields: dict[str, z3.ExprRef]) -> dict[str, Any]:
+        return {DATA_VAR: (fields, ex.record)}
+
+    if isinstance(p, Precedence | ConditionalRequirement):
+        seen = z3.Bool(f"mon!{p.id}!seen")
+        required = groups["after" if isinstance(p, Precedence) else "requires"]
+        cond = None
+        if isinstance(p, ConditionalRequirement) and ob.condition is not None:
+            cond = ob.condition
+        m = Monitor(variables={"seen": (seen, z3.BoolVal(False))})
+        for t in required:
+            m.updates[t] = lambda f, o, mv: {"seen": z3.BoolVal(True)}
+        for t in groups["task"]:
+            if cond is None:
+                m.bad[t] = lambda f, o, mv: z3.Not(mv["seen"])
+            else:
+                m.bad[t] = lambda f, o, mv, c=cond: z3.And(
+                    tr.boolean(c, data_env(f)), z3.Not(mv["seen"]))
+        return m
+    if isinstance(p, SegregationOfDuties):
+        who = z3.Int(f"mon!{p.id}!actor")
+        which = z3.Int(f"mon!{p.id}!task")
+        m = Monitor(variables={"task": (which, z3.IntVal(0)), "actor": (who, z3.IntVal(0))})
+        for i, task in enumerate(p.tasks, start=1):
+            for t in groups.get(task, ()):
+                remember = z3.Bool(f"mon!{p.id}!remember!{t}")
+                m.choices[t] = [remember]
+
+                def update(f: Any, o: Any, mv: Any, i: int = i, r: Any = remember) -> Any:
+                    actor = _actor_of(o)
+                    if actor is None:
+                        return {}
+                    take = z3.And(r, mv["task"] == 0)
+                    return {"task": z3.If(take, z3.IntVal(i), mv["task"]),
+                            "actor": z3.If(take, actor, mv["actor"])}
+
+                def bad(f: Any, o: Any, mv: Any, i: int = i) -> Any:
+                    actor = _actor_of(o)
+                    if actor is None:
+                        return z3.BoolVal(False)
+                    return z3.And(mv["task"] != 0, mv["task"] != i, mv["actor"] == actor)
+
+                m.updates[t] = update
+                m.bad[t] = bad
+        return m
+    if isinstance(p, LowConfidenceReview):
+        pending = z3.Bool(f"mon!{p.id}!pending")
+        m = Monitor(variables={"pending": (pending, z3.BoolVal(False))})
+        cond = ob.condition
+        for t in groups["task"]:
+            st = ex.by_id[t]
+
+            def low(f: Any, o: Any, mv: Any, st: Any = st) -> Any:
+                if cond is None:
+                    return {}
+                new_fields = {n: st.update.get(n, term) for n, term in f.items()}
+                return {"pending": z3.Or(mv["pending"], tr.boolean(cond, data_env(new_fields)))}
+
+            m.updates[t] = low
+        for t in groups["review"]:
+            m.updates[t] = lambda f, o, mv: {"pending": z3.BoolVal(False)}
+        for t in groups["before"]:
+            m.bad[t] = lambda f, o, mv: mv["pending"]
+        return m
+    if isinstance(p, ForbiddenState):
+        assert ob.condition is not None
+        c = ob.condition
+        return Monitor(bad_state=lambda f, mv: tr.boolean(c, data_env(f)))
+    raise TypeError(f"no monitor for {type(p).__name__}")
+
+
+# -- concrete confirmation -------------------------------------------------------------------
+
+
+def replay(compiled: CompiledProcess, run: list[tuple[str, dict[str, Any]]]) -> list[Marking]:
+    """Fire the run with the kernel; returns the markings after each step."""
+    m = compiled.net.initial_marking
+    out = []
+    for tid, binding in run:
+        m = fire(compiled.net, m, tid, binding).after
+        out.append(m)
+    return out
+
+
+def _data(m: Marking) -> dict[str, Any]:
+    tokens = list(m[DATA_PLACE].elements())
+    return dict(tokens[0]) if tokens else {}
+
+
+def confirm(ob: Obligation, compiled: CompiledProcess, run: list[tuple[str, dict[str, Any]]],
+            markings: list[Marking]) -> bool:
+    """Re-check a violation on the concrete run with a plain Python monitor."""
+    p = ob.policy
+    groups = ob.transitions
+    before = [compiled.net.initial_marking, *markings[:-1]]
+    if isinstance(p, ForbiddenState):
+        assert ob.condition is not None
+        return bool(markings) and evaluate(ob.condition, {DATA_VAR: _data(markings[-1])}) is True
+    if isinstance(p, Precedence | ConditionalRequirement):
+        key = "after" if isinstance(p, Precedence) else "requires"
+        seen = False
+        for (tid, _), m in zip(run, before, strict=True):
+            if tid in groups["task"]:
+                holds = True if ob.condition is None else evaluate(
+                    ob.condition, {DATA_VAR: _data(m)}) is True
+                if holds and not seen:
+                    return True
+            if tid in groups[key]:
+                seen = True
+        return False
+    if isinstance(p, SegregationOfDuties):
+        actors: dict[str, set[str]] = {}
+        for tid, binding in run:
+            for task in p.tasks:
+                if tid in groups.get(task, ()) and ACTOR_VAR in binding:
+                    actors.setdefault(binding[ACTOR_VAR], set()).add(task)
+        return any(len(tasks) > 1 for tasks in actors.values())
+    if isinstance(p, LowConfidenceReview):
+        pending = False
+        for (tid, _), m in zip(run, markings, strict=True):
+            if tid in groups["before"] and pending:
+                return True
+            if tid in groups["task"] and ob.condition is not None:
+                pending = pending or evaluate(ob.condition, {DATA_VAR: _data(m)}) is True
+            if tid in groups["review"]:
+                pending = False
+        return False
+    return False
+
+
+def confirm_deadlock(compiled: CompiledProcess, markings: list[Marking]) -> bool:
+    """The kernel agrees that nothing can fire (transitions without answers to choose are
+    checked exactly; those waiting for answers were shown impossible by the solver)."""
+    net = compiled.net
+    m = markings[-1] if markings else net.initial_marking
+    for t in net.transitions:
+        if net.plan(t.id).free:
+            continue
+        if is_enabled(net, m, t.id):
+            return False
+    return True
+
+
+def _trace(compiled: CompiledProcess, run: list[tuple[str, dict[str, Any]]],
+           markings: list[Marking]) -> tuple[TraceStep, ...]:
+    steps = []
+    sm = compiled.source_map
+    for (tid, binding), m in zip(run, markings, strict=True):
+        o = sm.transitions[tid]
+        shown = {k: v for k, v in binding.items() if not k.startswith("mon!")}
+        steps.append(TraceStep(
+            tid, shown, element=o.element, action=o.role, label=o.label,
+            actor=shown.get(ACTOR_VAR), line=o.line, file=o.file,
+            data={k: v for k, v in _data(m).items()} if o.role in ("start", "complete",
+                                                                   "handoff", "run") else {}))
+    return tuple(steps)
+
+
+# -- the checks ----------------------------------------------------------------------------
+
+
+def _result(name: str, verdict: Verdict, method: str, t0: float, **kw: Any) -> Result:
+    return Result(name, verdict, method, time.monotonic() - t0, **kw)
+
+
+def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float) -> Result:
+    p = ob.policy
+    t0 = time.monotonic()
+    info = {"statement": p.describe(), "severity": p.severity.value, "file": ob.file}
+    if isinstance(p, AgentScope | DataMinimisation):
+        if ob.static_violation:
+            return _result(p.id, Verdict.VIOLATED, "structural (model)", t0,
+                           reason=ob.static_violation, trace=None, **info)
+        return _result(p.id, Verdict.PROVED, "structural (model)", t0,
+                       certificate={"kind": "structural", "checked": p.type}, **info)
+    try:
+        ex = Exploration(compiled, deadline=t0 + timeout, needs=fields_read(ob.condition))
+        ex.monitor = monitor_for(ob, ex)
+        finding = ex.explore()
+        if finding is None:
+            ok = ex.recheck()
+            if not ok:
+                return _result(p.id, Verdict.UNKNOWN, "symbolic reachability", t0,
+                               reason="the invariant did not re-check", **info)
+            return _result(p.id, Verdict.PROVED, "symbolic reachability (inductive invariant)",
+                           t0, certificate={"kind": "inductive invariant",
+                                            "control_states": len(ex.union),
+                                            "symbolic_states": len(ex.nodes),
+                                            "rechecked": True}, **info)
+        return _violation(p.id, compiled, ex, finding, t0, ob, info)
+    except (Budget, Unsupported) as exc:
+        return _result(p.id, Verdict.UNKNOWN, "symbolic reachability", t0, reason=str(exc),
+                       **info)
+
+
+def _violation(name: str, compiled: CompiledProcess, ex: Exploration, finding: Finding,
+               t0: float, ob: Obligation | None, info: dict[str, Any]) -> Result:
+    run = ex.concretize(finding)
+    if run is None:
+        return _result(name, Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason="a violation was found but could not be made concrete", **info)
+    try:
+        markings = replay(compiled, run)
+    except PetriflowError as exc:
+        return _result(name, Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason=f"the counterexample did not replay: {exc}", **info)
+    if finding.kind == "deadlock" and not confirm_deadlock(compiled, markings):
+        return _result(name, Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason="a stuck state was found symbolically but the kernel can still "
+                       "fire there", **info)
+    if ob is not None and not confirm(ob, compiled, run, markings):
+        return _result(name, Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason="the counterexample replayed but did not break the policy", **info)
+    return _result(name, Verdict.VIOLATED, "symbolic reachability (replayed)", t0,
+                   trace=_trace(compiled, run, markings), **info)
+
+
+def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
+    t0 = time.monotonic()
+    try:
+        ex = Exploration(compiled, deadline=t0 + timeout)
+        finding = ex.explore(check_deadlock=True)
+        if finding is None:
+            if not ex.recheck(check_deadlock=True):
+                return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
+                               reason="the invariant did not re-check")
+            return _result("deadlock", Verdict.PROVED,
+                           "symbolic reachability (inductive invariant)", t0,
+                           certificate={"kind": "inductive invariant",
+                                        "control_states": len(ex.union), "rechecked": True})
+        result = _violation("deadlock", compiled, ex, finding, t0, None, {})
+        if result.verdict is Verdict.VIOLATED:
+            return Result("deadlock", Verdict.VIOLATED, result.method, result.seconds,
+                          trace=result.trace, reason="the case can get stuck: no task or "
+                          "event can happen, and it has not reached an end event")
+        return result
+    except (Budget, Unsupported) as exc:
+        return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason=str(exc))
+
+
+def check_soundness(compiled: CompiledProcess, timeout: float) -> Result:
+    """Option to complete, proper completion, no dead transitions (van der Aalst)."""
+    t0 = time.monotonic()
+    try:
+        ex = Exploration(compiled, deadline=t0 + timeout)
+        finding = ex.explore()
+        assert finding is None
+        for i, node in enumerate(ex.nodes):
+            ends = [p for p in ex.finals if node.control[p]]
+            others = [p for p, n in enumerate(node.control)
+                      if n and p not in ex.finals and p not in ex.history]
+            if ends and (others or sum(node.control[p] for p in ends) > 1):
+                res = _violation("soundness", compiled, ex, Finding(i, z3.BoolVal(True)), t0,
+                                 None, {})
+                return Result("soundness", res.verdict, res.method, res.seconds,
+                              trace=res.trace, reason="improper completion: the case reached "
+                              "an end while other work was still open" if res.trace else
+                              res.reason)
+        dead = [t.id for t in compiled.net.transitions if t.id not in ex.fired]
+        if dead:
+            return _result("soundness", Verdict.VIOLATED, "symbolic reachability", t0,
+                           reason=f"dead transitions (can never happen): {', '.join(dead[:6])}")
+        win = ex.can_complete()
+        for i, node in enumerate(ex.nodes):
+            stuck = z3.Not(win[node.control])
+            if ex.sat(z3.And(node.region, stuck)):
+                res = _violation("soundness", compiled, ex, Finding(i, stuck), t0, None, {})
+                return Result("soundness", res.verdict, res.method, res.seconds,
+                              trace=res.trace, reason="no option to complete: after this "
+                              "trace the case can never reach an end event"
+                              if res.trace else res.reason)
+        return _result("soundness", Verdict.PROVED,
+                       "symbolic reachability + backward fixpoint", t0,
+                       certificate={"kind": "reachable regions and completion regions",
+                                    "control_states": len(ex.union)})
+    except (Budget, Unsupported) as exc:
+        return _result("soundness", Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason=str(exc))
+
+
+def check_bounded(compiled: CompiledProcess, timeout: float) -> Result:
+    t0 = time.monotonic()
+    try:
+        ex = Exploration(compiled, deadline=t0 + timeout)
+        ex.explore()
+        bound = max((max(c) for c in ex.union), default=0)
+        return _result("bounded", Verdict.PROVED, "symbolic reachability (finite)", t0,
+                       certificate={"kind": "finite control state space",
+                                    "control_states": len(ex.union), "bound": bound})
+    except (Budget, Unsupported) as exc:
+        return _result("bounded", Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason=str(exc))
+
+
+def check_process(compiled: CompiledProcess, properties: list[str], timeout: float
+                  ) -> list[Result]:
+    """Check the named properties (``deadlock``, ``soundness``, ``bounded``, ``policies``,
+    ``all`` or a policy id), each with its own ``timeout``."""
+    results = []
+    wanted = set(properties)
+    everything = "all" in wanted
+    for name, fn in (("deadlock", check_deadlock), ("soundness", check_soundness),
+                     ("bounded", check_bounded)):
+        if everything or name in wanted:
+            results.append(fn(compiled, timeout))
+    for ob in compiled.obligations:
+        if everything or "policies" in wanted or ob.policy.id in wanted:
+            results.append(check_policy(compiled, ob, timeout))
+    return results
+
+
+__all__ = ["PROCESS_PROPERTIES", "check_bounded", "check_deadlock", "check_policy",
+           "check_process", "check_soundness"]

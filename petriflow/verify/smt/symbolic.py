@@ -1,0 +1,559 @@
+"""Symbolic reachability of compiled processes: explicit control, symbolic case data.
+
+A compiled process has a small control skeleton (black tokens) and a case-data record
+whose values are whatever people and agents answer. The explorer enumerates control
+markings explicitly and keeps, for each, a Z3 formula over the current data fields
+(and monitor variables): the set of data values with which that marking is reachable.
+A firing's post-image is computed exactly by quantifier elimination
+(``∃ old, answers. region ∧ guard ∧ new = update``). A region is explored further only
+for its part not already covered at the same control marking, so loops that overwrite
+data with fresh answers reach a fixpoint. The fixpoint is an inductive invariant, and
+:meth:`Exploration.recheck` re-verifies it with a fresh solver.
+
+Exactness: the explored regions are exactly the reachable data (no abstraction), so a
+bad region found is a real violation, confirmed by a concrete run that the kernel
+replays; if the exploration exceeds its budget the answer is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from petriflow.model.compiled import DATA_PLACE, CompiledProcess
+from petriflow.net.colors import ColorSet, RecordColor
+from petriflow.net.expr import Expr, Field, RecordExpr, Update, Var
+from petriflow.verify.smt.encode import (
+    Texts,
+    Translator,
+    Unsupported,
+    decode_value,
+    domain,
+    encode_value,
+    fresh,
+)
+from petriflow.verify.smt.solver import make_solver
+
+# qe2 (model-based projection) gives far smaller regions than qe on these formulas;
+# qe is the fallback when it gives up.
+_QE = z3.Then(z3.Tactic("qe2"), z3.Tactic("simplify"))
+_QE_FALLBACK = z3.Then(z3.Tactic("qe"), z3.Tactic("simplify"))
+
+
+@dataclass
+class Monitor:
+    """Extra state for a policy: variables with initial values, per-transition updates,
+    per-transition bad conditions, and a bad-state condition.
+
+    Updates and conditions are functions of (fields, outputs, monitor variables), given
+    as dicts of Z3 terms; ``choices`` are extra existential variables a transition may
+    use (nondeterministic guesses)."""
+
+    variables: dict[str, tuple[z3.ExprRef, Any]] = field(default_factory=dict)
+    updates: dict[str, Callable[[dict, dict, dict], dict[str, z3.ExprRef]]] = field(
+        default_factory=dict)
+    bad: dict[str, Callable[[dict, dict, dict], z3.BoolRef]] = field(default_factory=dict)
+    bad_state: Callable[[dict, dict], z3.BoolRef] | None = None
+    choices: dict[str, list[z3.ExprRef]] = field(default_factory=dict)
+
+
+@dataclass
+class SymTransition:
+    id: str
+    consume: tuple[tuple[int, int], ...]
+    produce: tuple[tuple[int, int], ...]
+    inhibit: tuple[tuple[int, int], ...]
+    reads_data: bool
+    creates_data: bool
+    outputs: dict[str, tuple[z3.ExprRef, ColorSet]]
+    guard: z3.BoolRef
+    update: dict[str, z3.ExprRef]
+    valid: z3.BoolRef
+
+
+@dataclass
+class Node:
+    control: tuple[int, ...]
+    region: z3.BoolRef
+    parent: int | None
+    transition: str | None
+
+
+@dataclass
+class Finding:
+    """A bad situation: reached at ``node`` (then, optionally, firing ``transition``),
+    for data satisfying ``condition``."""
+
+    node: int
+    condition: z3.BoolRef
+    transition: str | None = None
+    kind: str = "bad"
+
+
+class Budget(Exception):
+    pass
+
+
+class Exploration:
+    def __init__(self, compiled: CompiledProcess, monitor: Monitor | None = None, *,
+                 deadline: float, max_nodes: int = 20_000,
+                 needs: Iterable[str] = ()) -> None:
+        self.compiled = compiled
+        self.net = compiled.net
+        self.monitor = monitor or Monitor()
+        self.deadline = deadline
+        self.max_nodes = max_nodes
+        self.texts = Texts()
+        self.translate = Translator(self.texts)
+        self.record: RecordColor = compiled.data_color
+        # Cone of influence: only fields that a guard, the property, or such a field's
+        # update reads are tracked; the others cannot change what can happen.
+        relevant = relevant_fields(compiled, set(needs))
+        self.fields = {name: (fresh(f"f!{name}", c), c) for name, c in self.record.fields
+                       if name in relevant}
+        self.control_places = [p.id for p in self.net.places if p.id != DATA_PLACE]
+        self.cindex = {p: i for i, p in enumerate(self.control_places)}
+        self.finals = {self.cindex[p] for p in compiled.final_places}
+        self.history = {self.cindex[p] for p in compiled.history_places}
+        self.texts.collect([t.guard for t in self.net.transitions]
+                           + [a.inscription for a in self.net.arcs])
+        for t in self.net.transitions:  # agent ids and other literals in meta
+            for key, value in t.meta:
+                if key == "agent":
+                    self.texts.code(value)
+        self.transitions = [self._encode(t.id) for t in self.net.transitions]
+        self.by_id = {t.id: t for t in self.transitions}
+        self.nodes: list[Node] = []
+        self.union: dict[tuple[int, ...], z3.BoolRef] = {}
+        self.fired: set[str] = set()
+        self.solver = make_solver()
+        self.complete = False
+        self._enabled_cache: dict[str, z3.BoolRef] = {}
+
+    # -- encoding ----------------------------------------------------------------------------
+
+    def _encode(self, tid: str) -> SymTransition:
+        t = self.net.transition(tid)
+        consume, produce, inhibit = {}, {}, {}
+        data_in: Expr | None = None
+        data_out: Expr | None = None
+        for a in self.net.inputs[t.id]:
+            if a.place == DATA_PLACE:
+                data_in = a.inscription
+                continue
+            target = inhibit if a.kind.value == "inhibitor" else consume
+            if a.kind.value == "read":
+                raise Unsupported("read arcs on control places are not supported")
+            target[self.cindex[a.place]] = target.get(self.cindex[a.place], 0) + a.weight
+        for a in self.net.outputs[t.id]:
+            if a.place == DATA_PLACE:
+                data_out = a.inscription
+                continue
+            produce[self.cindex[a.place]] = produce.get(self.cindex[a.place], 0) + a.weight
+        outputs = {name: (fresh(f"o!{tid}!{name}", color), color) for name, color in t.variables}
+        env: dict[str, Any] = {n: (term, c) for n, (term, c) in outputs.items()}
+        fields = {name: term for name, (term, _) in self.fields.items()}
+        for name, color in self.record.fields:  # untracked fields read as free values
+            if name not in fields:
+                fields[name] = fresh(f"u!{tid}!{name}", color)
+        if data_in is not None:
+            if not isinstance(data_in, Var):
+                raise Unsupported("the data arc must bind a variable")
+            env[data_in.name] = (fields, self.record)
+        guard = z3.BoolVal(True) if t.guard is None else self.translate.boolean(t.guard, env)
+        parts = [domain(term, c, self.texts) for term, c in outputs.values()]
+        update: dict[str, z3.ExprRef] = {}
+        if data_out is not None:
+            if isinstance(data_out, RecordExpr):
+                new = {}
+                for name, value in data_out.fields:
+                    if name not in self.fields:
+                        continue
+                    target = self.record.field(name)
+                    assert target is not None
+                    term, color = self.translate(value, env)
+                    new[name] = self.translate.coerce(term, color, target)
+            else:
+                new, _ = self.translate(data_out, env)
+            for name, term in new.items():
+                if name in self.fields and not z3.eq(term, fields[name]):
+                    update[name] = term
+            for name, term in update.items():
+                parts.append(domain(term, self.fields[name][1], self.texts))
+        return SymTransition(tid, tuple(consume.items()), tuple(produce.items()),
+                             tuple(inhibit.items()), data_in is not None,
+                             data_in is None and data_out is not None, outputs, guard, update,
+                             z3.And(parts) if parts else z3.BoolVal(True))
+
+    # -- regions -----------------------------------------------------------------------------
+
+    def sat(self, formula: z3.BoolRef) -> bool:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise Budget("time budget spent")
+        self.solver.push()
+        self.solver.set("timeout", max(1, int(remaining * 1000)))
+        self.solver.add(formula)
+        answer = self.solver.check()
+        self.solver.pop()
+        if answer == z3.unknown:
+            raise Budget(f"the solver could not decide ({self.solver.reason_unknown()})")
+        return answer == z3.sat
+
+    def enabled_condition(self, t: SymTransition) -> z3.BoolRef:
+        """Data values (and monitor values) with which ``t`` can fire: ∃ answers. guard."""
+        if t.id not in self._enabled_cache:
+            body = z3.And(t.guard, t.valid)
+            qvars = [term for term, _ in t.outputs.values()]
+            self._enabled_cache[t.id] = _eliminate(qvars, body)
+        return self._enabled_cache[t.id]
+
+    def step_formula(self, t: SymTransition, region: z3.BoolRef
+                     ) -> tuple[z3.BoolRef, dict[str, z3.ExprRef], list[z3.ExprRef]]:
+        """Pre-state constraint with new-value variables, and what to eliminate."""
+        mon = self.monitor
+        mvars = {n: v for n, (v, _) in mon.variables.items()}
+        fields = {n: term for n, (term, _) in self.fields.items()}
+        outs = {n: term for n, (term, _) in t.outputs.items()}
+        changes = dict(t.update)
+        choice_vars = list(mon.choices.get(t.id, []))
+        if t.id in mon.updates:
+            changes.update(mon.updates[t.id](fields, outs, mvars))
+        new_vars: dict[str, z3.ExprRef] = {}
+        eqs = []
+        for name, term in changes.items():
+            current = fields.get(name, mvars.get(name))
+            nv = z3.Const(f"n!{name}", current.sort())
+            new_vars[name] = nv
+            eqs.append(nv == term)
+        body = z3.And(region, t.guard, t.valid, *eqs)
+        qvars = [fields.get(n, mvars.get(n)) for n in changes] + list(outs.values()) + choice_vars
+        return body, new_vars, qvars
+
+    def post(self, t: SymTransition, region: z3.BoolRef) -> z3.BoolRef:
+        body, new_vars, qvars = self.step_formula(t, region)
+        projected = _eliminate(qvars, body)
+        current = {**{n: term for n, (term, _) in self.fields.items()},
+                   **{n: v for n, (v, _) in self.monitor.variables.items()}}
+        return z3.substitute(projected, *[(nv, current[n]) for n, nv in new_vars.items()]) \
+            if new_vars else projected
+
+    # -- exploration -------------------------------------------------------------------------
+
+    def initial(self) -> Node:
+        control = tuple(self.net.initial_marking.count(p) for p in self.control_places)
+        init = [v == value for v, value in self.monitor.variables.values()]
+        return Node(control, z3.And(init) if init else z3.BoolVal(True), None, None)
+
+    def structurally_enabled(self, control: tuple[int, ...]) -> list[SymTransition]:
+        out = []
+        for t in self.transitions:
+            if all(control[p] >= w for p, w in t.consume) and all(
+                control[p] < w for p, w in t.inhibit
+            ):
+                out.append(t)
+        return out
+
+    def started(self, control: tuple[int, ...]) -> bool:
+        return control[self.cindex["source"]] == 0
+
+    def is_final(self, control: tuple[int, ...]) -> bool:
+        ends = [p for p in self.finals if control[p]]
+        if len(ends) != 1 or control[ends[0]] != 1:
+            return False
+        return all(n == 0 or p in self.finals or p in self.history
+                   for p, n in enumerate(control))
+
+    def explore(self, *, check_deadlock: bool = False,
+                state_bad: Callable[[dict], z3.BoolRef] | None = None) -> Finding | None:
+        """Explore until a finding (returned) or the fixpoint (``complete`` set)."""
+        root = self.initial()
+        self.nodes = [root]
+        self.union = {root.control: root.region}
+        queue = deque([0])
+        fields = {n: term for n, (term, _) in self.fields.items()}
+        mvars = {n: v for n, (v, _) in self.monitor.variables.items()}
+        while queue:
+            i = queue.popleft()
+            node = self.nodes[i]
+            started = self.started(node.control)
+            if started and state_bad is not None:
+                cond = state_bad(fields)
+                if self.sat(z3.And(node.region, cond)):
+                    return Finding(i, cond, kind="state")
+            if started and self.monitor.bad_state is not None:
+                cond = self.monitor.bad_state(fields, mvars)
+                if self.sat(z3.And(node.region, cond)):
+                    return Finding(i, cond, kind="state")
+            enabled = self.structurally_enabled(node.control)
+            if check_deadlock and not self.is_final(node.control):
+                stuck = z3.And([z3.Not(self.enabled_condition(t)) for t in enabled])
+                if self.sat(z3.And(node.region, stuck)):
+                    return Finding(i, stuck, kind="deadlock")
+            for t in enabled:
+                pre = z3.And(node.region, t.guard, t.valid)
+                if not self.sat(pre):
+                    continue
+                if t.id in self.monitor.bad:
+                    outs = {n: term for n, (term, _) in t.outputs.items()}
+                    cond = self.monitor.bad[t.id](fields, outs, mvars)
+                    if self.sat(z3.And(pre, cond)):
+                        return Finding(i, cond, transition=t.id, kind="transition")
+                self.fired.add(t.id)
+                new_control = list(node.control)
+                for p, w in t.consume:
+                    new_control[p] -= w
+                for p, w in t.produce:
+                    new_control[p] += w
+                nc = tuple(new_control)
+                region = self.post(t, node.region)
+                known = self.union.get(nc)
+                fresh_part = region if known is None else z3.And(region, z3.Not(known))
+                if known is not None and not self.sat(fresh_part):
+                    continue
+                self.union[nc] = region if known is None else z3.simplify(z3.Or(known, region))
+                if len(self.nodes) >= self.max_nodes:
+                    raise Budget(f"more than {self.max_nodes} symbolic states")
+                if max(nc) > 1000:
+                    raise Budget("a control place holds more than 1000 tokens (unbounded?)")
+                self.nodes.append(Node(nc, fresh_part if known is not None else region, i, t.id))
+                queue.append(len(self.nodes) - 1)
+        self.complete = True
+        return None
+
+    # -- evidence ----------------------------------------------------------------------------
+
+    def path(self, node: int) -> list[str]:
+        out = []
+        n: int | None = node
+        while n is not None and self.nodes[n].transition is not None:
+            out.append(str(self.nodes[n].transition))
+            n = self.nodes[n].parent
+        out.reverse()
+        return out
+
+    def concretize(self, finding: Finding) -> list[tuple[str, dict[str, Any]]] | None:
+        """Concrete bindings along the path to ``finding`` (None if the solver cannot)."""
+        steps = self.path(finding.node)
+        if finding.transition is not None:
+            steps.append(finding.transition)
+        s = make_solver(max(1.0, self.deadline - time.monotonic()))
+        mon = self.monitor
+        state = {**{n: term for n, (term, _) in self.fields.items()},
+                 **{n: v for n, (v, _) in mon.variables.items()}}
+        k0 = {n: z3.Const(f"s0!{n}", v.sort()) for n, v in state.items()}
+        s.add([k0[n] == value for n, (_, value) in mon.variables.items()])
+        current = k0
+        per_step: list[dict[str, z3.ExprRef]] = []
+        for k, tid in enumerate(steps):
+            t = self.by_id[tid]
+            outs = {n: z3.Const(f"s{k}!o!{n}", term.sort()) for n, (term, _) in t.outputs.items()}
+            choice = {str(c): z3.Const(f"s{k}!c!{c}", c.sort()) for c in mon.choices.get(tid, [])}
+            rename = [(state[n], current[n]) for n in state] + [
+                (t.outputs[n][0], outs[n]) for n in outs] + [
+                (c, choice[str(c)]) for c in mon.choices.get(tid, [])]
+            {n: current[n] for n in self.fields}
+            {n: current[n] for n in mon.variables}
+            last = k == len(steps) - 1
+            if last and finding.transition is not None:
+                s.add(z3.substitute(finding.condition, *rename))
+            s.add(z3.substitute(z3.And(t.guard, t.valid), *rename))
+            changes = {n: z3.substitute(term, *rename) for n, term in t.update.items()}
+            if tid in mon.updates:
+                orig_f = {n: term for n, (term, _) in self.fields.items()}
+                orig_o = {n: term for n, (term, _) in t.outputs.items()}
+                orig_m = {n: v for n, (v, _) in mon.variables.items()}
+                for n, term in mon.updates[tid](orig_f, orig_o, orig_m).items():
+                    changes[n] = z3.substitute(term, *rename)
+            nxt = dict(current)
+            for n, term in changes.items():
+                nv = z3.Const(f"s{k + 1}!{n}", term.sort())
+                s.add(nv == term)
+                nxt[n] = nv
+            per_step.append(outs)
+            current = nxt
+        if finding.transition is None:
+            s.add(z3.substitute(finding.condition, *[(state[n], current[n]) for n in state]))
+        if s.check() != z3.sat:
+            return None
+        model = s.model()
+        out = []
+        for tid, outs in zip(steps, per_step, strict=True):
+            t = self.by_id[tid]
+            binding = {n: decode_value(model.eval(v, model_completion=True), t.outputs[n][1],
+                                       self.texts) for n, v in outs.items()}
+            out.append((tid, binding))
+        return out
+
+    def encode_record(self, values: dict[str, Any]) -> z3.BoolRef:
+        """The constraint that the fields equal a concrete record."""
+        return z3.And([term == encode_value(values[n], c, self.texts)
+                       for n, (term, c) in self.fields.items()])
+
+    # -- certificates and backward analysis -------------------------------------------------
+
+    def recheck(self, state_bad: Callable[[dict], z3.BoolRef] | None = None,
+                check_deadlock: bool = False) -> bool:
+        """Re-verify the fixpoint as an inductive invariant with a fresh solver."""
+        s = make_solver(max(1.0, self.deadline - time.monotonic() + 30))
+        fields = {n: term for n, (term, _) in self.fields.items()}
+        mvars = {n: v for n, (v, _) in self.monitor.variables.items()}
+        root = self.initial()
+        s.push()
+        s.add(z3.And(root.region, z3.Not(self.union[root.control])))
+        if s.check() != z3.unsat:
+            return False
+        s.pop()
+        for control, inv in self.union.items():
+            started = self.started(control)
+            for cond in ([state_bad(fields)] if state_bad and started else []) + (
+                    [self.monitor.bad_state(fields, mvars)] if self.monitor.bad_state
+                    and started else []):
+                s.push()
+                s.add(inv, cond)
+                if s.check() != z3.unsat:
+                    return False
+                s.pop()
+            enabled = self.structurally_enabled(control)
+            if check_deadlock and not self.is_final(control):
+                s.push()
+                s.add(inv, *[z3.Not(self.enabled_condition(t)) for t in enabled])
+                if s.check() != z3.unsat:
+                    return False
+                s.pop()
+            for t in enabled:
+                nc = list(control)
+                for p, w in t.consume:
+                    nc[p] -= w
+                for p, w in t.produce:
+                    nc[p] += w
+                target = self.union.get(tuple(nc))
+                body, new_vars, _ = self.step_formula(t, inv)
+                outs = {n: term for n, (term, _) in t.outputs.items()}
+                bad = self.monitor.bad[t.id](fields, outs, mvars) if t.id in self.monitor.bad \
+                    else z3.BoolVal(False)
+                s.push()
+                s.add(inv, t.guard, t.valid, bad)
+                if s.check() != z3.unsat:
+                    return False
+                s.pop()
+                current = {**fields, **mvars}
+                if target is None:
+                    s.push()
+                    s.add(body)
+                    if s.check() != z3.unsat:
+                        return False
+                    s.pop()
+                    continue
+                after = z3.substitute(target, *[(current[n], nv) for n, nv in new_vars.items()])
+                s.push()
+                s.add(body, z3.Not(after))
+                if s.check() != z3.unsat:
+                    return False
+                s.pop()
+        return True
+
+    def can_complete(self) -> dict[tuple[int, ...], z3.BoolRef]:
+        """For each explored control marking, the data from which an end is reachable."""
+        win: dict[tuple[int, ...], z3.BoolRef] = {
+            c: (z3.BoolVal(True) if self.is_final(c) else z3.BoolVal(False)) for c in self.union}
+        succ: dict[tuple[int, ...], list[tuple[SymTransition, tuple[int, ...]]]] = {}
+        for c in self.union:
+            out = []
+            for t in self.structurally_enabled(c):
+                nc = list(c)
+                for p, w in t.consume:
+                    nc[p] -= w
+                for p, w in t.produce:
+                    nc[p] += w
+                if tuple(nc) in self.union:
+                    out.append((t, tuple(nc)))
+            succ[c] = out
+        fields = {n: term for n, (term, _) in self.fields.items()}
+        changed = True
+        while changed:
+            changed = False
+            for c, moves in succ.items():
+                if self.is_final(c):
+                    continue
+                for t, nc in moves:
+                    body, new_vars, qvars = self.step_formula(t, z3.BoolVal(True))
+                    target = z3.substitute(win[nc], *[(fields[n], nv) for n, nv in
+                                                      new_vars.items() if n in fields])
+                    qvars = [v for v in qvars if not any(v.eq(fields[n]) for n in t.update)]
+                    qvars += list(new_vars.values())
+                    pre = _eliminate(qvars, z3.And(body, target))
+                    if self.sat(z3.And(pre, z3.Not(win[c]))):
+                        win[c] = z3.simplify(z3.Or(win[c], pre))
+                        changed = True
+        return win
+
+
+def fields_read(expr: Expr | None) -> set[str]:
+    """Case-data fields an expression reads (``_d.<field>``)."""
+    out: set[str] = set()
+    if expr is None:
+        return out
+    stack: list[Any] = [expr]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Field) and isinstance(n.base, Var):
+            out.add(n.name)
+        if isinstance(n, Expr):
+            for slot in n.__slots__:  # type: ignore[attr-defined]
+                v = getattr(n, slot)
+                if isinstance(v, Expr):
+                    stack.append(v)
+                elif isinstance(v, tuple):
+                    for item in v:
+                        if isinstance(item, Expr):
+                            stack.append(item)
+                        elif isinstance(item, tuple):
+                            stack.extend(x for x in item if isinstance(x, Expr))
+    return out
+
+
+def relevant_fields(compiled: CompiledProcess, needs: set[str]) -> set[str]:
+    """Fields read by guards or ``needs``, closed under "an update of it reads them"."""
+    net = compiled.net
+    relevant = set(needs)
+    writes: dict[str, set[str]] = {}
+    for t in net.transitions:
+        relevant |= fields_read(t.guard)
+        for a in net.outputs[t.id]:
+            if a.place != DATA_PLACE or a.inscription is None:
+                continue
+            ins = a.inscription
+            pairs = ins.changes if isinstance(ins, Update) else (
+                ins.fields if isinstance(ins, RecordExpr) else ())
+            for name, value in pairs:
+                writes.setdefault(name, set()).update(fields_read(value))
+    changed = True
+    while changed:
+        changed = False
+        for name in list(relevant):
+            extra = writes.get(name, set()) - relevant
+            if extra:
+                relevant |= extra
+                changed = True
+    return relevant
+
+
+def _eliminate(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
+    if not variables:
+        return body
+    # If elimination ever left a quantifier, later solver calls would still be exact
+    # (or answer unknown, which ends the exploration as inconclusive).
+    formula = z3.Exists(variables, body)
+    try:
+        return _QE(formula).as_expr()
+    except z3.Z3Exception:
+        return _QE_FALLBACK(formula).as_expr()
+
+
+__all__ = ["Budget", "Exploration", "Finding", "Monitor", "Unsupported"]
