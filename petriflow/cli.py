@@ -162,6 +162,63 @@ def compile_command(model: str, fmt: str, policies: tuple[str, ...], output: str
                f"{compiled.fingerprint[:12]})", err=True)
 
 
+@main.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--property", "properties", multiple=True,
+              help="deadlock, soundness, bounded, policies, all, or a policy id (models); "
+              "deadlock, bounded, one-safe, quasi-liveness, soundness, all (nets). "
+              "Repeatable; default all.")
+@click.option("--properties", "mcc_file", type=click.Path(dir_okay=False), default=None,
+              help="Model Checking Contest property file (reachability formulas), for nets.")
+@click.option("--policy", "policies", multiple=True, type=click.Path(dir_okay=False),
+              help="Extra policy file (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds per property.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True)
+def check_command(path: str, properties: tuple[str, ...], mcc_file: str | None,
+                  policies: tuple[str, ...], timeout: float, fmt: str) -> None:
+    """Prove or refute properties of a process model (.yaml/.json) or a net (.pnml).
+
+    Exit status: 0 all proved, 1 at least one violated, 3 none violated but some
+    unknown, 2 bad input."""
+    from petriflow.verify.portfolio import check, exit_code
+    from petriflow.verify.render import to_json, to_sarif, to_text
+
+    is_net = path.lower().endswith(".pnml")
+    if is_net:
+        net = _load_net(path)
+        formulas: list[Any] = []
+        if mcc_file is not None:
+            from petriflow.verify.mcc import read_properties
+
+            p = Path(mcc_file)
+            if not p.is_file():
+                _fail(f"{mcc_file}: no such file")
+            formulas = read_properties(p.read_bytes(), places={x.id for x in net.places},
+                                       transitions={x.id for x in net.transitions},
+                                       file=mcc_file)
+        wanted = list(properties) if properties else ([] if formulas else ["all"])
+        results = check(net, wanted, timeout=timeout, formulas=formulas)
+        title = f"net {net.name} ({path})"
+    else:
+        if mcc_file is not None:
+            _fail("--properties (MCC formulas) applies to .pnml nets")
+        compiled = _load_model(path, policies)
+        results = check(compiled, list(properties) or ["all"], timeout=timeout)
+        title = f"process {compiled.name} {compiled.version} ({path}), fingerprint " \
+                f"{compiled.fingerprint[:12]}"
+    if fmt == "json":
+        click.echo(to_json(results), nl=False)
+    elif fmt == "sarif":
+        from petriflow import __version__
+
+        click.echo(to_sarif(results, path, __version__), nl=False)
+    else:
+        click.echo(to_text(results, title), nl=False)
+    sys.exit(exit_code(results))
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code instead of raising SystemExit."""
     try:

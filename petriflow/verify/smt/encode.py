@@ -65,11 +65,11 @@ class Texts:
             self.codes[text] = len(self.codes)
         return self.codes[text]
 
-    def decode(self, value: int) -> str:
+    def decode(self, value: int, prefix: str = "text") -> str:
         for text, code in self.codes.items():
             if code == value:
                 return text
-        return f"person_{value}" if value >= 0 else f"person_m{-value}"
+        return f"{prefix}_{value}" if value >= 0 else f"{prefix}_m{-value}"
 
     def collect(self, exprs: Iterable[Expr | None]) -> None:
         for e in exprs:
@@ -145,7 +145,7 @@ def encode_value(value: Any, color: ColorSet, texts: Texts) -> z3.ExprRef:
     raise Unsupported(f"cannot encode {value!r}")
 
 
-def decode_value(value: z3.ExprRef, color: ColorSet, texts: Texts) -> Any:
+def decode_value(value: z3.ExprRef, color: ColorSet, texts: Texts, prefix: str = "text") -> Any:
     if isinstance(color, BoolColor):
         return z3.is_true(value)
     if isinstance(color, DecimalColor):
@@ -159,7 +159,7 @@ def decode_value(value: z3.ExprRef, color: ColorSet, texts: Texts) -> Any:
     if isinstance(color, EnumColor):
         return color.values[value.as_long()]
     if isinstance(color, StrColor):
-        return texts.decode(value.as_long())
+        return texts.decode(value.as_long(), prefix)
     raise Unsupported(f"cannot decode {value}")
 
 

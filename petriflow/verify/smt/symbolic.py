@@ -26,7 +26,7 @@ from typing import Any
 import z3
 
 from petriflow.model.compiled import DATA_PLACE, CompiledProcess
-from petriflow.net.colors import ColorSet, RecordColor
+from petriflow.net.colors import ColorSet, RecordColor, StrColor
 from petriflow.net.expr import Expr, Field, RecordExpr, Update, Var
 from petriflow.verify.smt.encode import (
     Texts,
@@ -381,12 +381,25 @@ class Exploration:
             s.add(z3.substitute(finding.condition, *[(state[n], current[n]) for n in state]))
         if s.check() != z3.sat:
             return None
+        # Prefer answers that are either empty or fresh names over reusing literals of the
+        # model (a person called "EUR" would confuse a reader); drop the wish if needed.
+        fresh_codes = len(self.texts.codes)
+        wishes = [z3.Or(v == 0, v >= fresh_codes)
+                  for tid, outs in zip(steps, per_step, strict=True)
+                  for n, v in outs.items() if isinstance(self.by_id[tid].outputs[n][1], StrColor)]
+        for wish in wishes:  # one by one: an agent's actor must stay its literal id
+            s.push()
+            s.add(wish)
+            if s.check() != z3.sat:
+                s.pop()
+        s.check()
         model = s.model()
         out = []
         for tid, outs in zip(steps, per_step, strict=True):
             t = self.by_id[tid]
             binding = {n: decode_value(model.eval(v, model_completion=True), t.outputs[n][1],
-                                       self.texts) for n, v in outs.items()}
+                                       self.texts, "person" if "actor" in n else "text")
+                       for n, v in outs.items()}
             out.append((tid, binding))
         return out
 
