@@ -162,11 +162,11 @@ class Process:
                     and n not in compensators]
             nodes["end"] = {"type": "end"}
             flows += [{"from": n, "to": "end"} for n in last]
-        return {
+        return _plain({
             "process": self.name, "version": self.version, "description": self.description,
             "data": self._data, "roles": self._roles, "agents": self._agents, "nodes": nodes,
             "flows": [{k: v for k, v in f.items() if v not in (None, False)} for f in flows],
-        }
+        })
 
     def compile(self) -> CompiledProcess:
         """Validate and compile; raises one ModelError listing every problem."""
@@ -177,6 +177,17 @@ class Process:
         loaded = LoadedProcess(spec, src, None, list(self._policies),
                                [src] * len(self._policies), [()] * len(self._policies))
         return compile_loaded(loaded)
+
+
+def _plain(value: Any) -> Any:
+    """Handles become plain strings, so the data can be written as YAML or JSON."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 __all__ = ["FieldHandle", "NodeHandle", "Process"]

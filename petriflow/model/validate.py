@@ -253,6 +253,15 @@ class Validator:
                 if target_id is not None and target_id not in nodes:
                     self.problem(f"task '{tid}' {key} names unknown node '{target_id}'", *at, key,
                                  element=tid, hint=did_you_mean(target_id, nodes))
+                elif key != "compensation" and target_id is not None:
+                    target = nodes[target_id]
+                    joins = isinstance(target, GatewaySpec) and target.type in (
+                        "parallel", "inclusive")
+                    if isinstance(target, StartSpec | CallSpec) or joins:
+                        self.problem(f"task '{tid}' {key} leads to '{target_id}', a "
+                                     f"{target.type} node; it must lead to a task, an "
+                                     "exclusive gateway or an end event", *at, key,
+                                     element=tid)
             if node.on_error is not None and kind not in (ParticipantKind.API,
                                                           ParticipantKind.BOT):
                 self.problem(f"only api and bot tasks fail with errors ('{tid}')", *at,

@@ -193,8 +193,15 @@ class NetBuilder:
         data: dict[str, Multiset] = {}
         for pid, (place, initial, origin) in self._places.items():
             where = {"file": origin.file, "line": origin.line, "element": pid}
+            if isinstance(initial, bool | str | bytes | float) or initial is None or not (
+                isinstance(initial, int | Mapping) or hasattr(initial, "__iter__")
+            ):
+                problems.append(Problem(f"initial marking of place '{pid}' must be a token "
+                                        f"count or a collection of tokens, not {initial!r}",
+                                        **where))
+                continue
             try:
-                if isinstance(initial, int) and not isinstance(initial, bool):
+                if isinstance(initial, int):
                     if initial < 0:
                         problems.append(Problem(f"initial marking of place '{pid}' is negative "
                                                 f"({initial})", **where))
@@ -267,7 +274,7 @@ class NetBuilder:
             return None
         free = tuple((n, c) for n, c in t.variables)
         return TransitionPlan(t.id, tuple(plans["consume"]), tuple(plans["read"]),
-                              tuple(inhibit), tuple(plans["produce"]), t.guard, free)
+                              tuple(inhibit), tuple(plans["produce"]), t.guard, free, env)
 
     def _bind_pattern(self, pattern: Expr, color: ColorSet, env: dict[str, ColorSet],
                       problems: list[Problem], where: dict[str, Any]) -> None:

@@ -156,7 +156,8 @@ class IntColor(ColorSet):
 
     def members(self) -> Iterator[Any]:
         if self.low is None or self.high is None:
-            return super().members()
+            raise ColorError(f"color set {self} is infinite and cannot be enumerated",
+                             color=str(self))
         return iter(range(self.low, self.high + 1))
 
     def __str__(self) -> str:

@@ -43,14 +43,32 @@ def _divide(a: Any, b: Any) -> decimal.Decimal:
     return _DECIMAL.divide(decimal.Decimal(a), decimal.Decimal(b))
 
 
+def _decimal_op(plain: Callable[[Any, Any], Any], exact: Callable[[Any, Any], Any]
+                ) -> Callable[[Any, Any], Any]:
+    """``plain`` for integers, ``exact`` (a fixed decimal context) as soon as a decimal is
+    involved, so results never depend on the caller's thread-local decimal settings."""
+    dec = decimal.Decimal
+
+    def op(a: Any, b: Any) -> Any:
+        if type(a) is dec or type(b) is dec:
+            return exact(a, b)
+        return plain(a, b)
+
+    return op
+
+
+def _neg(a: Any) -> Any:
+    return _DECIMAL.minus(a) if type(a) is decimal.Decimal else -a
+
+
 def _floordiv(a: int, b: int) -> int:
     return a // b
 
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
+    "+": _decimal_op(operator.add, _DECIMAL.add),
+    "-": _decimal_op(operator.sub, _DECIMAL.subtract),
+    "*": _decimal_op(operator.mul, _DECIMAL.multiply),
     "/": _divide,
     "//": _floordiv,
     "%": operator.mod,
@@ -75,7 +93,7 @@ def evaluate(expr: Expr, env: Env) -> Any:
     if isinstance(expr, Field):
         return evaluate(expr.base, env)[expr.name]
     if isinstance(expr, Neg):
-        return -evaluate(expr.operand, env)
+        return _neg(evaluate(expr.operand, env))
     if isinstance(expr, Not):
         return not evaluate(expr.operand, env)
     if isinstance(expr, Arith):
@@ -121,7 +139,7 @@ def compile_expr(expr: Expr) -> Compiled:
         return lambda env: base(env)[name]
     if isinstance(expr, Neg):
         inner = compile_expr(expr.operand)
-        return lambda env: -inner(env)
+        return lambda env: _neg(inner(env))
     if isinstance(expr, Not):
         inner = compile_expr(expr.operand)
         return lambda env: not inner(env)

@@ -86,6 +86,7 @@ class TransitionPlan:
         "simple_in",
         "simple_out",
         "transition",
+        "var_colors",
         "variables",
     )
 
@@ -98,8 +99,13 @@ class TransitionPlan:
         produce: tuple[ArcPlan, ...],
         guard: Expr | None,
         free: tuple[tuple[str, ColorSet], ...],
+        var_colors: Mapping[str, ColorSet] | None = None,
     ) -> None:
         self.transition = transition
+        # The color of every variable (declared, or that of the place whose tokens it
+        # binds): values a caller gives are checked against it.
+        self.var_colors = dict(var_colors or {})
+        self.var_colors.update(free)
         self.consume = consume
         self.read = read
         self.inhibit = inhibit
@@ -187,11 +193,20 @@ class TransitionPlan:
             if self._pt_enabled(lookup):
                 yield {}
             return
-        for place, weight in self.inhibit:
-            if sum(lookup(place).values()) >= weight:
-                return
-        env = dict(given) if given else {}
+        # Token counts first: a transition whose inputs are missing has no binding, and
+        # its unbounded free variables need not (cannot) be enumerated.
+        if not self._pt_enabled(lookup):
+            return
+        try:
+            env = self.checked(given) if given else {}
+        except ColorError:
+            return
         yield from self._bind(0, env, lookup)
+
+    def checked(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` with each value validated (and normalised) by its variable's color."""
+        colors = self.var_colors
+        return {k: (colors[k].validate(v) if k in colors else v) for k, v in given.items()}
 
     def _bind(self, i: int, env: dict[str, Any], lookup: Lookup) -> Iterator[dict[str, Any]]:
         if i < len(self.matchers):
@@ -248,6 +263,8 @@ class TransitionPlan:
         bag: Bag = {}
         for a in arcs:
             token = DOT if a.value is None else a.value(env)
+            if a.check is not None:  # produced values take their place's normal form
+                token = a.check.validate(token)
             per = bag.setdefault(a.place, {})
             per[token] = per.get(token, 0) + a.weight
         return bag
@@ -265,6 +282,9 @@ class TransitionPlan:
                         what = "tokens" if token is DOT else f"x {token!r}"
                         return (f"place '{place}' holds {have.get(token, 0)} {what}, "
                                 f"needs {n}")
+        for name, color in self.free:
+            if not color.contains(env[name]):
+                return f"{env[name]!r} is not a value of {color} (variable '{name}')"
         if self.guard is not None and self.guard(env) is not True:
             return "the guard is false for this binding"
         for a in self.produce:
@@ -276,25 +296,23 @@ class TransitionPlan:
         return None
 
     def _pt_enabled(self, lookup: Lookup) -> bool:
+        """Token counts allow firing (exact for P/T transitions, necessary otherwise)."""
         for place, weight in self.inhibit:
-            if lookup(place).get(DOT, 0) >= weight:
+            if sum(lookup(place).values()) >= weight:
                 return False
         for arcs in (self.consume, self.read):
             need: dict[PlaceId, int] = {}
             for a in arcs:
                 need[a.place] = need.get(a.place, 0) + a.weight
             for place, n in need.items():
-                if lookup(place).get(DOT, 0) < n:
+                if sum(lookup(place).values()) < n:
                     return False
         return True
 
     def complete_binding(self, lookup: Lookup, binding: Mapping[str, Any] | None
                          ) -> dict[str, Any]:
         """Turn a caller's (possibly partial or absent) binding into one full binding."""
-        given = dict(binding or {})
-        for name, color in self.free:
-            if name in given:
-                given[name] = color.validate(given[name])
+        given = self.checked(binding or {})
         if self.pt:
             return {}
         if all(v in given for v in self.variables):

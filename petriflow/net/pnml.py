@@ -103,9 +103,10 @@ class _Reader:
             raise PnmlError(Problem(f"the document holds {len(nets)} nets ({ids}); petriflow "
                                     "reads one net per file", file=self.file))
         net_el = nets[0]
-        kind = (net_el.get("type") or "").lower()
-        if any(k in kind for k in ("symmetric", "hlpn", "hlcore", "pt-hlpng")):
-            raise PnmlError(Problem(f"high-level PNML ({net_el.get('type')}) is not supported",
+        kind = (net_el.get("type") or "").strip().lower()
+        if kind and "ptnet" not in kind.replace("/", "").replace("-", "").replace(" ", ""):
+            raise PnmlError(Problem(f"high-level PNML (net type {net_el.get('type')!r}) is not "
+                                    "supported; petriflow reads P/T nets",
                                     file=self.file, element=net_el.get("id"),
                                     hint="use the P/T version of the net, or petriflow's "
                                     "colored extension"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -156,21 +157,27 @@ class Net:
 
     @cached_property
     def fingerprint(self) -> str:
-        """A SHA-256 over a canonical text of the net (order-independent)."""
+        """A SHA-256 over a canonical, unambiguous text of the net (order-independent).
+
+        Each element is one JSON array, so names and ids with spaces or quotes cannot
+        run into each other."""
         h = hashlib.sha256()
-        h.update(f"net {self.name}\n".encode())
+
+        def line(*parts: object) -> None:
+            h.update(json.dumps(parts, default=repr).encode() + b"\n")
+
+        line("net", self.name)
         for p in sorted(self.places, key=lambda p: p.id):
-            h.update(f"place {p.id} {p.color!r} {p.name!r}\n".encode())
+            line("place", p.id, repr(p.color), p.name)
         for t in sorted(self.transitions, key=lambda t: t.id):
-            guard = unparse(t.guard) if t.guard is not None else ""
-            h.update(f"transition {t.id} {t.name!r} {guard} {t.variables!r} {t.meta!r}\n".encode())
+            guard = unparse(t.guard) if t.guard is not None else None
+            line("transition", t.id, t.name, guard, [[n, repr(c)] for n, c in t.variables],
+                 [list(kv) for kv in t.meta])
         for a in sorted(self.arcs, key=lambda a: (a.place, a.transition, a.is_input, a.id)):
-            insc = unparse(a.inscription) if a.inscription is not None else ""
-            h.update(f"arc {a.id} {a.place} {a.transition} {a.is_input} {a.weight} "
-                     f"{a.kind.value} {insc}\n".encode())
+            insc = unparse(a.inscription) if a.inscription is not None else None
+            line("arc", a.id, a.place, a.transition, a.is_input, a.weight, a.kind.value, insc)
         for p, ms in sorted(self.initial_marking.items()):
-            items = sorted((repr(t), n) for t, n in ms.items())
-            h.update(f"initial {p} {items!r}\n".encode())
+            line("initial", p, sorted([repr(t), n] for t, n in ms.items()))
         return h.hexdigest()
 
     def __eq__(self, other: object) -> bool:

@@ -231,6 +231,8 @@ def assignable(value_type: ColorSet, target: ColorSet) -> bool:
         return isinstance(value_type, BlackColor)
     if isinstance(target, DecimalColor):
         return _numeric(value_type)
+    if isinstance(target, IntColor):
+        return isinstance(value_type, IntColor)
     if isinstance(target, EnumColor):
         return _text(value_type)
     if isinstance(target, RecordColor) and isinstance(value_type, RecordColor):

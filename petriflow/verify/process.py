@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import z3
-
 from petriflow.errors import PetriflowError
 from petriflow.governance.policies import (
     AgentScope,
@@ -30,90 +28,10 @@ from petriflow.net.firing import fire, is_enabled
 from petriflow.net.marking import Marking
 from petriflow.verify.result import Result, TraceStep, Verdict
 from petriflow.verify.smt.encode import Unsupported
-from petriflow.verify.smt.symbolic import Budget, Exploration, Finding, Monitor, fields_read
+from petriflow.verify.smt.monitors import monitor_for
+from petriflow.verify.smt.symbolic import Budget, Exploration, Finding, fields_read
 
 PROCESS_PROPERTIES = ("deadlock", "soundness", "bounded")
-
-
-def _actor_of(outs: dict[str, z3.ExprRef]) -> z3.ExprRef | None:
-    return outs.get(ACTOR_VAR)
-
-
-def monitor_for(ob: Obligation, ex: Exploration) -> Monitor:
-    """The monitor of a dynamic policy, over the exploration's variables."""
-    p = ob.policy
-    tr = ex.translate
-    groups = ob.transitions
-
-    def data_env(fields: dict[str, z3.ExprRef]) -> dict[str, Any]:
-        return {DATA_VAR: (fields, ex.record)}
-
-    if isinstance(p, Precedence | ConditionalRequirement):
-        seen = z3.Bool(f"mon!{p.id}!seen")
-        required = groups["after" if isinstance(p, Precedence) else "requires"]
-        cond = None
-        if isinstance(p, ConditionalRequirement) and ob.condition is not None:
-            cond = ob.condition
-        m = Monitor(variables={"seen": (seen, z3.BoolVal(False))})
-        for t in required:
-            m.updates[t] = lambda f, o, mv: {"seen": z3.BoolVal(True)}
-        for t in groups["task"]:
-            if cond is None:
-                m.bad[t] = lambda f, o, mv: z3.Not(mv["seen"])
-            else:
-                m.bad[t] = lambda f, o, mv, c=cond: z3.And(
-                    tr.boolean(c, data_env(f)), z3.Not(mv["seen"]))
-        return m
-    if isinstance(p, SegregationOfDuties):
-        who = z3.Int(f"mon!{p.id}!actor")
-        which = z3.Int(f"mon!{p.id}!task")
-        m = Monitor(variables={"task": (which, z3.IntVal(0)), "actor": (who, z3.IntVal(0))})
-        for i, task in enumerate(p.tasks, start=1):
-            for t in groups.get(task, ()):
-                remember = z3.Bool(f"mon!{p.id}!remember!{t}")
-                m.choices[t] = [remember]
-
-                def update(f: Any, o: Any, mv: Any, i: int = i, r: Any = remember) -> Any:
-                    actor = _actor_of(o)
-                    if actor is None:
-                        return {}
-                    take = z3.And(r, mv["task"] == 0)
-                    return {"task": z3.If(take, z3.IntVal(i), mv["task"]),
-                            "actor": z3.If(take, actor, mv["actor"])}
-
-                def bad(f: Any, o: Any, mv: Any, i: int = i) -> Any:
-                    actor = _actor_of(o)
-                    if actor is None:
-                        return z3.BoolVal(False)
-                    return z3.And(mv["task"] != 0, mv["task"] != i, mv["actor"] == actor)
-
-                m.updates[t] = update
-                m.bad[t] = bad
-        return m
-    if isinstance(p, LowConfidenceReview):
-        pending = z3.Bool(f"mon!{p.id}!pending")
-        m = Monitor(variables={"pending": (pending, z3.BoolVal(False))})
-        cond = ob.condition
-        for t in groups["task"]:
-            st = ex.by_id[t]
-
-            def low(f: Any, o: Any, mv: Any, st: Any = st) -> Any:
-                if cond is None:
-                    return {}
-                new_fields = {n: st.update.get(n, term) for n, term in f.items()}
-                return {"pending": z3.Or(mv["pending"], tr.boolean(cond, data_env(new_fields)))}
-
-            m.updates[t] = low
-        for t in groups["review"]:
-            m.updates[t] = lambda f, o, mv: {"pending": z3.BoolVal(False)}
-        for t in groups["before"]:
-            m.bad[t] = lambda f, o, mv: mv["pending"]
-        return m
-    if isinstance(p, ForbiddenState):
-        assert ob.condition is not None
-        c = ob.condition
-        return Monitor(bad_state=lambda f, mv: tr.boolean(c, data_env(f)))
-    raise TypeError(f"no monitor for {type(p).__name__}")
 
 
 # -- concrete confirmation -------------------------------------------------------------------
@@ -293,30 +211,22 @@ def check_soundness(compiled: CompiledProcess, timeout: float) -> Result:
         ex = Exploration(compiled, deadline=t0 + timeout)
         finding = ex.explore()
         assert finding is None
-        for i, node in enumerate(ex.nodes):
-            ends = [p for p in ex.finals if node.control[p]]
-            others = [p for p, n in enumerate(node.control)
-                      if n and p not in ex.finals and p not in ex.history]
-            if ends and (others or sum(node.control[p] for p in ends) > 1):
-                res = _violation("soundness", compiled, ex, Finding(i, z3.BoolVal(True)), t0,
-                                 None, {})
-                return Result("soundness", res.verdict, res.method, res.seconds,
-                              trace=res.trace, reason="improper completion: the case reached "
-                              "an end while other work was still open" if res.trace else
-                              res.reason)
+        improper = ex.improper_completion()
+        if improper is not None:
+            res = _violation("soundness", compiled, ex, improper, t0, None, {})
+            return Result("soundness", res.verdict, res.method, res.seconds, trace=res.trace,
+                          reason="improper completion: the case reached an end while other "
+                          "work was still open" if res.trace else res.reason)
         dead = [t.id for t in compiled.net.transitions if t.id not in ex.fired]
         if dead:
             return _result("soundness", Verdict.VIOLATED, "symbolic reachability", t0,
                            reason=f"dead transitions (can never happen): {', '.join(dead[:6])}")
-        win = ex.can_complete()
-        for i, node in enumerate(ex.nodes):
-            stuck = z3.Not(win[node.control])
-            if ex.sat(z3.And(node.region, stuck)):
-                res = _violation("soundness", compiled, ex, Finding(i, stuck), t0, None, {})
-                return Result("soundness", res.verdict, res.method, res.seconds,
-                              trace=res.trace, reason="no option to complete: after this "
-                              "trace the case can never reach an end event"
-                              if res.trace else res.reason)
+        stuck = ex.completion_failure()
+        if stuck is not None:
+            res = _violation("soundness", compiled, ex, stuck, t0, None, {})
+            return Result("soundness", res.verdict, res.method, res.seconds, trace=res.trace,
+                          reason="no option to complete: after this trace the case can never "
+                          "reach an end event" if res.trace else res.reason)
         return _result("soundness", Verdict.PROVED,
                        "symbolic reachability + backward fixpoint", t0,
                        certificate={"kind": "reachable regions and completion regions",

@@ -22,10 +22,8 @@ def _value(v: Any) -> str:
 def describe_step(i: int, s: TraceStep) -> str:
     """One numbered line of a counterexample, in the model's words."""
     what = s.label or s.element or s.transition
-    if s.action in _ACTION:
-        text = f"{i}. {what} {_ACTION[s.action]}"
-    else:
-        text = f"{i}. {s.transition}"
+    verb = _ACTION.get(s.action or "")
+    text = f"{i}. {what} {verb}" if verb else f"{i}. {s.transition}"
     if s.actor:
         text += f" (by {s.actor})"
     answers = {k.removeprefix("_o_"): v for k, v in s.binding.items() if k.startswith("_o_")}

@@ -449,10 +449,6 @@ def test_handoff_transition_has_the_completion_s_variables() -> None:
     assert c.net.preset("classify:handoff") == {"classify:work", "data"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the handoff guard is the completion guard plus the low-confidence test, i.e. "
-    "`_o_conf >= threshold and _o_conf < threshold` (compile.py appends the >= test to "
-    "`guards` before building the handoff), so [t:handoff] can never fire"))
 @pytest.mark.parametrize(("line", "threshold"), THRESHOLDS, ids=THRESHOLD_IDS)
 def test_agent_below_threshold_hands_off_keeping_the_draft(line: str,
                                                            threshold: Decimal) -> None:
@@ -570,11 +566,6 @@ BOUNDARY_INTO = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a timeout (or on_error) may name a start event, a parallel/inclusive join or a "
-    "call activity; validation accepts it and the compiler puts the token in '<target>:in', "
-    "a place no transition consumes (joins read flow places, the start reads 'source', a "
-    "call is inlined away), so the case is silently stuck"))
 @pytest.mark.parametrize("target", list(BOUNDARY_INTO))
 def test_a_boundary_event_into_any_node_is_refused_or_leads_on(target: str,
                                                                tmp_path: Path) -> None:
@@ -1150,11 +1141,6 @@ def test_each_policy_compiles_to_its_obligation() -> None:
 # -- the kernel on compiled nets -------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (kernel, petriflow/net/plan.py): bindings()/is_enabled()/enabled_transitions() "
-    "enumerate free variables before checking the black input places, so on a compiled "
-    "process they raise UnboundVariableError for any completion with a str/decimal answer "
-    "or an _actor, even when its work item is not open"))
 def test_a_completion_without_its_work_item_is_simply_not_enabled() -> None:
     c = compile_text(CANDIDATE)
     m = fire(c.net, c.net.initial_marking, "s", {"_o_submitted_by": "sam"}).after
@@ -1212,9 +1198,5 @@ def test_builder_handles_catch_misspellings_as_python_errors() -> None:
         bad.compile()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Process.to_data() promises 'the plain data a YAML file would hold' but keeps "
-    "FieldHandle/NodeHandle (str subclasses) in writes, confidence, handoff..., which "
-    "yaml.safe_dump refuses ('cannot represent an object')"))
 def test_builder_data_dumps_as_yaml() -> None:
     yaml.safe_dump(_expense().to_data())

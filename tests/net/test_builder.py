@@ -109,10 +109,6 @@ def test_two_colored_arcs_between_the_same_nodes_are_refused_with_a_hint():
     assert info.value.problems[0].hint == "merge them into one arc with a tuple inscription"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: assignable() accepts any number for an int "
-                   "place, so an output arc computing a decimal (x / 2, x * 1.5) into an "
-                   "IntColor place builds fine and the transition can then never fire "
-                   "(every binding fails the run-time color check)")
 @pytest.mark.parametrize("inscription", ["x / 2", "x * 1.5", "min(x, 0.5)"])
 def test_decimal_outputs_into_an_int_place_are_refused(inscription):
     b = NetBuilder()
@@ -125,9 +121,6 @@ def test_decimal_outputs_into_an_int_place_are_refused(inscription):
         b.build()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG: an initial marking that is "
-                   "neither a count, a mapping nor an iterable (True, None, 1.5) escapes "
-                   "NetBuilder.build() as a bare TypeError instead of a ModelError problem")
 @pytest.mark.parametrize("initial", [True, None, 1.5])
 def test_malformed_initial_markings_are_model_errors(initial):
     b = NetBuilder()
@@ -188,8 +181,6 @@ def test_different_nets_have_different_fingerprints():
     assert len({n.fingerprint for n in nets}) == len(nets)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the fingerprint joins ids with spaces without "
-                   "quoting, so different nets whose ids contain spaces can be 'equal'")
 def test_nets_that_differ_only_by_arc_ends_are_not_equal():
     def net(arc_id: str, source: str):
         b = NetBuilder("n")

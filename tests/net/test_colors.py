@@ -198,9 +198,6 @@ def test_finite_and_infinite_color_sets():
             list(color.members())
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG: IntColor.members() calls "
-                   "zero-argument super() inside a slots dataclass, so an unbounded IntColor "
-                   "raises TypeError ('super(type, obj)...') instead of ColorError")
 @pytest.mark.parametrize("color", [IntColor(), IntColor(0), IntColor(None, 5)])
 def test_enumerating_an_unbounded_int_color_is_a_color_error(color):
     with pytest.raises(ColorError, match="infinite"):

@@ -348,9 +348,6 @@ def test_mixed_numbers_give_decimals(text):
     assert type(evaluate(expr, {"x": 1, "ok": True})) is decimal.Decimal
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: + - * and unary minus use the caller's ambient "
-                   "decimal context (only / has a fixed one), so a guard's value depends on "
-                   "global state")
 def test_results_do_not_depend_on_the_ambient_decimal_context():
     expr = parse("1.234 + 1")
     expected = evaluate(expr, {})

@@ -349,11 +349,6 @@ def test_inhibitor_arcs_count_colored_tokens_of_a_colored_transition():
 # -- bugs ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a transition whose arcs are all black and that "
-                   "has no guard or variable takes the P/T fast path, which counts only "
-                   "black tokens on inhibitor places: an inhibitor from a colored place is "
-                   "ignored by is_enabled/enabled_transitions/bindings, while fire() (and "
-                   "TokenGame) refuse the transition")
 def test_inhibitor_from_a_colored_place_on_a_black_transition():
     b = NetBuilder()
     b.place("alarm", color=IntColor(), initial=[1])
@@ -370,9 +365,6 @@ def test_inhibitor_from_a_colored_place_on_a_black_transition():
     assert not is_enabled(net, m, "t")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: values given for pattern-bound variables are "
-                   "matched with ==, so True matches the int token 1 (and Decimal(1) too); "
-                   "fire() then produces True into an int place")
 @pytest.mark.parametrize("given_value", [True, decimal.Decimal(1)])
 def test_given_values_of_another_type_do_not_leak_into_places(given_value):
     b = NetBuilder()
@@ -389,10 +381,6 @@ def test_given_values_of_another_type_do_not_leak_into_places(given_value):
     assert all(type(token) is int for token in step.after["b"])
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG: a plain dict given for a "
-                   "record variable bound by an input pattern matches the Record token (==) "
-                   "and then crashes fire() and TokenGame.fire() with 'unhashable type: dict' "
-                   "(is_enabled() swallows the TypeError and says False)")
 def test_a_dict_given_for_a_pattern_bound_record_variable():
     b = NetBuilder()
     b.place("a", color=REC, initial=[Record(n=0, ok=False)])
@@ -405,9 +393,6 @@ def test_a_dict_given_for_a_pattern_bound_record_variable():
     assert step.after == Marking({"o": [Record(n=0, ok=False)]})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: is_enabled() and bindings(given=...) do not "
-                   "validate given free-variable values against their color set, so they "
-                   "accept x=99 for int[0..3], which fire() refuses with ColorError")
 def test_free_variable_values_outside_their_color_set_are_not_enabling():
     b = NetBuilder()
     b.place("q", color=IntColor())
@@ -421,10 +406,6 @@ def test_free_variable_values_outside_their_color_set_are_not_enabling():
     assert not is_enabled(net, m, "t", {"x": 99})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a variable both declared on the transition and "
-                   "bound by an input pattern is not checked against its declared color set "
-                   "by bindings(), so bindings() yields x=10 for int[0..3] and fire() of that "
-                   "binding raises ColorError")
 def test_every_binding_of_a_declared_and_pattern_bound_variable_fires():
     b = NetBuilder()
     b.place("p", color=IntColor(), initial=[10, 2])
@@ -436,10 +417,6 @@ def test_every_binding_of_a_declared_and_pattern_bound_variable_fires():
         fire(net, m, "t", binding)
 
 
-@pytest.mark.xfail(strict=True, raises=UnboundVariableError, reason="BUG: bindings() "
-                   "enumerates free variables before checking black input arcs, so "
-                   "enabled_transitions() raises UnboundVariableError for a transition with "
-                   "an unbounded free variable even when its input place is empty")
 def test_enabled_transitions_with_an_unbounded_free_variable_and_no_tokens():
     b = NetBuilder()
     b.place("todo")

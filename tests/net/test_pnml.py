@@ -268,10 +268,6 @@ def test_high_level_pnml_is_refused(net_type):
     assert "colored extension" in (info.value.problems[0].hint or "")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: only type URIs containing symmetric/hlpn/hlcore/"
-                   "pt-hlpng are refused; the ISO HLPNG type (.../highlevelnet) and the "
-                   "PNML Framework's symmetric net type (.../snnet) are read as P/T nets, "
-                   "silently dropping sorts, hlinitialMarking, conditions and hlinscriptions")
 @pytest.mark.parametrize("net_type", [
     "http://www.pnml.org/version-2009/grammar/highlevelnet",
     "http://www.pnml.org/version-2009/grammar/snnet",

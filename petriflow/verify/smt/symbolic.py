@@ -471,6 +471,25 @@ class Exploration:
                 s.pop()
         return True
 
+    def improper_completion(self) -> Finding | None:
+        """A reached marking with an end place marked while other work is open."""
+        for i, node in enumerate(self.nodes):
+            ends = [p for p in self.finals if node.control[p]]
+            others = [p for p, n in enumerate(node.control)
+                      if n and p not in self.finals and p not in self.history]
+            if ends and (others or sum(node.control[p] for p in ends) > 1):
+                return Finding(i, z3.BoolVal(True), kind="state")
+        return None
+
+    def completion_failure(self) -> Finding | None:
+        """A reached state from which no end can be reached (backward fixpoint)."""
+        win = self.can_complete()
+        for i, node in enumerate(self.nodes):
+            stuck = z3.Not(win[node.control])
+            if self.sat(z3.And(node.region, stuck)):
+                return Finding(i, stuck, kind="state")
+        return None
+
     def can_complete(self) -> dict[tuple[int, ...], z3.BoolRef]:
         """For each explored control marking, the data from which an end is reachable."""
         win: dict[tuple[int, ...], z3.BoolRef] = {

@@ -101,8 +101,8 @@ urgent and whose reviewer does not answer in four hours is acted on without any 
     ('  - {from: route, to: human_review, when:', '  - {from: route, to: supervisor_review, when: urgency == "high" and risk == "high"}\n  - {from: route, to: human_review, when:'),
 ])
 variant("customer_service", "route_and_instead_of_or", """
-BROKEN VARIANT of models/customer_service.yaml (expected: high_risk_human_handoff and
-large_refund_needs_human violated). The routing condition joins "high risk" and "large
+BROKEN VARIANT of models/customer_service.yaml (expected: high_risk_human_handoff violated,
+and large_refund_needs_human violated too). The routing condition joins "high risk" and "large
 refund" with 'and' instead of 'or': a high-risk case without a refund, and a low-risk case
 with a large refund, both go straight to the assistant.
 """, [
