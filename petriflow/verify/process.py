@@ -182,6 +182,9 @@ def _violation(name: str, compiled: CompiledProcess, ex: Exploration, finding: F
 
 def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
     t0 = time.monotonic()
+    proved = _skeleton_deadlock_proof(compiled, t0 + timeout / 3)
+    if proved is not None:
+        return _result("deadlock", Verdict.PROVED, proved[0], t0, certificate=proved[1])
     try:
         ex = Exploration(compiled, deadline=t0 + timeout)
         finding = ex.explore(check_deadlock=True)
@@ -202,6 +205,27 @@ def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
     except (Budget, Unsupported) as exc:
         return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
                        reason=str(exc))
+
+
+def _skeleton_deadlock_proof(compiled: CompiledProcess, deadline: float
+                             ) -> tuple[str, dict[str, Any]] | None:
+    """Prove deadlock-freedom on the control skeleton when data cannot block."""
+    from petriflow.verify.ptcheck import reach
+    from petriflow.verify.ptnet import PTNet
+    from petriflow.verify.skeleton import improper_dead, skeleton
+
+    try:
+        ex = Exploration(compiled, deadline=deadline)
+        if not ex.data_never_blocks():
+            return None
+    except (Budget, Unsupported):
+        return None
+    net = skeleton(compiled)
+    r = reach(net, PTNet(net), improper_dead(compiled), deadline)
+    if r.answer != "unreachable":
+        return None
+    return (f"control skeleton: {r.method}",
+            {"kind": "skeleton", "data_never_blocks": True, **(r.certificate or {})})
 
 
 def check_soundness(compiled: CompiledProcess, timeout: float) -> Result:

@@ -471,6 +471,19 @@ class Exploration:
                 s.pop()
         return True
 
+    def data_never_blocks(self) -> bool:
+        """Whether, for every group of transitions taking the same control tokens, some
+        answer always enables one of them, whatever the case data (within its types)."""
+        groups: dict[tuple[Any, ...], list[SymTransition]] = {}
+        for t in self.transitions:
+            groups.setdefault((t.consume, t.inhibit), []).append(t)
+        domains = z3.And([domain(term, c, self.texts) for term, c in self.fields.values()])
+        for members in groups.values():
+            some = z3.Or([self.enabled_condition(t) for t in members])
+            if self.sat(z3.And(domains, z3.Not(some))):
+                return False
+        return True
+
     def improper_completion(self) -> Finding | None:
         """A reached marking with an end place marked while other work is open."""
         for i, node in enumerate(self.nodes):
