@@ -62,6 +62,11 @@ class ColoredState:
                 self.var_watch[i].append((u, w, v, solo))
             for i, _ in self.black[u]:
                 self.gate_watch[i].append(u)
+        # Index-based copies of the simple plans' arcs, for the firing hot path.
+        self.sin = [tuple((index[p], w, v) for p, w, v in plan.simple_in)
+                    if plan.simple_in is not None else () for plan in plans]
+        self.sout = [tuple((index[p], w, value) for p, w, value, _ in plan.simple_out)
+                     for plan in plans]
         self.enabled: IndexedSet[int] = IndexedSet()
         self._dirty: set[int] = set()
         for u, plan in enumerate(plans):
@@ -134,19 +139,26 @@ class ColoredState:
             if solo:
                 # The common case, inlined: one input arc binding one variable.
                 keys = self.keys[u]
+                position, items = keys.position, keys.items
                 if old < weight <= new:
-                    if not self.plans[u]._outputs_ok({var: token}):
+                    plan = self.plans[u]
+                    if not plan.open_outputs and not plan._outputs_ok({var: token}):
                         continue
                     key = (token,)
-                    if key not in keys.position:
-                        keys.position[key] = len(keys.items)
-                        keys.items.append(key)
-                        if len(keys.items) == 1:
+                    if key not in position:
+                        position[key] = len(items)
+                        items.append(key)
+                        if len(items) == 1:
                             self.enabled.add(u)
                 elif new < weight <= old:
-                    keys.discard((token,))
-                    if not keys.items:
-                        self.enabled.discard(u)
+                    at = position.pop((token,), None)
+                    if at is not None:
+                        last = items.pop()
+                        if at < len(items):
+                            items[at] = last
+                            position[last] = at
+                        if not items:
+                            self.enabled.discard(u)
                 continue
             if old < weight <= new:
                 names = self.vars[u]
@@ -205,13 +217,20 @@ class ColoredState:
                 self._changed(i, token, old, old + n)
         self._settle()
 
+    def put(self, place: PlaceId, token: Any, count: int = 1) -> None:
+        """Add ``count`` copies of ``token`` (already validated) to ``place``."""
+        i = self.index[place]
+        bag = self.tokens[i]
+        old = bag.get(token, 0)
+        bag[token] = old + count
+        self._changed(i, token, old, old + count)
+        if self._dirty:
+            self._settle()
+
     def fire_simple(self, u: int, env: Env) -> None:
         """Fire transition ``u`` of the simple shape with an enabling binding ``env``."""
-        plan = self.plans[u]
-        index, tokens, changed = self.index, self.tokens, self._changed
-        assert plan.simple_in is not None
-        for place, weight, var in plan.simple_in:
-            i = index[place]
+        tokens, changed = self.tokens, self._changed
+        for i, weight, var in self.sin[u]:
             bag = tokens[i]
             token = DOT if var is None else env[var]
             old = bag[token]
@@ -220,8 +239,7 @@ class ColoredState:
             else:
                 bag[token] = old - weight
             changed(i, token, old, old - weight)
-        for place, weight, value, _ in plan.simple_out:
-            i = index[place]
+        for i, weight, value in self.sout[u]:
             bag = tokens[i]
             token = DOT if value is None else value(env)
             old = bag.get(token, 0)
@@ -234,8 +252,9 @@ class ColoredState:
         """Fire up to ``steps`` random transitions; returns how many fired."""
         enabled, plans, keys, names = self.enabled, self.plans, self.keys, self.vars
         fired = 0
-        while fired < steps and enabled.items:
-            u = enabled.choice(rand)
+        active = enabled.items
+        while fired < steps and active:
+            u = active[int(rand() * len(active))]
             plan = plans[u]
             if plan.simple_in is None:
                 found = self.full[u]

@@ -134,6 +134,41 @@ class TokenGame:
     def is_dead(self) -> bool:
         return not (self._colored.enabled if self._colored is not None else self._enabled)
 
+    def put(self, place: str, tokens: int | Iterable[Any] = 1) -> None:
+        """Add tokens to a place of the running game (a new case entering, say).
+
+        ``tokens`` is a count of black tokens for a P/T place, or an iterable of values
+        for a colored place; each value is validated by the place's color set.
+        """
+        if place not in self.net.place_map:
+            raise FiringError(f"net '{self.net.name}' has no place '{place}'")
+        color = self.net.place(place).color
+        if isinstance(tokens, int):
+            values = [DOT] * tokens if tokens >= 0 else None
+            if values is None:
+                raise FiringError(f"cannot put a negative number of tokens on '{place}'")
+        else:
+            values = list(tokens)
+        values = [color.validate(v) for v in values]
+        if self._colored is not None:
+            for v in values:
+                self._colored.put(PlaceId(place), v)
+            return
+        i = self._index[place]
+        self._counts[i] += len(values)
+        for u in range(len(self._tids)):  # rare: recompute the enabled set exactly
+            now = self._count_enabled(u)
+            pos = self._position[u]
+            if now and pos < 0:
+                self._position[u] = len(self._enabled)
+                self._enabled.append(u)
+            elif not now and pos >= 0:
+                last = self._enabled.pop()
+                if last != u:
+                    self._enabled[pos] = last
+                    self._position[last] = pos
+                self._position[u] = -1
+
     # -- firing ----------------------------------------------------------------------------
 
     def _ti(self, transition: str) -> int:
