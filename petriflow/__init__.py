@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "check": "petriflow.verify.portfolio",
+    "Result": "petriflow.verify.result",
+    "Verdict": "petriflow.verify.result",
     "Process": "petriflow.model.builder",
     "CompiledProcess": "petriflow.model.compiled",
     "compile_file": "petriflow.model",
@@ -43,11 +46,14 @@ __all__ = [
     "PetriflowError",
     "Precedence",
     "Process",
+    "Result",
     "Role",
     "SegregationOfDuties",
     "Step",
     "TokenGame",
+    "Verdict",
     "bindings",
+    "check",
     "compile_file",
     "fire",
     "read_pnml",
@@ -61,6 +67,8 @@ if TYPE_CHECKING:
     from petriflow.model import compile_file
     from petriflow.model.builder import Process
     from petriflow.model.compiled import CompiledProcess
+    from petriflow.verify.portfolio import check
+    from petriflow.verify.result import Result, Verdict
     from petriflow.net.builder import NetBuilder
     from petriflow.net.firing import Step, bindings, fire
     from petriflow.net.game import TokenGame

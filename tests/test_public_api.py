@@ -10,6 +10,7 @@ import petriflow.net
 
 PUBLIC = {
     "CompiledProcess", "Precedence", "Process", "Role", "SegregationOfDuties", "compile_file",
+    "Result", "Verdict", "check",
     "Marking", "ModelError", "Net", "NetBuilder", "NotEnabledError", "PetriflowError", "Step",
     "TokenGame", "bindings", "fire", "read_pnml", "write_pnml",
 }

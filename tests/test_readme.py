@@ -9,28 +9,37 @@ from pathlib import Path
 
 from petriflow.cli import run
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
-def test_readme_python_example_runs_and_prints_what_it_says() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    assert blocks, "the README has no Python example"
+def test_readme_python_example_prints_what_the_readme_says() -> None:
+    example = re.search(r"```python\n(.*?)```\s*\nprints\s*\n\s*```text\n(.*?)```", README, re.S)
+    assert example, "the README's first example is not followed by its output"
+    code, expected = example.group(1), example.group(2)
     out = io.StringIO()
-    namespace: dict[str, object] = {}
     with contextlib.redirect_stdout(out):
-        exec(compile(blocks[0], "README.md", "exec"), namespace)  # our own README, not user input
-    expected = [m for m in re.findall(r"print\(.*?\)\s+# (.*)", blocks[0])]
-    assert out.getvalue().split() == expected
+        exec(compile(code, "README.md", "exec"), {})  # our own README, not user input
+    assert out.getvalue().split("\n") == expected.split("\n")
+
+
+def test_readme_example_without_the_candidate_rule_is_violated() -> None:
+    code = re.search(r"```python\n(.*?)```", README, re.S).group(1)  # type: ignore[union-attr]
+    code = code.replace(',\n                 candidate="actor != by_submit")', ")")
+    assert "candidate" not in code.split("#")[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert "segregation_of_duties_submit_approve violated" in out.getvalue()
 
 
 def test_readme_main_command_runs(capsys) -> None:  # type: ignore[no-untyped-def]
-    command = re.search(r"&& (petriflow net simulate [^\n`]+)", README)
+    command = re.search(r"&& (petriflow [^\n`]+)", README)
     assert command, "the README's first set-up command is not a petriflow command"
-    argv = command.group(1).split()[1:]
-    root = Path(__file__).resolve().parent.parent
-    argv = [str(root / a) if a.endswith(".pnml") else a for a in argv]
+    argv = [str(ROOT / a) if a.endswith((".pnml", ".yaml")) else a
+            for a in command.group(1).split()[1:]]
     assert run(argv) == 0
-    assert "fired" in capsys.readouterr().out
+    assert "PROVED" in capsys.readouterr().out
 
 
 def test_readme_has_exactly_two_setup_commands() -> None:

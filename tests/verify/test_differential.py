@@ -33,7 +33,9 @@ from petriflow.net.colors import (
     StrColor,
 )
 from petriflow.net.evaluate import evaluate
-from petriflow.net.expr import Arith, Expr, parse
+from petriflow.net.expr import Arith, Expr, In, parse
+from petriflow.net.expr import Compare as ExprCompare
+from petriflow.net.typecheck import infer
 from petriflow.verify import ptcheck
 from petriflow.verify.formulas import (
     AG,
@@ -241,20 +243,33 @@ CLAIM = RecordColor((("amount", DEC), ("level", LEVEL)), "claim")
 SYMBOLIC_COLORS: tuple[ColorSet, ...] = (INT3, INT, BOOL, LEVEL, DEC, STR, REC, CLAIM)
 
 
-def _has_division(e: Any) -> bool:
-    if isinstance(e, Arith) and e.op == "/":
-        return True
-    if isinstance(e, Expr):
-        for slot in e.__slots__:
-            v = getattr(e, slot)
-            items = v if isinstance(v, tuple) else (v,)
-            for item in items:
-                if isinstance(item, tuple):
-                    if any(_has_division(x) for x in item):
-                        return True
-                elif _has_division(item):
-                    return True
-    return False
+def _subexpressions(e: Any) -> list[Expr]:
+    out: list[Expr] = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, Expr):
+            continue
+        out.append(n)
+        for slot in n.__slots__:
+            v = getattr(n, slot)
+            for item in v if isinstance(v, tuple) else (v,):
+                stack.extend(item if isinstance(item, tuple) else (item,))
+    return out
+
+
+def known_gaps(expr: Expr, env: dict[str, ColorSet]) -> str | None:
+    """Which of the translation bugs reported below ``expr`` runs into, if any."""
+    for n in _subexpressions(expr):
+        if isinstance(n, Arith) and n.op == "/":
+            return "division"
+        if isinstance(n, Arith) and isinstance(infer(n.left, env), StrColor):
+            return "text concatenation"
+        if isinstance(n, ExprCompare) and isinstance(infer(n.left, env), BoolColor | RecordColor):
+            return "comparison of booleans or records"
+        if isinstance(n, In) and isinstance(infer(n.item, env), BoolColor):
+            return "comparison of booleans or records"
+    return None
 
 
 def _z3_env(env: dict[str, ColorSet], values: dict[str, Any], texts: Texts
@@ -329,7 +344,10 @@ def _translate_and_evaluate(expr: Expr, env: dict[str, ColorSet], values: dict[s
 @given(symbolic_cases())
 def test_z3_translation_agrees_with_the_interpreter(case):
     expr, env, values = case
-    assume(not _has_division(expr))  # see the division test below
+    gap = known_gaps(expr, env)
+    if gap is not None:  # each has its own test below
+        event(f"skipped: {gap}")
+        assume(False)
     got, expected = _translate_and_evaluate(expr, env, values)
     note(f"z3: {got!r}, interpreter: {expected!r}")
     assert got == expected
@@ -349,3 +367,32 @@ def test_exact_division_agrees():
     expr = parse("x / 4 * 4 == x and x / 8 == 0.125 * x")
     got, expected = _translate_and_evaluate(expr, {"x": DEC}, {"x": decimal.Decimal("2.5")})
     assert got is True and expected is True
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: Translator.arith translates text concatenation of "
+                   "two text variables as the sum of their integer codes (only literals are "
+                   "refused), so `a + b == b + a` is true for Z3 with a='x', b='y'")
+def test_text_concatenation_is_refused_or_exact():
+    expr = parse("a + b == b + a")
+    env: dict[str, ColorSet] = {"a": STR, "b": STR}
+    try:
+        got, expected = _translate_and_evaluate(expr, env, {"a": "x", "b": "y"})
+    except Unsupported:  # refusing is fine: the checker then answers unknown
+        return
+    assert got == expected
+
+
+@pytest.mark.xfail(strict=True, raises=(TypeError, z3.Z3Exception), reason="BUG: "
+                   "Translator.compare builds every operator of its result table eagerly "
+                   "(a < b, ...), so comparing two booleans (or two records) with == raises "
+                   "TypeError instead of translating; a guard `approved == True` crashes "
+                   "`petriflow check`")
+@pytest.mark.parametrize("text, env, values", [
+    ("ok == True", {"ok": BOOL}, {"ok": True}),
+    ("ok != (1 < 2)", {"ok": BOOL}, {"ok": False}),
+    ("ok in (True,)", {"ok": BOOL}, {"ok": True}),
+    ("r == r", {"r": REC}, {"r": Record(n=1, ok=True)}),
+])
+def test_equality_of_booleans_and_records_translates(text, env, values):
+    got, expected = _translate_and_evaluate(parse(text), env, values)
+    assert got == expected
