@@ -67,14 +67,14 @@ if TYPE_CHECKING:
     from petriflow.model import compile_file
     from petriflow.model.builder import Process
     from petriflow.model.compiled import CompiledProcess
-    from petriflow.verify.portfolio import check
-    from petriflow.verify.result import Result, Verdict
     from petriflow.net.builder import NetBuilder
     from petriflow.net.firing import Step, bindings, fire
     from petriflow.net.game import TokenGame
     from petriflow.net.marking import Marking
     from petriflow.net.pnml import read_pnml, write_pnml
     from petriflow.net.structure import Net
+    from petriflow.verify.portfolio import check
+    from petriflow.verify.result import Result, Verdict
 
 
 def __getattr__(name: str) -> Any:

@@ -61,7 +61,7 @@ def replay(net: Net, ptnet: PTNet, path: list[int]) -> None:
 def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
           seed: int = 0) -> Reach:
     """Decide ``EF goal`` as far as the budget allows."""
-    from petriflow.verify.smt.state_equation import state_equation
+    from petriflow.verify.smt.state_equation import recheck, state_equation
 
     evaluate = compile_formula(goal, ptnet)
     deadlock_only = isinstance(goal, Deadlock)
@@ -82,9 +82,13 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
         return Reach("unreachable", "explicit (complete state space)", fired=fired,
                      certificate={"states": small.states})
     se = state_equation(ptnet, goal, deadline=time.monotonic() + budget * 0.3)
-    if se.answer == "unsat":
+    # A proof counts only once a fresh solver re-checks its certificate (and the traps
+    # are re-checked to be initially marked traps, by plain set arithmetic).
+    if se.answer == "unsat" and recheck(ptnet, goal, se.traps,
+                                        timeout_seconds=max(1.0, budget * 0.2)):
         return Reach("unreachable", "state equation + traps", fired=fired,
-                     certificate={"method": "state-equation", "traps": se.traps})
+                     certificate={"method": "state-equation", "traps": se.traps,
+                                  "rechecked": True})
     watch = None if uses_enabling(goal) else {ptnet.pindex[p] for p in places_of(goal)}
     w = walk(ptnet, evaluate, deadline=time.monotonic() + budget * 0.35, seed=seed,
              deadlock_only=deadlock_only, watch=watch)
@@ -163,7 +167,7 @@ def check_one_safe(net: Net, ptnet: PTNet, timeout: float) -> Result:
 
 def check_quasi_liveness(net: Net, ptnet: PTNet, timeout: float) -> Result:
     """``proved``: every transition can fire at least once; ``violated``: one never can."""
-    from petriflow.verify.smt.state_equation import state_equation
+    from petriflow.verify.smt.state_equation import recheck, state_equation
 
     t0 = time.monotonic()
     deadline = t0 + timeout
@@ -184,9 +188,10 @@ def check_quasi_liveness(net: Net, ptnet: PTNet, timeout: float) -> Result:
             continue
         if time.monotonic() > deadline:
             break
-        se = state_equation(ptnet, Fireable((ptnet.transitions[t],)),
+        goal = Fireable((ptnet.transitions[t],))
+        se = state_equation(ptnet, goal,
                             deadline=min(deadline, time.monotonic() + max(1.0, timeout / 10)))
-        if se.answer == "unsat":
+        if se.answer == "unsat" and recheck(ptnet, goal, se.traps, timeout_seconds=timeout / 5):
             return Result("quasi-liveness", Verdict.VIOLATED, "state equation + traps",
                           time.monotonic() - t0, mcc_answer="FALSE",
                           certificate={"method": "state-equation", "traps": se.traps,
