@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from petriflow.net import ArcKind, Marking, Net, TokenGame
+from petriflow.net import BLACK, ArcKind, Marking, Net, TokenGame
 from petriflow.verify.formulas import (
     And,
     BoolConst,
@@ -28,6 +28,7 @@ from petriflow.verify.formulas import (
 )
 from petriflow.verify.result import TraceStep
 from tests.net.ptsemantics import incidence
+from tests.strategies import NetSpec
 
 State = tuple[int, ...]
 
@@ -184,4 +185,26 @@ def is_pumping_witness(net: Net, trace: tuple[TraceStep, ...]) -> bool:
                for s in states[:-1])
 
 
-__all__ = ["PT", "Graph", "explore", "is_pumping_witness", "prefix_states", "replay_trace"]
+def read_arc_deadlock_spec() -> NetSpec:
+    """A minimal net on which stubborn sets lose a deadlock: ``t`` consumes the token of
+    ``p`` that ``u`` only reads. The run u, t, w empties p, r and q (dead); firing t first
+    disables u for ever and leaves the live loop x. The stubborn set grown from t ignores
+    u (a reader, not a consumer, of p), so the reduced search never fires u."""
+    spec = NetSpec("read_arc_deadlock")
+    for pid, initial in (("p", 1), ("r", 0), ("q", 0), ("done", 0)):
+        spec.places.append((pid, BLACK, initial, None))
+    for tid in ("t", "u", "x", "w"):
+        spec.transitions.append((tid, None, {}, {}, None))
+        spec.env[tid] = {}
+    spec.arcs += [
+        ("p", "t", 1, ArcKind.NORMAL, None), ("t", "r", 1, ArcKind.NORMAL, None),
+        ("p", "u", 1, ArcKind.READ, None), ("u", "q", 1, ArcKind.NORMAL, None),
+        ("r", "x", 1, ArcKind.NORMAL, None), ("x", "r", 1, ArcKind.NORMAL, None),
+        ("q", "w", 1, ArcKind.NORMAL, None), ("r", "w", 1, ArcKind.NORMAL, None),
+        ("w", "done", 1, ArcKind.NORMAL, None),
+    ]
+    return spec
+
+
+__all__ = ["PT", "Graph", "explore", "is_pumping_witness", "prefix_states",
+           "read_arc_deadlock_spec", "replay_trace"]

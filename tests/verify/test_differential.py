@@ -21,9 +21,7 @@ import z3
 from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
 
-from petriflow.net import ArcKind
 from petriflow.net.colors import (
-    BLACK,
     BoolColor,
     ColorSet,
     DecimalColor,
@@ -78,7 +76,13 @@ from tests.strategies import (
     scaled,
     values_for,
 )
-from tests.verify.oracle import Graph, explore, is_pumping_witness, replay_trace
+from tests.verify.oracle import (
+    Graph,
+    explore,
+    is_pumping_witness,
+    read_arc_deadlock_spec,
+    replay_trace,
+)
 
 CAP = 1500  # states the oracle explores before it gives up on exact answers
 TIMEOUT = 0.6  # seconds per property: the nets are tiny; unbounded ones use it all
@@ -133,27 +137,7 @@ def test_portfolio_agrees_with_brute_force(spec):
     _portfolio_vs_brute_force(spec)
 
 
-# The smallest net found by the test below (minimised by hand): `t` consumes the token
-# of p that `u` only reads. Firing u first, then t, then w empties every place; firing t
-# first disables u for ever and leaves the live loop x. The stubborn set of {t} ignores
-# u because u is not a *consumer* of p, so the search never fires u and finds no deadlock.
-def read_arc_deadlock_spec() -> NetSpec:
-    spec = NetSpec("read_arc_deadlock")
-    for pid, initial in (("p", 1), ("r", 0), ("q", 0), ("done", 0)):
-        spec.places.append((pid, BLACK, initial, None))
-    for tid in ("t", "u", "x", "w"):
-        spec.transitions.append((tid, None, {}, {}, None))
-        spec.env[tid] = {}
-    spec.arcs += [
-        ("p", "t", 1, ArcKind.NORMAL, None), ("t", "r", 1, ArcKind.NORMAL, None),
-        ("p", "u", 1, ArcKind.READ, None), ("u", "q", 1, ArcKind.NORMAL, None),
-        ("r", "x", 1, ArcKind.NORMAL, None), ("x", "r", 1, ArcKind.NORMAL, None),
-        ("q", "w", 1, ArcKind.NORMAL, None), ("r", "w", 1, ArcKind.NORMAL, None),
-        ("w", "done", 1, ArcKind.NORMAL, None),
-    ]
-    return spec
-
-
+# The explicit example is the minimal repro (see oracle.read_arc_deadlock_spec).
 @pytest.mark.xfail(strict=True, reason="BUG: stubborn sets (explicit.stubborn) ignore read arcs: "
                    "a transition that only reads a place consumed by a stubborn transition is "
                    "left out, so deadlocks are missed and 'deadlock' is PROVED wrongly")

@@ -39,8 +39,10 @@ from petriflow.verify.smt.encode import (
 )
 from petriflow.verify.smt.solver import make_solver
 
-# qe2 (model-based projection) gives far smaller regions than qe on these formulas;
-# qe is the fallback when it gives up.
+# Projection: qe-light (substitution of defined variables) is cheap and often enough;
+# when it leaves a quantifier, qe2 (model-based projection) gives far smaller regions
+# than qe on these formulas; qe is the last resort when qe2 gives up.
+_QE_LIGHT = z3.Then(z3.Tactic("qe-light"), z3.Tactic("simplify"))
 _QE = z3.Then(z3.Tactic("qe2"), z3.Tactic("simplify"))
 _QE_FALLBACK = z3.Then(z3.Tactic("qe"), z3.Tactic("simplify"))
 
@@ -236,6 +238,11 @@ class Exploration:
         return body, new_vars, qvars
 
     def post(self, t: SymTransition, region: z3.BoolRef) -> z3.BoolRef:
+        if not t.update and t.id not in self.monitor.updates:
+            # Nothing tracked changes: the post-image is the region where some answer
+            # enables t; that condition is computed once per transition, not per state.
+            enabled = self.enabled_condition(t)
+            return region if z3.is_true(enabled) else z3.And(region, enabled)
         body, new_vars, qvars = self.step_formula(t, region)
         projected = _eliminate(qvars, body)
         current = {**{n: term for n, (term, _) in self.fields.items()},
@@ -394,12 +401,19 @@ class Exploration:
                 s.pop()
         s.check()
         model = s.model()
+        # One name per code (a text equal to an actor is that actor's name everywhere);
+        # codes some actor uses read as people, the others as plain texts.
+        people = {model.eval(v, model_completion=True).as_long()
+                  for outs in per_step for n, v in outs.items() if "actor" in n}
         out = []
         for tid, outs in zip(steps, per_step, strict=True):
             t = self.by_id[tid]
-            binding = {n: decode_value(model.eval(v, model_completion=True), t.outputs[n][1],
-                                       self.texts, "person" if "actor" in n else "text")
-                       for n, v in outs.items()}
+            binding = {}
+            for n, v in outs.items():
+                value = model.eval(v, model_completion=True)
+                prefix = "person" if isinstance(t.outputs[n][1], StrColor) and (
+                    value.as_long() in people) else "text"
+                binding[n] = decode_value(value, t.outputs[n][1], self.texts, prefix)
             out.append((tid, binding))
         return out
 
@@ -595,6 +609,9 @@ def _eliminate(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
     # If elimination ever left a quantifier, later solver calls would still be exact
     # (or answer unknown, which ends the exploration as inconclusive).
     formula = z3.Exists(variables, body)
+    light = _QE_LIGHT(formula).as_expr()
+    if "(exists" not in light.sexpr():
+        return light
     try:
         return _QE(formula).as_expr()
     except z3.Z3Exception:
