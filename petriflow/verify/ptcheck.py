@@ -73,7 +73,9 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
         replay(net, ptnet, path)  # a witness is believed only once the kernel agrees
         return Reach("reachable", method, path, fired=fired)
 
-    small = search(ptnet, evaluate, max_states=SMALL_SEARCH, deadline=start + budget * 0.2,
+    # On large nets a state takes long to expand and a small search rarely finishes.
+    cap = SMALL_SEARCH if len(ptnet.transitions) < 500 else 1_000
+    small = search(ptnet, evaluate, max_states=cap, deadline=start + budget * 0.2,
                    deadlock_only=deadlock_only)
     fired |= small.fired
     if small.found is not None:
