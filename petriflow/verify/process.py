@@ -28,7 +28,7 @@ from petriflow.net.firing import fire, is_enabled
 from petriflow.net.marking import Marking
 from petriflow.verify.result import Result, TraceStep, Verdict
 from petriflow.verify.smt.encode import Unsupported
-from petriflow.verify.smt.monitors import monitor_for
+from petriflow.verify.smt.monitors import combine, monitor_for
 from petriflow.verify.smt.symbolic import Budget, Exploration, Finding, fields_read
 
 PROCESS_PROPERTIES = ("deadlock", "soundness", "bounded")
@@ -228,13 +228,26 @@ def _skeleton_deadlock_proof(compiled: CompiledProcess, deadline: float
             {"kind": "skeleton", "data_never_blocks": True, **(r.certificate or {})})
 
 
-def check_soundness(compiled: CompiledProcess, timeout: float) -> Result:
+def _explored(compiled: CompiledProcess, deadline: float,
+              shared: dict[str, Exploration] | None) -> Exploration:
+    """The plain exploration (no monitor), shared by the checks of one call."""
+    if shared is not None and "plain" in shared:
+        ex = shared["plain"]
+        ex.deadline = max(ex.deadline, deadline)
+        return ex
+    ex = Exploration(compiled, deadline=deadline)
+    ex.explore()
+    if shared is not None:
+        shared["plain"] = ex
+    return ex
+
+
+def check_soundness(compiled: CompiledProcess, timeout: float,
+                    shared: dict[str, Exploration] | None = None) -> Result:
     """Option to complete, proper completion, no dead transitions (van der Aalst)."""
     t0 = time.monotonic()
     try:
-        ex = Exploration(compiled, deadline=t0 + timeout)
-        finding = ex.explore()
-        assert finding is None
+        ex = _explored(compiled, t0 + timeout, shared)
         improper = ex.improper_completion()
         if improper is not None:
             res = _violation("soundness", compiled, ex, improper, t0, None, {})
@@ -260,11 +273,11 @@ def check_soundness(compiled: CompiledProcess, timeout: float) -> Result:
                        reason=str(exc))
 
 
-def check_bounded(compiled: CompiledProcess, timeout: float) -> Result:
+def check_bounded(compiled: CompiledProcess, timeout: float,
+                  shared: dict[str, Exploration] | None = None) -> Result:
     t0 = time.monotonic()
     try:
-        ex = Exploration(compiled, deadline=t0 + timeout)
-        ex.explore()
+        ex = _explored(compiled, t0 + timeout, shared)
         bound = max((max(c) for c in ex.union), default=0)
         return _result("bounded", Verdict.PROVED, "symbolic reachability (finite)", t0,
                        certificate={"kind": "finite control state space",
@@ -281,14 +294,52 @@ def check_process(compiled: CompiledProcess, properties: list[str], timeout: flo
     results = []
     wanted = set(properties)
     everything = "all" in wanted
-    for name, fn in (("deadlock", check_deadlock), ("soundness", check_soundness),
-                     ("bounded", check_bounded)):
-        if everything or name in wanted:
-            results.append(fn(compiled, timeout))
-    for ob in compiled.obligations:
-        if everything or "policies" in wanted or ob.policy.id in wanted:
-            results.append(check_policy(compiled, ob, timeout))
+    shared: dict[str, Exploration] = {}
+    if everything or "deadlock" in wanted:
+        results.append(check_deadlock(compiled, timeout))
+    if everything or "soundness" in wanted:
+        results.append(check_soundness(compiled, timeout, shared))
+    if everything or "bounded" in wanted:
+        results.append(check_bounded(compiled, timeout, shared))
+    chosen = [ob for ob in compiled.obligations
+              if everything or "policies" in wanted or ob.policy.id in wanted]
+    together = check_together(compiled, chosen, timeout)
+    for ob in chosen:
+        results.append(together.get(ob.policy.id) or check_policy(compiled, ob, timeout))
     return results
+
+
+def check_together(compiled: CompiledProcess, obligations: list[Obligation], timeout: float
+                   ) -> dict[str, Result]:
+    """Prove the deterministic monitors' policies in one exploration.
+
+    If the combined exploration finds anything, nothing is concluded here: each policy
+    is then checked on its own, which also says which one broke."""
+    group = [ob for ob in obligations if not isinstance(
+        ob.policy, AgentScope | DataMinimisation | SegregationOfDuties)]
+    if len(group) < 2:
+        return {}
+    t0 = time.monotonic()
+    try:
+        needs: set[str] = set()
+        for ob in group:
+            needs |= fields_read(ob.condition)
+        ex = Exploration(compiled, deadline=t0 + timeout, needs=needs)
+        ex.monitor = combine([monitor_for(ob, ex) for ob in group])
+        if ex.explore() is not None or not ex.recheck():
+            return {}
+    except (Budget, Unsupported):
+        return {}
+    seconds = time.monotonic() - t0
+    certificate = {"kind": "inductive invariant", "control_states": len(ex.union),
+                   "symbolic_states": len(ex.nodes), "rechecked": True,
+                   "shared_with": [ob.policy.id for ob in group]}
+    return {ob.policy.id: Result(ob.policy.id, Verdict.PROVED,
+                                 "symbolic reachability (inductive invariant, policies "
+                                 "checked together)", seconds, certificate=certificate,
+                                 statement=ob.policy.describe(),
+                                 severity=ob.policy.severity.value, file=ob.file)
+            for ob in group}
 
 
 __all__ = ["PROCESS_PROPERTIES", "check_bounded", "check_deadlock", "check_policy",

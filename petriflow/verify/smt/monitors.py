@@ -105,4 +105,43 @@ def monitor_for(ob: Obligation, ex: Exploration) -> Monitor:
     raise TypeError(f"no monitor for {type(p).__name__}")
 
 
-__all__ = ["monitor_for"]
+__all__ = ["combine", "monitor_for"]
+
+
+def combine(monitors: list[Monitor]) -> Monitor:
+    """One monitor running several side by side (their variables renamed apart).
+
+    A bad condition of the combination is the disjunction of the parts'; a caller that
+    finds one re-checks the policies one by one to say which broke."""
+    out = Monitor()
+
+    def view(i: int, mv: dict[str, Any]) -> dict[str, Any]:
+        prefix = f"{i}:"
+        return {k[len(prefix):]: v for k, v in mv.items() if k.startswith(prefix)}
+
+    for i, m in enumerate(monitors):
+        for key, value in m.variables.items():
+            out.variables[f"{i}:{key}"] = value
+        for t, choices in m.choices.items():
+            out.choices.setdefault(t, []).extend(choices)
+    transitions = {t for m in monitors for t in (*m.updates, *m.bad)}
+    for t in transitions:
+        parts = [(i, m) for i, m in enumerate(monitors) if t in m.updates]
+        if parts:
+            def update(f: Any, o: Any, mv: Any, parts: Any = parts, t: str = t) -> Any:
+                changes: dict[str, Any] = {}
+                for i, m in parts:
+                    for k, v in m.updates[t](f, o, view(i, mv)).items():
+                        changes[f"{i}:{k}"] = v
+                return changes
+
+            out.updates[t] = update
+        bads = [(i, m) for i, m in enumerate(monitors) if t in m.bad]
+        if bads:
+            out.bad[t] = lambda f, o, mv, bads=bads, t=t: z3.Or(
+                [m.bad[t](f, o, view(i, mv)) for i, m in bads])
+    states = [(i, m) for i, m in enumerate(monitors) if m.bad_state is not None]
+    if states:
+        out.bad_state = lambda f, mv: z3.Or([m.bad_state(f, view(i, mv))  # type: ignore[misc]
+                                             for i, m in states])
+    return out
