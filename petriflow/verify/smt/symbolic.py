@@ -27,7 +27,8 @@ import z3
 
 from petriflow.model.compiled import DATA_PLACE, CompiledProcess
 from petriflow.net.colors import ColorSet, RecordColor, StrColor
-from petriflow.net.expr import Expr, Field, RecordExpr, Update, Var
+from petriflow.net.expr import Expr, RecordExpr, Var
+from petriflow.verify.smt.cone import fields_read, relevant_fields
 from petriflow.verify.smt.encode import (
     Texts,
     Translator,
@@ -553,56 +554,6 @@ class Exploration:
         return win
 
 
-def fields_read(expr: Expr | None) -> set[str]:
-    """Case-data fields an expression reads (``_d.<field>``)."""
-    out: set[str] = set()
-    if expr is None:
-        return out
-    stack: list[Any] = [expr]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, Field) and isinstance(n.base, Var):
-            out.add(n.name)
-        if isinstance(n, Expr):
-            for slot in n.__slots__:  # type: ignore[attr-defined]
-                v = getattr(n, slot)
-                if isinstance(v, Expr):
-                    stack.append(v)
-                elif isinstance(v, tuple):
-                    for item in v:
-                        if isinstance(item, Expr):
-                            stack.append(item)
-                        elif isinstance(item, tuple):
-                            stack.extend(x for x in item if isinstance(x, Expr))
-    return out
-
-
-def relevant_fields(compiled: CompiledProcess, needs: set[str]) -> set[str]:
-    """Fields read by guards or ``needs``, closed under "an update of it reads them"."""
-    net = compiled.net
-    relevant = set(needs)
-    writes: dict[str, set[str]] = {}
-    for t in net.transitions:
-        relevant |= fields_read(t.guard)
-        for a in net.outputs[t.id]:
-            if a.place != DATA_PLACE or a.inscription is None:
-                continue
-            ins = a.inscription
-            pairs = ins.changes if isinstance(ins, Update) else (
-                ins.fields if isinstance(ins, RecordExpr) else ())
-            for name, value in pairs:
-                writes.setdefault(name, set()).update(fields_read(value))
-    changed = True
-    while changed:
-        changed = False
-        for name in list(relevant):
-            extra = writes.get(name, set()) - relevant
-            if extra:
-                relevant |= extra
-                changed = True
-    return relevant
-
-
 def _eliminate(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
     if not variables:
         return body
@@ -618,4 +569,4 @@ def _eliminate(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
         return _QE_FALLBACK(formula).as_expr()
 
 
-__all__ = ["Budget", "Exploration", "Finding", "Monitor", "Unsupported"]
+__all__ = ["Budget", "Exploration", "Finding", "Monitor", "Unsupported", "fields_read"]
