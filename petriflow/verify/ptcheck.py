@@ -37,6 +37,7 @@ from petriflow.verify.randomwalk import walk
 from petriflow.verify.result import Result, TraceStep, Verdict
 
 SMALL_SEARCH = 30_000
+SPACER_PLACES = 100  # Spacer is tried on nets up to this many places
 BIG_SEARCH = 3_000_000
 
 
@@ -61,6 +62,7 @@ def replay(net: Net, ptnet: PTNet, path: list[int]) -> None:
 def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
           seed: int = 0) -> Reach:
     """Decide ``EF goal`` as far as the budget allows."""
+    from petriflow.verify.smt.bmc import bmc, recheck_invariant, spacer
     from petriflow.verify.smt.state_equation import recheck, state_equation
 
     evaluate = compile_formula(goal, ptnet)
@@ -97,6 +99,17 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
     fired |= w.fired
     if w.found is not None:
         return found(w.path, "random walk")
+    b = bmc(ptnet, goal, deadline=time.monotonic() + budget * 0.1)
+    if b.answer == "reachable":
+        return found(b.path, "bounded model checking")
+    if len(ptnet.places) <= SPACER_PLACES:
+        sp = spacer(ptnet, goal, deadline=time.monotonic() + budget * 0.2)
+        if sp.answer == "unreachable" and sp.invariant is not None and recheck_invariant(
+            ptnet, goal, sp.invariant, timeout_seconds=max(1.0, budget * 0.1)
+        ):
+            return Reach("unreachable", "Spacer (CHC)", fired=fired,
+                         certificate={"method": "inductive invariant", "invariant":
+                                      sp.invariant, "rechecked": True})
     big = search(ptnet, evaluate, max_states=BIG_SEARCH, deadline=deadline,
                  deadlock_only=deadlock_only)
     fired |= big.fired
