@@ -48,7 +48,8 @@ def stubborn(net: PTNet, m: Marking, enabled: list[int]) -> list[int]:
     """A subset of ``enabled`` that preserves every reachable deadlock.
 
     Closure rules: for an enabled transition, every transition that can take tokens it
-    needs or that its firing can disable or enable through inhibitor arcs; for a
+    needs, every transition that needs (takes or reads) a token it takes, and every one
+    its firing can disable or enable through inhibitor arcs; for a
     disabled one, every producer of one of its missing tokens (or, if an inhibitor
     blocks it, every consumer of that place).
     """
@@ -64,6 +65,8 @@ def stubborn(net: PTNet, m: Marking, enabled: list[int]) -> list[int]:
             deps: set[int] = set()
             for p, _ in net.need[t]:
                 deps.update(net.consumers[p])
+            for p, _ in net.pre[t]:  # whatever t takes, readers of it lose too
+                deps.update(net.watchers[p])
             for p, _ in net.inhibit[t]:
                 deps.update(net.producers[p])
             for p, _ in net.post[t]:

@@ -138,9 +138,6 @@ def test_portfolio_agrees_with_brute_force(spec):
 
 
 # The explicit example is the minimal repro (see oracle.read_arc_deadlock_spec).
-@pytest.mark.xfail(strict=True, reason="BUG: stubborn sets (explicit.stubborn) ignore read arcs: "
-                   "a transition that only reads a place consumed by a stubborn transition is "
-                   "left out, so deadlocks are missed and 'deadlock' is PROVED wrongly")
 @settings(max_examples=scaled(60), derandomize=True, database=None)
 @example(read_arc_deadlock_spec())
 @given(pt_nets(inhibitor_arcs=False))
@@ -366,11 +363,6 @@ def test_text_concatenation_is_refused_or_exact():
     assert got == expected
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, z3.Z3Exception), reason="BUG: "
-                   "Translator.compare builds every operator of its result table eagerly "
-                   "(a < b, ...), so comparing two booleans (or two records) with == raises "
-                   "TypeError instead of translating; a guard `approved == True` crashes "
-                   "`petriflow check`")
 @pytest.mark.parametrize("text, env, values", [
     ("ok == True", {"ok": BOOL}, {"ok": True}),
     ("ok != (1 < 2)", {"ok": BOOL}, {"ok": False}),

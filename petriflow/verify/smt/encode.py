@@ -329,12 +329,24 @@ class Translator:
                 b = z3.IntVal(self.texts.code(b[1]))
         elif isinstance(ca, EnumColor) and isinstance(cb, EnumColor) and ca.values != cb.values:
             b = self.coerce(b, cb, ca)
+        if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
+            same = z3.And([a[k] == b[k] for k in a]) if a else z3.BoolVal(True)
+            return same if op == "==" else z3.Not(same)
         if z3.is_int(a) and z3.is_real(b):
             a = z3.ToReal(a)
         if z3.is_real(a) and z3.is_int(b):
             b = z3.ToReal(b)
-        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b,
-                ">=": a >= b}[op]
+        if op == "==":
+            return a == b
+        if op == "!=":
+            return a != b
+        if op == "<":
+            return a < b
+        if op == "<=":
+            return a <= b
+        if op == ">":
+            return a > b
+        return a >= b
 
 
 __all__ = ["Texts", "Translator", "Unsupported", "decode_value", "domain", "encode_value",
