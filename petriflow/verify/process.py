@@ -264,10 +264,15 @@ def check_soundness(compiled: CompiledProcess, timeout: float,
             return Result("soundness", res.verdict, res.method, res.seconds, trace=res.trace,
                           reason="no option to complete: after this trace the case can never "
                           "reach an end event" if res.trace else res.reason)
+        if not ex.recheck():
+            return _result("soundness", Verdict.UNKNOWN, "symbolic reachability", t0,
+                           reason="the invariant did not re-check")
         return _result("soundness", Verdict.PROVED,
                        "symbolic reachability + backward fixpoint", t0,
                        certificate={"kind": "reachable regions and completion regions",
-                                    "control_states": len(ex.union)})
+                                    "control_states": len(ex.union), "rechecked": True,
+                                    "rechecked_part": "the reachable-state invariant (fresh "
+                                    "solver); completion regions are a least fixpoint over it"})
     except (Budget, Unsupported) as exc:
         return _result("soundness", Verdict.UNKNOWN, "symbolic reachability", t0,
                        reason=str(exc))
@@ -279,9 +284,13 @@ def check_bounded(compiled: CompiledProcess, timeout: float,
     try:
         ex = _explored(compiled, t0 + timeout, shared)
         bound = max((max(c) for c in ex.union), default=0)
+        if not ex.recheck():  # the finitely many control markings cover every step
+            return _result("bounded", Verdict.UNKNOWN, "symbolic reachability", t0,
+                           reason="the invariant did not re-check")
         return _result("bounded", Verdict.PROVED, "symbolic reachability (finite)", t0,
                        certificate={"kind": "finite control state space",
-                                    "control_states": len(ex.union), "bound": bound})
+                                    "control_states": len(ex.union), "bound": bound,
+                                    "rechecked": True})
     except (Budget, Unsupported) as exc:
         return _result("bounded", Verdict.UNKNOWN, "symbolic reachability", t0,
                        reason=str(exc))

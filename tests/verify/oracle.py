@@ -114,6 +114,7 @@ class Graph:
 
     pt: PT
     succ: dict[State, list[tuple[int, State]]] = field(default_factory=dict)
+    depth: dict[State, int] = field(default_factory=dict)  # shortest distance from M0
     complete: bool = False
 
     @property
@@ -135,6 +136,7 @@ def explore(net: Net, cap: int = 2000) -> Graph:
     pt = PT(net)
     g = Graph(pt)
     seen = {pt.initial}
+    g.depth[pt.initial] = 0
     queue = deque([pt.initial])
     while queue:
         m = queue.popleft()
@@ -147,6 +149,7 @@ def explore(net: Net, cap: int = 2000) -> Graph:
                     g.succ[m] = out
                     return g
                 seen.add(n)
+                g.depth[n] = g.depth[m] + 1
                 queue.append(n)
         g.succ[m] = out
     g.complete = True

@@ -211,9 +211,6 @@ def test_a_malformed_property_file_exits_2(capsys, tmp_path):
     assert "Traceback" not in out + err and "XML" in err
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG: a guard comparing booleans "
-                   "(`when: shortlist_approved == True`) makes `petriflow check` crash with a "
-                   "TypeError traceback from Translator.compare instead of answering")
 def test_a_guard_comparing_booleans_is_checked(capsys, tmp_path):
     text = (REPO / "models/hr_hiring.yaml").read_text()
     assert "when: shortlist_approved}" in text

@@ -69,29 +69,13 @@ DECODING = ("BUG: Exploration.concretize decodes text codes with a prefix chosen
             "different texts: hiring_manager = 'text_2' but _actor = 'person_2'; the "
             "candidate rule `actor == hiring_manager` then fails on replay and the real "
             "violation is reported as unknown")
-WRONG_VERDICT = {
-    ("verification/corpus/processes/hr_hiring__invitations_after_rework.yaml",
-     "invitations_only_after_approval"): DECODING,
-    ("verification/corpus/processes/hr_hiring__offer_self_approval.yaml",
-     "offer_four_eyes"): DECODING,
-}
-# Proofs by a symbolic method whose certificate is not re-checked.
-NOT_RECHECKED = ("BUG: process soundness ('symbolic reachability + backward fixpoint') and "
-                 "boundedness ('symbolic reachability (finite)') proofs carry a certificate "
-                 "that no fresh solver call re-checks (no 'rechecked' key), unlike the "
-                 "policy and deadlock proofs (DESIGN: a proved verdict's certificate is "
-                 "re-checked)")
-
-
+WRONG_VERDICT: dict[tuple[str, str], str] = {}
 def _params(evidence: bool) -> list[object]:
     out = []
     for path, prop, verdict in ROWS:
         marks = []
         if not evidence and (path, prop) in WRONG_VERDICT:
             marks.append(pytest.mark.xfail(strict=True, reason=WRONG_VERDICT[path, prop]))
-        if evidence and not path.endswith(".pnml") and verdict == "proved" and prop in (
-                "soundness", "bounded"):
-            marks.append(pytest.mark.xfail(strict=True, reason=NOT_RECHECKED))
         out.append(pytest.param(path, prop, verdict, marks=marks,
                                 id=f"{Path(path).stem}::{prop}"))
     return out

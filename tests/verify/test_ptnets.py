@@ -306,9 +306,6 @@ def test_stubborn_sets_find_a_deadlock_exactly_when_full_search_does(spec):
     _stubborn_agrees(spec)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: stubborn sets ignore read arcs (a transition "
-                   "that reads a place the stubborn transition consumes is left out), so the "
-                   "reduced search misses deadlocks")
 @settings(max_examples=scaled(100), derandomize=True, database=None)
 @example(read_arc_deadlock_spec())
 @given(pt_nets(inhibitor_arcs=False))
@@ -316,8 +313,6 @@ def test_stubborn_sets_with_read_arcs(spec):
     _stubborn_agrees(spec)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: stubborn sets ignore read arcs; 'deadlock' is "
-                   "PROVED on a net whose run u, t, w ends dead")
 def test_read_arc_deadlock_minimal_repro():
     net = read_arc_deadlock_spec().net
     (r,) = check(net, ["deadlock"], timeout=5)
@@ -511,10 +506,6 @@ def test_small_toggles_are_answered():
                        "bounded": Verdict.PROVED}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: explicit.search looks at the clock only every 512 "
-                   "expanded markings; with 240 enabled transitions per marking (each successor "
-                   "tested against a 241-place goal) one slice takes seconds, so a 0.1 s budget "
-                   "becomes ~6 s (37 s for deadlock on MCC DLCshifumi-PT-3a)")
 def test_the_time_budget_is_kept_on_nets_with_many_transitions():
     net = toggles(120)
     t0 = time.monotonic()
