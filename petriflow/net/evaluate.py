@@ -36,7 +36,11 @@ from petriflow.net.expr import (
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]
 
-_DECIMAL = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
+# Decimal arithmetic is exact in practice (the checker reasons with exact rationals):
+# a precision far beyond any amount a process handles, and division only by constants
+# whose quotients terminate (see petriflow.net.expr).
+_DECIMAL = decimal.Context(prec=100_000, rounding=decimal.ROUND_HALF_EVEN,
+                           Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
 def _divide(a: Any, b: Any) -> decimal.Decimal:

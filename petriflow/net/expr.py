@@ -14,7 +14,10 @@ Semantics (shared by every interpreter):
   ``Decimal``; mixing ``int`` and ``Decimal`` gives ``Decimal``;
 * ``/`` is exact decimal division; ``//`` and ``%`` are integer floor division and
   remainder; the divisor of ``/``, ``//`` and ``%`` must be a positive literal, so
-  evaluation never divides by zero and the checker stays in linear arithmetic;
+  evaluation never divides by zero and the checker stays in linear arithmetic; the
+  divisor of ``/`` must moreover give terminating decimals (2, 4, 5, 8, 10, 100, 0.5...:
+  no prime factor but 2 and 5), so that the engine's decimals and the checker's exact
+  rationals agree;
 * ``and``/``or``/``not`` take booleans only (no truthiness), and short-circuit;
 * ``a < b < c`` means ``a < b and b < c``.
 """
@@ -145,6 +148,15 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 100
 
 
+def _terminating(divisor: Any) -> bool:
+    """Whether x / divisor is a terminating decimal for every decimal x."""
+    num, _ = decimal.Decimal(divisor).as_integer_ratio()
+    for p in (2, 5):
+        while num % p == 0:
+            num //= p
+    return num == 1
+
+
 def expression_variables(expr: Expr) -> frozenset[str]:
     """The names an expression reads."""
     out: set[str] = set()
@@ -241,6 +253,11 @@ class _Translator:
             ):
                 raise self.fail(node.right, f"the divisor of '{op}' must be a positive number "
                                 "literal", "divide by a constant such as 100")
+            if op == "/" and not _terminating(right.value):  # type: ignore[attr-defined]
+                raise self.fail(node.right, f"dividing by {right.value} gives "  # type: ignore[attr-defined]
+                                "non-terminating decimals", "divide by a number whose only "
+                                "prime factors are 2 and 5 (such as 2, 4, 5, 10, 100), or "
+                                "multiply instead")
             return Arith(op, self(node.left, d), right, **pos)
         if isinstance(node, ast.BoolOp):
             op = "and" if isinstance(node.op, ast.And) else "or"

@@ -165,13 +165,15 @@ def test_pnml_with_a_corpus_property_file(capsys):
 
 
 def test_unknown_exits_3(capsys):
+    # 605 transitions, no deadlock and one-safe (the contest's answers): within 0.1 s the
+    # properties can only be proved or left unknown, and the deadlock is left unknown.
     folder = require_corpus("mcc", "SimpleLoadBal-PT-10")
     code, out, _ = petriflow(capsys, str(folder / "model.pnml"), "--property", "deadlock",
-                             "--property", "quasi-liveness", "--timeout", "0.1", "--format",
-                             "json")
+                             "--property", "one-safe", "--timeout", "0.1", "--format", "json")
     results = json.loads(out)["results"]
-    assert {r["verdict"] for r in results} == {"unknown"}
-    assert all(r["reason"] for r in results)
+    assert "violated" not in {r["verdict"] for r in results}
+    unknown = [r for r in results if r["verdict"] == "unknown"]
+    assert unknown and all(r["reason"] for r in unknown)
     assert code == 3
 
 

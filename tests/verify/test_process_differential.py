@@ -19,13 +19,16 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 
 from petriflow.errors import PetriflowError
 from petriflow.model import CompiledProcess
+from petriflow.model.compiled import DATA_PLACE, DATA_VAR, SOURCE_PLACE
 from petriflow.net.colors import BoolColor, ColorSet, DecimalColor, EnumColor, IntColor, StrColor
+from petriflow.net.evaluate import evaluate
 from petriflow.net.firing import bindings, fire
 from petriflow.net.marking import Marking
-from petriflow.verify.process import check_deadlock, check_soundness
+from petriflow.verify.process import check_deadlock, check_policy, check_soundness
 from petriflow.verify.result import Verdict
 from tests.model.helpers import is_final, token_enabled
 from tests.model.test_random_processes import compile_data, processes
@@ -34,6 +37,7 @@ from tests.strategies import scaled
 pytestmark = pytest.mark.slow
 
 CAP = 1500
+AGENT_IDS = ["a1", "a2"]  # the agents of the random processes
 CONFIDENCES = [Decimal(v) for v in ("0", "0.5", "0.6", "0.8", "0.85", "0.9", "1")]
 
 
@@ -51,7 +55,7 @@ def representatives(name: str, color: ColorSet, agent: str | None) -> list[Any]:
                 and (color.high is None or c <= color.high)]
     assert isinstance(color, StrColor), color
     texts = ["", "a"]
-    actors = [agent, "ann"] if agent else ["ann"]
+    actors = [agent, "ann"] if agent else ["ann", *AGENT_IDS]  # a person may share a name
     return [n for n in (actors if name == "_actor" else texts) if len(n) >= color.min_length]
 
 
@@ -68,33 +72,41 @@ def successors(c: CompiledProcess, m: Marking) -> list[tuple[str, dict[str, Any]
             try:
                 for b in bindings(c.net, m, tid, given=given_):
                     after = fire(c.net, m, tid, b).after
-                    if after not in seen:
-                        seen.add(after)
+                    if (tid, after) not in seen:
+                        seen.add((tid, after))
                         out.append((tid, dict(b), after))
             except PetriflowError:
                 continue
     return out
 
 
-def explore(c: CompiledProcess) -> tuple[dict[Marking, list[Marking]], set[str], bool]:
-    """(successors of every reached state, transitions fired, complete?)."""
+Edges = dict[Marking, list[tuple[str, str | None, Marking]]]  # transition, actor, target
+
+
+def explore_edges(c: CompiledProcess) -> tuple[Edges, bool]:
+    """(the labelled successors of every reached state, complete?)."""
     start = c.net.initial_marking
-    graph: dict[Marking, list[Marking]] = {}
-    fired: set[str] = set()
+    edges: Edges = {}
     queue = deque([start])
     seen = {start}
     while queue:
         m = queue.popleft()
-        nxt = successors(c, m)
-        graph[m] = [n for _, _, n in nxt]
-        for tid, _, n in nxt:
-            fired.add(tid)
+        edges[m] = [(tid, b.get("_actor"), n) for tid, b, n in successors(c, m)]
+        for _, _, n in edges[m]:
             if n not in seen:
                 if len(seen) >= CAP:
-                    return graph, fired, False
+                    return edges, False
                 seen.add(n)
                 queue.append(n)
-    return graph, fired, True
+    return edges, True
+
+
+def explore(c: CompiledProcess) -> tuple[dict[Marking, list[Marking]], set[str], bool]:
+    """(successors of every reached state, transitions fired, complete?)."""
+    edges, complete = explore_edges(c)
+    graph = {m: [n for _, _, n in out] for m, out in edges.items()}
+    fired = {tid for out in edges.values() for tid, _, _ in out}
+    return graph, fired, complete
 
 
 def can_finish(c: CompiledProcess, graph: dict[Marking, list[Marking]]) -> set[Marking]:
@@ -151,3 +163,110 @@ def test_deadlock_and_soundness_agree_with_brute_force(data):
         f"{sorted({t.id for t in c.net.transitions} - fired)}"
     if s.trace is not None:
         replay(c, s.trace)
+
+
+# -- policies ----------------------------------------------------------------------------------
+
+
+def precedence_broken(edges: Edges, start: Marking, task: set[str], after: set[str]) -> bool:
+    """Whether some run fires a ``task`` transition before any ``after`` transition."""
+    seen = {(start, False)}
+    stack = [(start, False)]
+    while stack:
+        m, done = stack.pop()
+        for tid, _, n in edges.get(m, []):
+            if tid in task and not done:
+                return True
+            state = (n, done or tid in after)
+            if state not in seen:
+                seen.add(state)
+                stack.append(state)
+    return False
+
+
+@settings(max_examples=scaled(20), suppress_health_check=[HealthCheck.too_slow,
+                                                          HealthCheck.filter_too_much])
+@given(processes(max_depth=2), st.data())
+def test_precedence_and_forbidden_states_agree_with_brute_force(data, draw):
+    tasks = sorted(n for n, v in data["nodes"].items() if v["type"] == "task")
+    assume(len(tasks) >= 2)
+    first, second = draw.draw(st.permutations(tasks), label="tasks")[:2]
+    condition = draw.draw(st.sampled_from(["x == 3 and flag", 'level == "hi" and x > 0',
+                                           "not flag and x == 0", "x > 3"]), label="condition")
+    data = {**data, "policies": [
+        {"id": "order", "type": "precedence", "task": second, "after": first},
+        {"id": "forbidden", "type": "forbidden_state", "condition": condition},
+    ]}
+    c = compile_data(data)
+    edges, complete = explore_edges(c)
+    assume(complete)
+    order, forbidden = c.obligations
+    broken = precedence_broken(edges, c.net.initial_marking, set(order.transitions["task"]),
+                               set(order.transitions["after"]))
+    reached = any(m.count(DATA_PLACE) == 1 and m.count(SOURCE_PLACE) == 0 and evaluate(
+        forbidden.condition, {DATA_VAR: next(iter(m[DATA_PLACE].elements()))}) is True
+        for m in edges)
+    for ob, bad in ((order, broken), (forbidden, reached)):
+        r = check_policy(c, ob, 20)
+        event(f"{ob.policy.type}: {r.verdict.value}")
+        assert r.verdict is not Verdict.UNKNOWN, r.reason
+        assert (r.verdict is Verdict.VIOLATED) == bad, \
+            f"{ob.policy.id}: checker {r.verdict.value} ({r.method}), brute force {bad}"
+        if r.trace is not None:
+            replay(c, r.trace)
+            fired = [s.transition for s in r.trace]
+            if ob is order:
+                hits = [i for i, t in enumerate(fired) if t in order.transitions["task"]]
+                assert hits and not set(fired[:hits[0]]) & set(order.transitions["after"])
+
+
+def duties_broken(edges: Edges, start: Marking, groups: dict[str, set[str]]) -> bool:
+    """Whether some run has one actor complete two different tasks of ``groups``."""
+    initial: frozenset[tuple[str, str]] = frozenset()
+    seen = {(start, initial)}
+    stack = [(start, initial)]
+    while stack:
+        m, done = stack.pop()
+        for tid, actor, n in edges.get(m, []):
+            later = done
+            for task, members in groups.items():
+                if tid in members and actor is not None:
+                    if any(a == actor and t != task for t, a in done):
+                        return True
+                    later = later | {(task, actor)}
+            if (n, later) not in seen:
+                seen.add((n, later))
+                stack.append((n, later))
+    return False
+
+
+@settings(max_examples=scaled(15), suppress_health_check=[HealthCheck.too_slow,
+                                                          HealthCheck.filter_too_much])
+@given(processes(max_depth=2), st.data())
+def test_segregation_of_duties_agrees_with_brute_force(data, draw):
+    tasks = sorted(n for n, v in data["nodes"].items()
+                   if v["type"] == "task" and v.get("kind") != "auto")
+    assume(len(tasks) >= 2)
+    chosen = draw.draw(st.permutations(tasks), label="tasks")[:draw.draw(
+        st.integers(2, min(3, len(tasks))), label="how many")]
+    data = {**data, "policies": [{"id": "duties", "type": "segregation_of_duties",
+                                  "tasks": list(chosen)}]}
+    c = compile_data(data)
+    edges, complete = explore_edges(c)
+    assume(complete)
+    (ob,) = c.obligations
+    bad = duties_broken(edges, c.net.initial_marking,
+                        {t: set(ob.transitions[t]) for t in chosen})
+    r = check_policy(c, ob, 20)
+    event(f"segregation of duties: {r.verdict.value}")
+    assert r.verdict is not Verdict.UNKNOWN, r.reason
+    assert (r.verdict is Verdict.VIOLATED) == bad, \
+        f"checker {r.verdict.value} ({r.method}), brute force {bad}"
+    if r.trace is not None:
+        replay(c, r.trace)
+        by: dict[str, set[str]] = {}
+        for step in r.trace:
+            for task in chosen:
+                if step.transition in ob.transitions[task] and step.actor is not None:
+                    by.setdefault(step.actor, set()).add(task)
+        assert any(len(ts) > 1 for ts in by.values()), "the trace does not break the policy"

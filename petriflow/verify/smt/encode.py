@@ -290,7 +290,8 @@ class Translator:
     def arith(self, e: Arith, env: Mapping[str, Typed]) -> Typed:
         a, ca = self(e.left, env)
         b, cb = self(e.right, env)
-        if isinstance(a, tuple) or isinstance(b, tuple):
+        if isinstance(a, tuple) or isinstance(b, tuple) or isinstance(
+                ca, StrColor | EnumColor) or isinstance(cb, StrColor | EnumColor):
             raise Unsupported("text concatenation is not supported by the symbolic checker")
         dec = isinstance(ca, DecimalColor) or isinstance(cb, DecimalColor) or e.op == "/"
         if dec:
