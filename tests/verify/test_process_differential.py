@@ -245,7 +245,7 @@ def duties_broken(edges: Edges, start: Marking, groups: dict[str, set[str]]) -> 
 @given(processes(max_depth=2), st.data())
 def test_segregation_of_duties_agrees_with_brute_force(data, draw):
     tasks = sorted(n for n, v in data["nodes"].items()
-                   if v["type"] == "task" and v.get("kind") != "auto")
+                   if v["type"] == "task" and v.get("kind") in ("human", "agent"))
     assume(len(tasks) >= 2)
     chosen = draw.draw(st.permutations(tasks), label="tasks")[:draw.draw(
         st.integers(2, min(3, len(tasks))), label="how many")]
