@@ -62,14 +62,12 @@ def results(path: str) -> dict[str, Result]:
     return {r.property: r for r in out}
 
 
-# Rows whose verdict the checker currently gets wrong (strict: they must keep failing
-# until fixed, then the marker goes).
-DECODING = ("BUG: Exploration.concretize decodes text codes with a prefix chosen per "
-            "variable ('person' for actors, 'text' otherwise), so one code becomes two "
-            "different texts: hiring_manager = 'text_2' but _actor = 'person_2'; the "
-            "candidate rule `actor == hiring_manager` then fails on replay and the real "
-            "violation is reported as unknown")
+# Rows whose verdict the checker currently gets wrong, with the reason (strict xfail: they
+# must keep failing until fixed, then the entry goes). Empty: the text-decoding bug that
+# turned two violations into "unknown" was fixed in commit 553465c.
 WRONG_VERDICT: dict[tuple[str, str], str] = {}
+
+
 def _params(evidence: bool) -> list[object]:
     out = []
     for path, prop, verdict in ROWS:
