@@ -467,6 +467,9 @@ def negate(e: Expr) -> Expr:
 
 
 _POSITIVE = st.one_of(st.integers(1, 7), small_decimals(1, 9)).map(Const)
+# '/' divides only by constants whose quotients terminate (no prime factor but 2 and 5).
+_TERMINATING = st.sampled_from([1, 2, 4, 5, 8, 10, 20, 25, 100, decimal.Decimal("0.5"),
+                                decimal.Decimal("2.5"), decimal.Decimal("1.25")]).map(Const)
 _EQ_TARGETS: tuple[Target, ...] = ("int", "num", "bool", "str", LEVEL, PAIR)
 _IN_TARGETS: tuple[Target, ...] = ("int", "num", "bool", "str", LEVEL)
 
@@ -530,7 +533,7 @@ def _expressions(target: Target, env_items: tuple[tuple[str, ColorSet], ...], de
                               st.integers(1, 7).map(Const)).map(lambda x: Arith(*x)))
             else:
                 compound += [
-                    st.tuples(sub("num"), _POSITIVE).map(lambda x: Arith("/", *x)),
+                    st.tuples(sub("num"), _TERMINATING).map(lambda x: Arith("/", *x)),
                     sub("int"),
                 ]
         elif t == "bool":
@@ -633,7 +636,8 @@ def any_expressions(max_leaves: int = 12) -> SearchStrategy[Expr]:
             children.map(negate),
             children.map(Not),
             st.builds(Arith, st.sampled_from(["+", "-", "*"]), children, children),
-            st.builds(Arith, st.sampled_from(["/", "//", "%"]), children, _POSITIVE),
+            st.builds(Arith, st.just("/"), children, _TERMINATING),
+            st.builds(Arith, st.sampled_from(["//", "%"]), children, _POSITIVE),
             st.builds(Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
                       children, children),
             st.builds(BoolOp, st.sampled_from(["and", "or"]),

@@ -4,9 +4,9 @@ a time budget per property. Cheap methods run first; the first conclusive answer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from petriflow.errors import ModelError, Problem
+from petriflow.errors import ModelError, PetriflowError, Problem
 from petriflow.model.compiled import CompiledProcess
 from petriflow.net.structure import Net
 from petriflow.verify.formulas import NamedFormula
@@ -38,7 +38,7 @@ def check(target: CompiledProcess | Net, properties: Sequence[str] = ("all",), *
             raise ModelError(Problem(f"unknown property '{unknown[0]}' for process "
                                      f"'{target.name}'", element=unknown[0],
                                      hint=did_you_mean(unknown[0], known)))
-        return check_process(target, list(properties), timeout)
+        return check_process(target, list(properties), timeout, guard=guarded)
     return _check_net(target, properties, timeout, formulas)
 
 
@@ -67,14 +67,27 @@ def _check_net(net: Net, properties: Sequence[str], timeout: float,
         "quasi-liveness": ptcheck.check_quasi_liveness,
         "soundness": ptcheck.check_wf_soundness,
     }
-    results = [checks[p](net, ptnet, timeout) for p in wanted]
+    results = [guarded(p, lambda p=p: checks[p](net, ptnet, timeout)) for p in wanted]
     for f in formulas:
         if isinstance(f, tuple):
             results.append(Result(f[0], Verdict.UNKNOWN, "none", 0.0, reason=f[1],
                                   extra={"mcc": True}))
         else:
-            results.append(ptcheck.check_formula(net, ptnet, f, timeout))
+            results.append(guarded(f.id, lambda f=f: ptcheck.check_formula(net, ptnet, f,
+                                                                            timeout)))
     return results
+
+
+def guarded(name: str, run: Callable[[], Result]) -> Result:
+    """Run one check; an unexpected failure inside a method becomes ``unknown`` with the
+    reason (a method that breaks must never yield a verdict, nor a traceback to a user)."""
+    try:
+        return run()
+    except PetriflowError:
+        raise
+    except Exception as exc:
+        return Result(name, Verdict.UNKNOWN, "none", 0.0,
+                      reason=f"internal error, please report it: {type(exc).__name__}: {exc}")
 
 
 def exit_code(results: Sequence[Result]) -> int:

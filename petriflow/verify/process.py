@@ -10,6 +10,7 @@ re-checked by a plain Python monitor before it is reported, in the model's own w
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from petriflow.errors import PetriflowError
@@ -296,25 +297,33 @@ def check_bounded(compiled: CompiledProcess, timeout: float,
                        reason=str(exc))
 
 
-def check_process(compiled: CompiledProcess, properties: list[str], timeout: float
+def check_process(compiled: CompiledProcess, properties: list[str], timeout: float,
+                  guard: Callable[[str, Callable[[], Result]], Result] | None = None
                   ) -> list[Result]:
     """Check the named properties (``deadlock``, ``soundness``, ``bounded``, ``policies``,
     ``all`` or a policy id), each with its own ``timeout``."""
     results = []
     wanted = set(properties)
     everything = "all" in wanted
+    def run(name: str, fn: Callable[[], Result]) -> Result:
+        return guard(name, fn) if guard is not None else fn()
+
     shared: dict[str, Exploration] = {}
     if everything or "deadlock" in wanted:
-        results.append(check_deadlock(compiled, timeout))
+        results.append(run("deadlock", lambda: check_deadlock(compiled, timeout)))
     if everything or "soundness" in wanted:
-        results.append(check_soundness(compiled, timeout, shared))
+        results.append(run("soundness", lambda: check_soundness(compiled, timeout, shared)))
     if everything or "bounded" in wanted:
-        results.append(check_bounded(compiled, timeout, shared))
+        results.append(run("bounded", lambda: check_bounded(compiled, timeout, shared)))
     chosen = [ob for ob in compiled.obligations
               if everything or "policies" in wanted or ob.policy.id in wanted]
-    together = check_together(compiled, chosen, timeout)
+    try:
+        together = check_together(compiled, chosen, timeout)
+    except Exception:
+        together = {}
     for ob in chosen:
-        results.append(together.get(ob.policy.id) or check_policy(compiled, ob, timeout))
+        results.append(together.get(ob.policy.id) or run(
+            ob.policy.id, lambda ob=ob: check_policy(compiled, ob, timeout)))
     return results
 
 

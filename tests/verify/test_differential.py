@@ -411,10 +411,6 @@ def test_bmc_and_spacer_agree_with_brute_force_on_random_goals(spec, data):
         assert witnesses, "Spacer says reachable, brute force finds no goal marking"
 
 
-@pytest.mark.xfail(strict=True, raises=z3.Z3Exception, reason="BUG: Translator translates a "
-                   "conditional whose branches are records with z3.If on two dicts, which "
-                   "raises Z3Exception instead of choosing field by field (or raising "
-                   "Unsupported, which the checker turns into 'unknown')")
 @pytest.mark.parametrize("text", ["r == (r if ok else r)", "(r if ok else r).n == 1"])
 def test_conditional_between_records_translates(text):
     env: dict[str, ColorSet] = {"r": REC, "ok": BOOL}

@@ -218,6 +218,10 @@ class Translator:
             cond = self.boolean(e.condition, env)
             a, ca = self(e.then, env)
             b, cb = self(e.otherwise, env)
+            if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
+                if a.keys() != b.keys():
+                    raise Unsupported("a conditional between different records")
+                return {k: z3.If(cond, a[k], b[k]) for k in a}, ca
             if isinstance(a, tuple) or isinstance(b, tuple):
                 # A branch is text whose code depends on where the value goes (an enum
                 # field or plain text): decide when it is stored or compared.
