@@ -129,7 +129,8 @@ def _result(name: str, verdict: Verdict, method: str, t0: float, **kw: Any) -> R
     return Result(name, verdict, method, time.monotonic() - t0, **kw)
 
 
-def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float) -> Result:
+def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
+                 encodings: dict[Any, Any] | None = None) -> Result:
     p = ob.policy
     t0 = time.monotonic()
     info = {"statement": p.describe(), "severity": p.severity.value, "file": ob.file}
@@ -140,7 +141,8 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float) -> R
         return _result(p.id, Verdict.PROVED, "structural (model)", t0,
                        certificate={"kind": "structural", "checked": p.type}, **info)
     try:
-        ex = Exploration(compiled, deadline=t0 + timeout, needs=fields_read(ob.condition))
+        ex = Exploration(compiled, deadline=t0 + timeout, needs=fields_read(ob.condition),
+                         encodings=encodings)
         ex.monitor = monitor_for(ob, ex)
         finding = ex.explore()
         if finding is None:
@@ -230,13 +232,14 @@ def _skeleton_deadlock_proof(compiled: CompiledProcess, deadline: float
 
 
 def _explored(compiled: CompiledProcess, deadline: float,
-              shared: dict[str, Exploration] | None) -> Exploration:
+              shared: dict[str, Any] | None) -> Exploration:
     """The plain exploration (no monitor), shared by the checks of one call."""
     if shared is not None and "plain" in shared:
         ex = shared["plain"]
         ex.deadline = max(ex.deadline, deadline)
         return ex
-    ex = Exploration(compiled, deadline=deadline)
+    ex = Exploration(compiled, deadline=deadline,
+                     encodings=shared.setdefault("encodings", {}) if shared is not None else None)
     ex.explore()
     if shared is not None:
         shared["plain"] = ex
@@ -244,7 +247,7 @@ def _explored(compiled: CompiledProcess, deadline: float,
 
 
 def check_soundness(compiled: CompiledProcess, timeout: float,
-                    shared: dict[str, Exploration] | None = None) -> Result:
+                    shared: dict[str, Any] | None = None) -> Result:
     """Option to complete, proper completion, no dead transitions (van der Aalst)."""
     t0 = time.monotonic()
     try:
@@ -280,7 +283,7 @@ def check_soundness(compiled: CompiledProcess, timeout: float,
 
 
 def check_bounded(compiled: CompiledProcess, timeout: float,
-                  shared: dict[str, Exploration] | None = None) -> Result:
+                  shared: dict[str, Any] | None = None) -> Result:
     t0 = time.monotonic()
     try:
         ex = _explored(compiled, t0 + timeout, shared)
@@ -308,7 +311,8 @@ def check_process(compiled: CompiledProcess, properties: list[str], timeout: flo
     def run(name: str, fn: Callable[[], Result]) -> Result:
         return guard(name, fn) if guard is not None else fn()
 
-    shared: dict[str, Exploration] = {}
+    shared: dict[str, Any] = {"encodings": {}}
+    encodings = shared["encodings"]
     if everything or "deadlock" in wanted:
         results.append(run("deadlock", lambda: check_deadlock(compiled, timeout)))
     if everything or "soundness" in wanted:
@@ -318,17 +322,17 @@ def check_process(compiled: CompiledProcess, properties: list[str], timeout: flo
     chosen = [ob for ob in compiled.obligations
               if everything or "policies" in wanted or ob.policy.id in wanted]
     try:
-        together = check_together(compiled, chosen, timeout)
+        together = check_together(compiled, chosen, timeout, encodings)
     except Exception:
         together = {}
     for ob in chosen:
         results.append(together.get(ob.policy.id) or run(
-            ob.policy.id, lambda ob=ob: check_policy(compiled, ob, timeout)))
+            ob.policy.id, lambda ob=ob: check_policy(compiled, ob, timeout, encodings)))
     return results
 
 
-def check_together(compiled: CompiledProcess, obligations: list[Obligation], timeout: float
-                   ) -> dict[str, Result]:
+def check_together(compiled: CompiledProcess, obligations: list[Obligation], timeout: float,
+                   encodings: dict[Any, Any] | None = None) -> dict[str, Result]:
     """Prove the deterministic monitors' policies in one exploration.
 
     If the combined exploration finds anything, nothing is concluded here: each policy
@@ -342,7 +346,7 @@ def check_together(compiled: CompiledProcess, obligations: list[Obligation], tim
         needs: set[str] = set()
         for ob in group:
             needs |= fields_read(ob.condition)
-        ex = Exploration(compiled, deadline=t0 + timeout, needs=needs)
+        ex = Exploration(compiled, deadline=t0 + timeout, needs=needs, encodings=encodings)
         ex.monitor = combine([monitor_for(ob, ex) for ob in group])
         if ex.explore() is not None or not ex.recheck():
             return {}

@@ -105,7 +105,8 @@ class Budget(Exception):
 class Exploration:
     def __init__(self, compiled: CompiledProcess, monitor: Monitor | None = None, *,
                  deadline: float, max_nodes: int = 20_000,
-                 needs: Iterable[str] = ()) -> None:
+                 needs: Iterable[str] = (),
+                 encodings: dict[frozenset[str], Any] | None = None) -> None:
         self.compiled = compiled
         self.net = compiled.net
         self.monitor = monitor or Monitor()
@@ -123,20 +124,29 @@ class Exploration:
         self.cindex = {p: i for i, p in enumerate(self.control_places)}
         self.finals = {self.cindex[p] for p in compiled.final_places}
         self.history = {self.cindex[p] for p in compiled.history_places}
-        self.texts.collect([t.guard for t in self.net.transitions]
-                           + [a.inscription for a in self.net.arcs])
-        for t in self.net.transitions:  # agent ids and other literals in meta
-            for key, value in t.meta:
-                if key == "agent":
-                    self.texts.code(value)
-        self.transitions = [self._encode(t.id) for t in self.net.transitions]
+        # Explorations of one check call that track the same fields share their encoding
+        # (text codes, transitions, enabling conditions): it does not depend on the monitor.
+        key = frozenset(self.fields)
+        if encodings is not None and key in encodings:
+            self.texts, self.transitions, self._enabled_cache = encodings[key]
+            self.translate = Translator(self.texts)
+        else:
+            self.texts.collect([t.guard for t in self.net.transitions]
+                               + [a.inscription for a in self.net.arcs])
+            for t in self.net.transitions:  # agent ids and other literals in meta
+                for k, value in t.meta:
+                    if k == "agent":
+                        self.texts.code(value)
+            self.transitions = [self._encode(t.id) for t in self.net.transitions]
+            self._enabled_cache = {}
+            if encodings is not None:
+                encodings[key] = (self.texts, self.transitions, self._enabled_cache)
         self.by_id = {t.id: t for t in self.transitions}
         self.nodes: list[Node] = []
         self.union: dict[tuple[int, ...], z3.BoolRef] = {}
         self.fired: set[str] = set()
         self.solver = make_solver()
         self.complete = False
-        self._enabled_cache: dict[str, z3.BoolRef] = {}
 
     # -- encoding ----------------------------------------------------------------------------
 
