@@ -128,9 +128,6 @@ class _Compiler:
         the node, and every handoff, timeout or error that leads to it, puts it there."""
         return self.net.place(f"{nid}:in", self.origin(nid, "input"))
 
-    def kind(self, nid: str) -> str:
-        return str(self.g.nodes[nid].type)
-
     def out_places(self, nid: str) -> list[str]:
         if nid in self.compensator_return:
             return [self.compensator_return[nid]]

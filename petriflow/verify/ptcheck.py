@@ -17,7 +17,6 @@ from petriflow.net.game import TokenGame
 from petriflow.net.structure import Net
 from petriflow.verify.explicit import search
 from petriflow.verify.formulas import (
-    AG,
     EF,
     Compare,
     Deadlock,
@@ -335,14 +334,6 @@ def _path_to(parents: dict[tuple[int, ...], tuple[tuple[int, ...], int] | None],
         step = parents[prev]
     out.reverse()
     return out
-
-
-def check_ag(net: Net, ptnet: PTNet, formula: AG, name: str, timeout: float) -> Result:
-    return check_formula(net, ptnet, NamedFormula(name, formula), timeout)
-
-
-def check_ef(net: Net, ptnet: PTNet, formula: EF, name: str, timeout: float) -> Result:
-    return check_formula(net, ptnet, NamedFormula(name, formula), timeout)
 
 
 __all__ = ["Reach", "check_bounded", "check_deadlock", "check_formula", "check_one_safe",
