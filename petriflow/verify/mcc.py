@@ -10,7 +10,7 @@ caller can answer ``unknown`` rather than guess. Parsed with :mod:`defusedxml`.
 
 from __future__ import annotations
 
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -32,6 +32,9 @@ from petriflow.verify.formulas import (
     StateFormula,
     TokenSum,
 )
+
+if TYPE_CHECKING:  # only for annotations; parsing goes through defusedxml
+    from xml.etree.ElementTree import Element
 
 _COMPARE = {"integer-le": "<=", "integer-ge": ">=", "integer-eq": "==", "integer-lt": "<",
             "integer-gt": ">", "integer-ne": "!="}
