@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import decimal
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,36 +158,27 @@ def _terminating(divisor: Any) -> bool:
     return num == 1
 
 
-def expression_variables(expr: Expr) -> frozenset[str]:
-    """The names an expression reads."""
-    out: set[str] = set()
-    stack = [expr]
+def subexpressions(expr: Expr | None) -> Iterator[Expr]:
+    """Every node of ``expr`` (itself included), in no particular order."""
+    stack: list[Any] = [] if expr is None else [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, Var):
-            out.add(node.name)
-        elif isinstance(node, Field):
-            stack.append(node.base)
-        elif isinstance(node, Neg | Not):
-            stack.append(node.operand)
-        elif isinstance(node, Arith | Compare):
-            stack += (node.left, node.right)
-        elif isinstance(node, BoolOp):
-            stack += node.operands
-        elif isinstance(node, In):
-            stack.append(node.item)
-        elif isinstance(node, IfElse):
-            stack += (node.condition, node.then, node.otherwise)
-        elif isinstance(node, Call):
-            stack += node.args
-        elif isinstance(node, TupleExpr):
-            stack += node.items
-        elif isinstance(node, RecordExpr):
-            stack += [e for _, e in node.fields]
-        elif isinstance(node, Update):
-            stack.append(node.base)
-            stack += [e for _, e in node.changes]
-    return frozenset(out)
+        yield node
+        for slot in node.__slots__:
+            value = getattr(node, slot)
+            if isinstance(value, Expr):
+                stack.append(value)
+            elif isinstance(value, tuple):  # operands, options, or (name, expr) pairs
+                for item in value:
+                    if isinstance(item, Expr):
+                        stack.append(item)
+                    elif isinstance(item, tuple):
+                        stack.extend(x for x in item if isinstance(x, Expr))
+
+
+def expression_variables(expr: Expr) -> frozenset[str]:
+    """The names an expression reads."""
+    return frozenset(n.name for n in subexpressions(expr) if isinstance(n, Var))
 
 
 class _Translator:
@@ -461,5 +453,6 @@ __all__ = [
     "Var",
     "expression_variables",
     "parse",
+    "subexpressions",
     "unparse",
 ]

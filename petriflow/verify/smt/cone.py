@@ -7,34 +7,14 @@ the symbolic checker leaves it out, which keeps its formulas small.
 
 from __future__ import annotations
 
-from typing import Any
-
 from petriflow.model.compiled import DATA_PLACE, CompiledProcess
-from petriflow.net.expr import Expr, Field, RecordExpr, Update, Var
+from petriflow.net.expr import Expr, Field, RecordExpr, Update, Var, subexpressions
 
 
 def fields_read(expr: Expr | None) -> set[str]:
     """Case-data fields an expression reads (``_d.<field>``)."""
-    out: set[str] = set()
-    if expr is None:
-        return out
-    stack: list[Any] = [expr]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, Field) and isinstance(n.base, Var):
-            out.add(n.name)
-        if isinstance(n, Expr):
-            for slot in n.__slots__:  # type: ignore[attr-defined]
-                v = getattr(n, slot)
-                if isinstance(v, Expr):
-                    stack.append(v)
-                elif isinstance(v, tuple):
-                    for item in v:
-                        if isinstance(item, Expr):
-                            stack.append(item)
-                        elif isinstance(item, tuple):
-                            stack.extend(x for x in item if isinstance(x, Expr))
-    return out
+    return {n.name for n in subexpressions(expr)
+            if isinstance(n, Field) and isinstance(n.base, Var)}
 
 
 def relevant_fields(compiled: CompiledProcess, needs: set[str]) -> set[str]:

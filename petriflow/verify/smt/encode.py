@@ -43,6 +43,7 @@ from petriflow.net.expr import (
     TupleExpr,
     Update,
     Var,
+    subexpressions,
 )
 from petriflow.net.typecheck import DECIMAL, INT, STR
 
@@ -79,26 +80,7 @@ class Texts:
 
 
 def _constants(e: Expr | None) -> list[Any]:
-    if e is None:
-        return []
-    out: list[Any] = []
-    stack: list[Any] = [e]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, Const):
-            out.append(n.value)
-        elif isinstance(n, Expr):
-            for slot in n.__slots__:  # type: ignore[attr-defined]
-                v = getattr(n, slot)
-                if isinstance(v, Expr):
-                    stack.append(v)
-                elif isinstance(v, tuple):
-                    for item in v:
-                        if isinstance(item, Expr):
-                            stack.append(item)
-                        elif isinstance(item, tuple):
-                            stack.extend(x for x in item if isinstance(x, Expr))
-    return out
+    return [n.value for n in subexpressions(e) if isinstance(n, Const)]
 
 
 def sort_of(color: ColorSet) -> z3.SortRef:
