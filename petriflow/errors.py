@@ -12,7 +12,15 @@ inside the message, and says what to do next (``hint``)::
     ├── FiringError                        a firing that the semantics refuses
     │   ├── NotEnabledError                the transition has no such enabling binding
     │   └── UnboundVariableError           a binding leaves a variable without a value
-    └── StateSpaceLimitError (RuntimeError) an exploration hit its state cap
+    ├── StateSpaceLimitError (RuntimeError) an exploration hit its state cap
+    ├── EngineError                        the engine refuses a request about a case
+    │   ├── PolicyRefusal                  a step a policy forbids (refused and audited)
+    │   ├── OutputError                    an answer that does not fit the task's outputs
+    │   └── WorkItemError                  no such work item, or not in a state for that
+    └── StoreError                         persistence failed
+        ├── NotFoundError                  no such case, process or work item
+        ├── ConflictError                  another writer changed the case first; retry
+        └── CorruptionError                a stored row that cannot be decoded or verified
 
 Library code raises; only ``petriflow.cli`` prints and chooses exit codes.
 """
@@ -135,6 +143,52 @@ class StateSpaceLimitError(PetriflowError, RuntimeError):
     def __init__(self, message: str, *, limit: int, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.limit = limit
+
+
+class EngineError(PetriflowError):
+    """The engine cannot do what was asked with this case or work item."""
+
+    def __init__(self, message: str, *, case: str | None = None, hint: str | None = None
+                 ) -> None:
+        super().__init__(message, hint=hint)
+        self.case = case
+
+
+class PolicyRefusal(EngineError):
+    """A policy forbids the step. The refusal is in the audit trail; nothing else changed."""
+
+    def __init__(self, message: str, *, case: str | None = None, policy: str = "",
+                 transition: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, case=case, hint=hint)
+        self.policy = policy
+        self.transition = transition
+
+
+class OutputError(EngineError):
+    """An answer (a person's, an agent's or a service's) does not fit the task's outputs."""
+
+
+class WorkItemError(EngineError):
+    """No such work item, or it is not in a state that allows the request."""
+
+
+class StoreError(PetriflowError):
+    """Persistence failed."""
+
+
+class NotFoundError(StoreError, KeyError):
+    """No case, process or work item with that id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return PetriflowError.__str__(self)
+
+
+class ConflictError(StoreError):
+    """Another writer committed a step of the same case first; reload and retry."""
+
+
+class CorruptionError(StoreError):
+    """Stored data that cannot be decoded or does not verify; never read as a default."""
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

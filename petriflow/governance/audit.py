@@ -1,0 +1,155 @@
+"""Audit events and their hash chain: who decided what, why and when, tamper-evident.
+
+Every step of a case (a firing) and every refusal is one :class:`AuditEvent`. Events of
+a case form a chain: each carries the hash of the one before it, and its own hash
+covers all of its fields and that link, so changing, removing or reordering an event
+breaks every hash after it (the construction of a hash-linked log, as in Haber and
+Stornetta, "How to time-stamp a digital document", 1991). The chain is per case, so
+workers on different cases never wait for each other; the case keeps the hash of its
+latest event (its *head*), so dropping events from the end is detected too.
+
+The hash is SHA-256 over a canonical JSON text of the event (sorted keys, no spaces,
+decimals as strings with a type tag), so any implementation can recompute it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+GENESIS = "0" * 64
+HASH_VERSION = 1
+
+
+class EventKind:
+    """What an event records (plain strings, stable in stored journals)."""
+
+    STEP = "step"              # a firing: the marking and the data changed
+    REFUSED = "refused"        # a step a policy or a rule refused; nothing changed
+    ATTEMPT = "attempt"        # a call to a bot, an API or an agent that failed
+    WORK = "work"              # a work item was claimed, released or delegated
+    CASE = "case"              # suspended, resumed, incident raised or cleared
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One entry of a case's journal. ``seq`` counts from 1 within the case."""
+
+    case: str
+    seq: int
+    kind: str
+    at: float                              # process time (the engine's clock)
+    transition: str | None = None
+    task: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    actor_kind: str | None = None          # human, agent, bot, api, auto, timer, engine
+    agent_version: str | None = None
+    binding: Mapping[str, Any] = field(default_factory=dict)   # the answer that fired it
+    reads: tuple[str, ...] = ()             # data fields shown to the participant
+    writes: Mapping[str, Any] = field(default_factory=dict)    # data fields changed
+    policies: tuple[tuple[str, str], ...] = ()                  # (policy id, outcome)
+    confidence: float | None = None
+    rationale: str | None = None
+    reason: str | None = None               # why a refusal, failure or state change
+    work_item: str | None = None
+    prev: str = GENESIS
+    hash: str = ""
+
+    def body(self) -> dict[str, Any]:
+        """Every field but ``hash``, as the canonical JSON encodes it."""
+        return {
+            "v": HASH_VERSION, "case": self.case, "seq": self.seq, "kind": self.kind,
+            "at": self.at, "transition": self.transition, "task": self.task,
+            "action": self.action, "actor": self.actor, "actor_kind": self.actor_kind,
+            "agent_version": self.agent_version, "binding": dict(self.binding),
+            "reads": list(self.reads), "writes": dict(self.writes),
+            "policies": [list(p) for p in self.policies], "confidence": self.confidence,
+            "rationale": self.rationale, "reason": self.reason, "work_item": self.work_item,
+            "prev": self.prev,
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list | set | frozenset):
+        return [_plain(v) for v in value]
+    raise TypeError(f"cannot put {type(value).__name__} into an audit event")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False, default=_plain)
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON text of an event body (decimals tagged, keys sorted)."""
+    return _ENCODER.encode(value)
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(canonical(event.body()).encode()).hexdigest()
+
+
+def seal(event: AuditEvent) -> AuditEvent:
+    """The event with its hash filled in (``prev`` must already be set)."""
+    object.__setattr__(event, "hash", event_hash(event))
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The outcome of verifying one case's chain."""
+
+    case: str
+    ok: bool
+    events: int
+    seq: int | None = None      # the first event that does not verify
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"case {self.case}: {self.events} events, chain intact"
+        return f"case {self.case}: event {self.seq}: {self.reason}"
+
+
+def verify_chain(case: str, events: Iterable[AuditEvent], head: str | None = None
+                 ) -> ChainReport:
+    """Check the links, the hashes and the numbering of a case's events, and that the
+    last one is the case's recorded ``head`` (when given)."""
+    prev = GENESIS
+    n = 0
+    for n, e in enumerate(events, start=1):
+        if e.case != case:
+            return ChainReport(case, False, n, e.seq, f"belongs to case {e.case!r}")
+        if e.seq != n:
+            return ChainReport(case, False, n, e.seq, f"numbered {e.seq}, expected {n} "
+                               "(an event is missing or duplicated)")
+        if e.prev != prev:
+            return ChainReport(case, False, n, e.seq, "does not link to the event before it")
+        if event_hash(e) != e.hash:
+            return ChainReport(case, False, n, e.seq, "its content does not match its hash "
+                               "(the event was changed)")
+        prev = e.hash
+    if head is not None and head != prev:
+        return ChainReport(case, False, n, n + 1 if head else n,
+                           "the case's last recorded event is missing from the journal")
+    return ChainReport(case, True, n)
+
+
+__all__ = [
+    "GENESIS",
+    "AuditEvent",
+    "ChainReport",
+    "EventKind",
+    "canonical",
+    "event_hash",
+    "seal",
+    "verify_chain",
+]

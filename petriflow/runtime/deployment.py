@@ -1,0 +1,155 @@
+"""A process as the engine runs it: the program, the policies, and each task's facts.
+
+Built once per deployed process (by fingerprint) and shared by every case of it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from petriflow.governance.participants import Agent as AgentInfo
+from petriflow.governance.participants import AgentRegistry, ParticipantKind
+from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
+from petriflow.model.lowering import lower, outputs
+from petriflow.model.spec import TaskSpec
+from petriflow.net.colors import ColorSet
+from petriflow.net.evaluate import compile_expr
+from petriflow.net.expr import parse
+from petriflow.runtime.enforce import Enforcer
+from petriflow.runtime.handlers import RetryPolicy
+from petriflow.runtime.program import Program, ProgramTransition
+
+
+@dataclass
+class TaskInfo:
+    """What the engine needs to know about one external task."""
+
+    id: str
+    kind: ParticipantKind
+    name: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    colors: dict[str, ColorSet]                     # output field -> color
+    role: str | None = None
+    agent: str | None = None
+    confidence: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    candidate: Callable[[Mapping[str, Any]], Any] | None = None
+    candidate_text: str | None = None
+    check: Callable[[Mapping[str, Any]], Any] | None = None
+    check_text: str | None = None
+    answers: list[ProgramTransition] = field(default_factory=list)  # complete, handoff
+    timeout: ProgramTransition | None = None
+    error: ProgramTransition | None = None
+    timeout_after: float | None = None
+
+
+class Deployment:
+    """One deployed process: program, enforcer, task facts, agent registry."""
+
+    def __init__(self, compiled: CompiledProcess, seed: int = 0) -> None:
+        self.compiled = compiled
+        self.fingerprint = compiled.fingerprint
+        self.program = Program(compiled)
+        spec = compiled.spec
+        self.registry = AgentRegistry(tuple(
+            AgentInfo(a.id, a.version, a.vendor, a.model, tuple(a.tasks), a.threshold,
+                      a.description or None) for a in getattr(spec, "agents", ())))
+        scopes = {a.id: frozenset(a.tasks) for a in self.registry if a.tasks}
+        self.enforcer = Enforcer(compiled, scopes)
+        self.rng = random.Random(seed)
+        self.tasks: dict[str, TaskInfo] = {}
+        self.by_place: dict[str, TaskInfo] = {}
+        fields = [n for n, _ in compiled.data_color.fields]
+        colors = dict(compiled.data_color.fields)
+        nodes = dict(getattr(spec, "nodes", {}))
+        for t in self.program.transitions:
+            origin = t.origin
+            if origin.role != Action.OFFER.value:
+                continue
+            node = nodes.get(origin.element)
+            if not isinstance(node, TaskSpec):  # a task of a called process: inlined
+                node = _inlined(compiled, origin.element)
+            info = TaskInfo(
+                id=origin.element, kind=origin.participant or ParticipantKind.HUMAN,
+                name=origin.label or origin.element,
+                reads=tuple(node.reads) if node else (), writes=tuple(node.writes) if node else (),
+                colors={w: colors[w] for w in (node.writes if node else ())},
+                role=t.meta.get("role"), agent=t.meta.get("agent"),
+                confidence=node.confidence if node else None,
+                retry=RetryPolicy.of(node.retry if node else None, self.rng),
+            )
+            if node is not None and node.candidate:
+                expr = lower(parse(node.candidate, element=origin.element), fields, actor=True)
+                info.candidate, info.candidate_text = compile_expr(expr), node.candidate
+            if node is not None and node.check:
+                expr = lower(parse(node.check, element=origin.element), fields,
+                             written=outputs(node.writes))
+                info.check, info.check_text = compile_expr(expr), node.check
+            work = self.program.places[t.outs[0][0]]
+            for u in self.program.transitions:
+                if any(self.program.places[p] == work for p, _ in u.ins):
+                    if u.action in (Action.COMPLETE.value, Action.HANDOFF.value):
+                        info.answers.append(u)
+                    elif u.action == Action.TIMEOUT.value:
+                        info.timeout = u
+                        info.timeout_after = float(u.meta.get("after_seconds", "0"))
+                    elif u.action == Action.ERROR.value:
+                        info.error = u
+            complete = next((u for u in info.answers if u.action == Action.COMPLETE.value),
+                            None)
+            if complete is not None:  # the net is the authority on what an answer holds
+                prefix = output_var("")
+                info.colors = {n[len(prefix):]: c for n, c in complete.answers.items()
+                               if n.startswith(prefix)}
+                info.writes = tuple(info.colors)
+            self.tasks[info.id] = info
+            self.by_place[work] = info
+        self.offer_place = {t.id: self.program.places[t.outs[0][0]]
+                            for t in self.program.transitions
+                            if t.action == Action.OFFER.value}
+        self.start = self.program.by_id[compiled.start_transition()]
+        self.inputs = {n[len(output_var("")):]: c for n, c in self.start.answers.items()}
+
+    def env_for(self, info: TaskInfo, values: Mapping[str, Any], actor: str | None
+                ) -> dict[str, Any]:
+        env = {output_var(k): v for k, v in values.items()}
+        if info.kind.has_actor:
+            env[ACTOR_VAR] = actor or ""
+        return env
+
+    def diagnose(self, info: TaskInfo, data: Mapping[str, Any], env: Mapping[str, Any]
+                 ) -> tuple[str, str]:
+        """(rule, reason) for an answer that fires none of the task's transitions."""
+        scope = {**env, DATA_VAR: data}
+        if info.kind is ParticipantKind.AGENT and env.get(ACTOR_VAR) != info.agent:
+            return "participant", f"task {info.id} is completed by agent {info.agent} only"
+        if info.kind.has_actor and not env.get(ACTOR_VAR):
+            return "participant", f"task {info.id} needs the name of who completes it"
+        if info.candidate is not None and _false(info.candidate, scope):
+            return ("candidate", f"{env.get(ACTOR_VAR)} may not complete {info.id}: "
+                    f"the candidate rule '{info.candidate_text}' is false")
+        if info.check is not None and _false(info.check, scope):
+            return ("outcome_check", f"the outcome check '{info.check_text}' of {info.id} does "
+                    "not hold for this answer: the task is not done")
+        return "guard", f"no transition of task {info.id} accepts this answer"
+
+
+def _false(fn: Callable[[Mapping[str, Any]], Any], env: Mapping[str, Any]) -> bool:
+    try:
+        return fn(env) is not True
+    except (ArithmeticError, KeyError, TypeError):
+        return True
+
+
+def _inlined(compiled: CompiledProcess, element: str) -> TaskSpec | None:
+    """The spec of a task that came from a called process (ids ``call__task``)."""
+    spec = compiled.spec
+    node = getattr(spec, "nodes", {}).get(element)
+    return node if isinstance(node, TaskSpec) else None
+
+
+__all__ = ["Deployment", "TaskInfo"]

@@ -1,0 +1,797 @@
+"""The engine: token firing drives cases, under policy and audit.
+
+Each request (start a case, complete a work item, a timer coming due, a service
+answering) becomes one :class:`_Txn`: the engine fires the transition it asks for,
+then every automatic transition that becomes enabled (routing, automatic tasks,
+offers of new work), and commits the lot as one :class:`~petriflow.store.base.Change`
+- the new marking and data, one sealed audit event per firing, the work items and
+timers that changed. A policy that refuses a step commits only the refusal.
+
+External work (people, agents, bots, APIs, messages) waits as work items. Agents and
+services with a registered handler are called right after the commit that offered
+their item ("inline" dispatch), or when a scheduler calls :meth:`Engine.perform`
+("deferred" dispatch, used by simulations that model the time a call takes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from petriflow.errors import (
+    ColorError,
+    EngineError,
+    NotEnabledError,
+    OutputError,
+    PolicyRefusal,
+    WorkItemError,
+)
+from petriflow.governance.audit import AuditEvent, EventKind, seal
+from petriflow.governance.participants import ParticipantKind
+from petriflow.model.compiled import Action, CompiledProcess
+from petriflow.net.colors import DecimalColor
+from petriflow.runtime.clock import Clock, SystemClock
+from petriflow.runtime.deployment import Deployment, TaskInfo
+from petriflow.runtime.handlers import (
+    AgentAdapter,
+    AgentAnswer,
+    AgentRequest,
+    PermanentError,
+    ServiceCall,
+    ServiceHandler,
+    Visible,
+)
+from petriflow.runtime.program import ProgramTransition
+from petriflow.runtime.records import AgentRecord, agent_records
+from petriflow.runtime.replay import ReplayReport, replay_case
+from petriflow.store.base import (
+    CaseRecord,
+    CaseStatus,
+    Change,
+    ItemStatus,
+    Store,
+    StoredProcess,
+    Timer,
+    WorkItem,
+)
+
+ENGINE = "engine"
+
+
+@dataclass
+class _Txn:
+    """One request's changes to one case, committed together."""
+
+    dep: Deployment
+    rec: CaseRecord
+    counts: list[int]
+    data: Mapping[str, Any] | None
+    memory: Mapping[str, Any]
+    status: CaseStatus
+    incident: str | None
+    seq: int
+    head: str
+    now: float
+    events: list[AuditEvent] = field(default_factory=list)
+    items: dict[str, WorkItem] = field(default_factory=dict)
+    timers: list[Timer] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    offered: list[WorkItem] = field(default_factory=list)
+
+
+class Engine:
+    """Runs cases of deployed processes against a :class:`~petriflow.store.base.Store`.
+
+    ``enforce`` applies the processes' policies at run time and ``audit`` seals every
+    event into the hash chain; both are on unless a benchmark measures their cost.
+    ``people`` maps a person to the roles they hold; when given, a person may claim
+    only work offered to one of their roles.
+    """
+
+    def __init__(self, store: Store | None = None, *, clock: Clock | None = None,
+                 people: Mapping[str, Iterable[str]] | None = None, enforce: bool = True,
+                 audit: bool = True, dispatch: str = "inline", seed: int = 0) -> None:
+        if store is None:
+            from petriflow.store.memory import InMemoryStore
+
+            store = InMemoryStore()
+        if dispatch not in ("inline", "deferred"):
+            raise ValueError("dispatch is 'inline' or 'deferred'")
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.people = {p: frozenset(r) for p, r in (people or {}).items()}
+        self.enforce = enforce
+        self.audit = audit
+        self.dispatch = dispatch
+        self.seed = seed
+        self._deployments: dict[str, Deployment] = {}
+        self._by_name: dict[str, Deployment] = {}
+        self._agents: dict[str, AgentAdapter] = {}
+        self._services: dict[str, ServiceHandler] = {}
+        self._ids = itertools.count(1)
+        self._queue: deque[str] = deque()
+        self._draining = False
+
+    # -- deployment and handlers -------------------------------------------------------------
+
+    def deploy(self, process: CompiledProcess | str | Path) -> Deployment:
+        """Make a process runnable (idempotent); a path is compiled first."""
+        if not isinstance(process, CompiledProcess):
+            from petriflow.model import compile_file
+
+            process = compile_file(process)
+        dep = self._deployments.get(process.fingerprint)
+        if dep is None:
+            dep = Deployment(process, seed=self.seed)
+            self._deployments[dep.fingerprint] = dep
+            self.store.save_process(StoredProcess(dep.fingerprint, process.name,
+                                                  process.version, _document(process),
+                                                  process))
+        self._by_name[process.name] = dep
+        return dep
+
+    def deployment(self, fingerprint: str) -> Deployment:
+        dep = self._deployments.get(fingerprint)
+        if dep is None:
+            stored = self.store.process(fingerprint)
+            if stored.compiled is None:
+                raise EngineError(f"process {stored.name} ({fingerprint[:12]}) is stored but "
+                                  "not deployed in this engine", hint="deploy it first")
+            dep = self.deploy(stored.compiled)
+        return dep
+
+    def agent(self, agent_id: str, adapter: AgentAdapter) -> None:
+        """Register the adapter that answers for ``agent_id``."""
+        self._agents[agent_id] = adapter
+
+    def service(self, task: str, handler: ServiceHandler) -> None:
+        """Register the handler of a bot or API task."""
+        self._services[task] = handler
+
+    # -- cases ---------------------------------------------------------------------------------
+
+    def start(self, process: CompiledProcess | str | Path, inputs: Mapping[str, Any] | None = None,
+              *, case_id: str | None = None, labels: Mapping[str, str] | None = None
+              ) -> CaseRecord:
+        """Start a case with ``inputs`` (validated against the process's input fields) and
+        run it until it waits or ends."""
+        if isinstance(process, str) and process in self._by_name:
+            dep = self._by_name[process]
+        else:
+            dep = self.deploy(process)
+        if dep.compiled.name in self.store.switches().get("process", ()):
+            raise EngineError(f"process {dep.compiled.name} is suspended; no case may start",
+                              hint="resume the process first")
+        inputs = dict(inputs or {})
+        values = self._validate(dep.inputs, inputs, f"inputs of process {dep.compiled.name}")
+        case_id = case_id or uuid.uuid4().hex[:16]
+        now = self.clock.now()
+        program = dep.program
+        rec = CaseRecord(case_id, dep.compiled.name, dep.fingerprint, CaseStatus.RUNNING,
+                         {}, {}, {}, 0, started=now, updated=now, labels=dict(labels or {}))
+        tx = _Txn(dep, rec, program.initial.copy(), None, {}, CaseStatus.RUNNING, None, 0,
+                  rec.head, now)
+        from petriflow.model.compiled import output_var
+
+        env = {output_var(k): v for k, v in values.items()}
+        self._fire(tx, dep.start, env, actor=None, actor_kind=ENGINE)
+        self._settle(tx)
+        self._commit(tx, new=True)
+        self._drain()
+        return self.store.case(case_id)
+
+    def case(self, case_id: str) -> CaseRecord:
+        return self.store.case(case_id)
+
+    def work_items(self, case_id: str | None = None, *, role: str | None = None,
+                   agent: str | None = None) -> list[WorkItem]:
+        """Open work items, oldest first."""
+        items = self.store.work_items(case=case_id, role=role, agent=agent)
+        return sorted(items, key=lambda i: (i.created, i.id))
+
+    # -- the worklist ----------------------------------------------------------------------------
+
+    def claim(self, item_id: str, person: str) -> WorkItem:
+        """``person`` takes the work item; refused if they lack the role or may not do it."""
+        tx, item, info = self._open_item(item_id)
+        if item.status is not ItemStatus.OFFERED:
+            raise WorkItemError(f"work item {item_id} is {item.status.value}, not offered",
+                                case=item.case)
+        self._may_do(tx, item, info, person)
+        claimed = replace(item, status=ItemStatus.CLAIMED, claimed_by=person)
+        self._event(tx, EventKind.WORK, task=item.task, action="claim", actor=person,
+                    actor_kind=item.kind, work_item=item.id)
+        tx.items[item.id] = claimed
+        self._commit(tx)
+        return claimed
+
+    def release(self, item_id: str, person: str) -> WorkItem:
+        tx, item, _ = self._open_item(item_id)
+        if item.status is not ItemStatus.CLAIMED or item.claimed_by != person:
+            raise WorkItemError(f"work item {item_id} is not claimed by {person}",
+                                case=item.case)
+        offered = replace(item, status=ItemStatus.OFFERED, claimed_by=None)
+        self._event(tx, EventKind.WORK, task=item.task, action="release", actor=person,
+                    actor_kind=item.kind, work_item=item.id)
+        tx.items[item.id] = offered
+        self._commit(tx)
+        return offered
+
+    def delegate(self, item_id: str, to: str, *, by: str) -> WorkItem:
+        """Reassign a work item to ``to`` (who must be allowed to do it)."""
+        tx, item, info = self._open_item(item_id)
+        self._may_do(tx, item, info, to)
+        moved = replace(item, status=ItemStatus.CLAIMED, claimed_by=to)
+        self._event(tx, EventKind.WORK, task=item.task, action="delegate", actor=by,
+                    actor_kind=item.kind, work_item=item.id, reason=f"to {to}")
+        tx.items[item.id] = moved
+        self._commit(tx)
+        return moved
+
+    def complete(self, item_id: str, actor: str | None, outputs: Mapping[str, Any] | None = None,
+                 *, confidence: float | None = None, rationale: str | None = None
+                 ) -> CaseRecord:
+        """Complete a work item with its outputs. A person's item is claimed on the way if
+        nobody holds it; a policy or outcome-check refusal raises PolicyRefusal."""
+        tx, item, info = self._open_item(item_id)
+        if item.status is ItemStatus.CLAIMED and actor != item.claimed_by:
+            raise WorkItemError(f"work item {item_id} is claimed by {item.claimed_by}, "
+                                f"not {actor}", case=item.case)
+        if info.kind is ParticipantKind.HUMAN and item.status is ItemStatus.OFFERED:
+            self._may_do(tx, item, info, actor or "")
+        try:
+            self._answer(tx, item, info, dict(outputs or {}), actor, confidence, rationale)
+        except PolicyRefusal:
+            self._commit(tx)  # the refusal is recorded; nothing else changed
+            raise
+        self._settle(tx)
+        self._commit(tx)
+        self._drain()
+        return self.store.case(item.case)
+
+    def deliver(self, case_id: str, task: str, outputs: Mapping[str, Any] | None = None
+                ) -> CaseRecord:
+        """A message for a receive task of the case arrived."""
+        items = [i for i in self.store.work_items(case=case_id) if i.task == task]
+        if not items:
+            raise WorkItemError(f"case {case_id} is not waiting for {task}", case=case_id)
+        return self.complete(items[0].id, None, outputs)
+
+    def perform(self, item_id: str) -> CaseRecord:
+        """Call the agent or service that does a work item (deferred dispatch)."""
+        tx, item, info = self._open_item(item_id)
+        self._call(tx, item, info)
+        self._drain()
+        return self.store.case(item.case)
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def fire_timers(self, now: float | None = None) -> int:
+        """Do everything due by ``now`` (the clock's time by default): timeouts and retries.
+        Returns how many timers were handled."""
+        now = self.clock.now() if now is None else now
+        done = 0
+        while True:
+            due = [t for t in self.store.timers(due_by=now)]
+            if not due:
+                return done
+            progressed = False
+            for timer in due:
+                try:
+                    handled = self._timer(timer)
+                except EngineError:
+                    handled = False
+                done += handled
+                progressed = progressed or handled
+            if not progressed:
+                return done
+
+    def next_timer(self) -> float | None:
+        timers = self.store.timers()
+        return timers[0].due if timers else None
+
+    def _timer(self, timer: Timer) -> bool:
+        rec = self.store.case(timer.case)
+        if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
+            return False
+        item = self.store.work_item(timer.work_item)
+        tx = self._begin(rec)
+        if not item.status.open:
+            tx.cancel.append(timer.id)
+            self._commit(tx)
+            return True
+        info = tx.dep.by_place[item.place]
+        if timer.kind == "timeout":
+            assert info.timeout is not None
+            self._fire(tx, info.timeout, {}, actor=None, actor_kind="timer", item=item,
+                       closes=ItemStatus.TIMED_OUT, reason=f"no answer within "
+                       f"{_duration(info.timeout_after)}")
+            self._settle(tx)
+            self._commit(tx)
+            self._drain()
+            return True
+        tx.cancel.append(timer.id)
+        self._call(tx, item, info)
+        self._drain()
+        return True
+
+    # -- kill switch ---------------------------------------------------------------------------
+
+    def suspend(self, case_id: str, *, by: str = ENGINE, reason: str = "") -> CaseRecord:
+        rec = self.store.case(case_id)
+        if rec.status is CaseStatus.SUSPENDED:
+            return rec
+        if rec.status is CaseStatus.COMPLETED:
+            raise EngineError(f"case {case_id} has completed; there is nothing to suspend",
+                              case=case_id)
+        tx = self._begin(rec, allow_suspended=True)
+        tx.status = CaseStatus.SUSPENDED
+        self._event(tx, EventKind.CASE, action="suspend", actor=by, actor_kind="person",
+                    reason=reason or None)
+        self._commit(tx)
+        return self.store.case(case_id)
+
+    def resume(self, case_id: str, *, by: str = ENGINE) -> CaseRecord:
+        rec = self.store.case(case_id)
+        if rec.status is not CaseStatus.SUSPENDED:
+            return rec
+        tx = self._begin(rec, allow_suspended=True)
+        tx.status = CaseStatus.RUNNING
+        self._event(tx, EventKind.CASE, action="resume", actor=by, actor_kind="person")
+        self._settle(tx)
+        self._commit(tx)
+        self._queue.extend(i.id for i in self.store.work_items(case=case_id)
+                           if i.kind in ("agent", "bot", "api") and i.status.open)
+        self._drain()
+        self.fire_timers()
+        return self.store.case(case_id)
+
+    def suspend_process(self, name: str) -> None:
+        """No case of ``name`` starts or moves until it is resumed."""
+        self.store.set_switch("process", name, True)
+
+    def resume_process(self, name: str) -> None:
+        self.store.set_switch("process", name, False)
+        for rec in self.store.cases(process=name):
+            if rec.status is CaseStatus.WAITING:
+                self._queue.extend(i.id for i in self.store.work_items(case=rec.id)
+                                   if i.kind in ("agent", "bot", "api"))
+        self._drain()
+        self.fire_timers()
+
+    def suspend_agent(self, agent_id: str) -> int:
+        """Stop calling ``agent_id``; its open items go to the model's human fallback where
+        the task has one, and wait otherwise. Returns how many items were handed over."""
+        self.store.set_switch("agent", agent_id, True)
+        moved = 0
+        for item in self.store.work_items(agent=agent_id):
+            rec = self.store.case(item.case)
+            if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
+                continue
+            tx = self._begin(rec)
+            info = tx.dep.by_place[item.place]
+            if self._fallback(tx, item, info):
+                moved += 1
+                self._settle(tx)
+                self._commit(tx)
+        self._drain()
+        return moved
+
+    def resume_agent(self, agent_id: str) -> None:
+        self.store.set_switch("agent", agent_id, False)
+        self._queue.extend(i.id for i in self.store.work_items(agent=agent_id))
+        self._drain()
+
+    def retry(self, case_id: str, *, by: str = ENGINE) -> CaseRecord:
+        """Clear a case's incident and call its failed services again."""
+        rec = self.store.case(case_id)
+        if rec.status is not CaseStatus.FAILED:
+            return rec
+        tx = self._begin(rec, allow_failed=True)
+        tx.incident = None
+        tx.status = CaseStatus.RUNNING
+        self._event(tx, EventKind.CASE, action="retry", actor=by, actor_kind="person")
+        for item in self.store.work_items(case=case_id):
+            if item.kind in ("agent", "bot", "api"):
+                tx.items[item.id] = replace(item, attempt=0, outcome=None)
+                self._queue.append(item.id)
+        self._settle(tx)
+        self._commit(tx)
+        self._drain()
+        return self.store.case(case_id)
+
+    # -- evidence ------------------------------------------------------------------------------
+
+    def replay(self, case_id: str) -> ReplayReport:
+        """Rebuild the case from its journal with the kernel and compare with the store."""
+        rec = self.store.case(case_id)
+        compiled = self.deployment(rec.fingerprint).compiled
+        return replay_case(compiled, rec, self.store.events(case_id))
+
+    def agent_records(self) -> dict[str, AgentRecord]:
+        """Every registered agent's record, from the journals of all cases."""
+        agents = {a.id: a for d in self._deployments.values() for a in d.registry}
+        events = (e for cid in self.store.case_ids() for e in self.store.events(cid))
+        return agent_records(agents.values(), events)
+
+    # -- internals: transactions -----------------------------------------------------------------
+
+    def _begin(self, rec: CaseRecord, *, allow_suspended: bool = False,
+               allow_failed: bool = False) -> _Txn:
+        if rec.status is CaseStatus.SUSPENDED and not allow_suspended:
+            raise EngineError(f"case {rec.id} is suspended", case=rec.id,
+                              hint="resume it first")
+        if rec.status is CaseStatus.COMPLETED and not allow_suspended:
+            raise EngineError(f"case {rec.id} has completed", case=rec.id)
+        if not allow_suspended and self._process_suspended(rec):
+            raise EngineError(f"process {rec.process} is suspended", case=rec.id,
+                              hint="resume the process first")
+        dep = self.deployment(rec.fingerprint)
+        return _Txn(dep, rec, dep.program.counts_of(rec.marking), rec.data or None,
+                    rec.memory, rec.status, rec.incident, rec.version, rec.head,
+                    self.clock.now())
+
+    def _process_suspended(self, rec: CaseRecord) -> bool:
+        return rec.process in self.store.switches().get("process", ())
+
+    def _open_item(self, item_id: str) -> tuple[_Txn, WorkItem, TaskInfo]:
+        item = self.store.work_item(item_id)
+        if not item.status.open:
+            raise WorkItemError(f"work item {item_id} is {item.status.value}", case=item.case)
+        rec = self.store.case(item.case)
+        tx = self._begin(rec, allow_failed=True)
+        return tx, item, tx.dep.by_place[item.place]
+
+    def _event(self, tx: _Txn, kind: str, **fields: Any) -> AuditEvent:
+        tx.seq += 1
+        event = AuditEvent(case=tx.rec.id, seq=tx.seq, kind=kind, at=tx.now, prev=tx.head,
+                           **fields)
+        if self.audit:
+            seal(event)
+        tx.head = event.hash
+        tx.events.append(event)
+        return event
+
+    def _commit(self, tx: _Txn, *, new: bool = False) -> None:
+        program = tx.dep.program
+        rec = replace(tx.rec, status=tx.status, marking=program.named(tx.counts),
+                      data=tx.data or {}, memory=tx.memory, version=tx.seq, head=tx.head,
+                      updated=tx.now, incident=tx.incident)
+        self.store.commit(Change(rec, None if new else tx.rec.version, tx.events,
+                                 list(tx.items.values()), tx.timers, tx.cancel))
+        if self.dispatch == "inline":
+            self._queue.extend(i.id for i in tx.offered if i.kind in ("agent", "bot", "api"))
+
+    def _commit_changes(self, tx: _Txn) -> None:
+        if tx.events or tx.items or tx.timers or tx.cancel:
+            self._commit(tx)
+
+    def _drain(self) -> None:
+        """Call the agents and services of items offered by the commits so far."""
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._queue:
+                item_id = self._queue.popleft()
+                item = self.store.work_item(item_id)
+                if not item.status.open:
+                    continue
+                rec = self.store.case(item.case)
+                if rec.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED) or \
+                        self._process_suspended(rec):
+                    continue
+                tx = self._begin(rec, allow_failed=True)
+                self._call(tx, item, tx.dep.by_place[item.place])
+        finally:
+            self._draining = False
+
+    # -- internals: firing ---------------------------------------------------------------------
+
+    def _fire(self, tx: _Txn, t: ProgramTransition, env: dict[str, Any], *, actor: str | None,
+              actor_kind: str, item: WorkItem | None = None,
+              closes: ItemStatus = ItemStatus.COMPLETED, confidence: float | None = None,
+              rationale: str | None = None, reason: str | None = None,
+              reads: tuple[str, ...] = ()) -> None:
+        """Fire ``t`` in the transaction, under the policies; a refusal raises PolicyRefusal
+        after recording it (the caller decides whether the refusal commits)."""
+        dep = tx.dep
+        program = dep.program
+        before = tx.data
+        step = program.fire(t, tx.counts, before, env)
+        agent = item.agent if item is not None and item.kind == "agent" else None
+        outcomes: tuple[tuple[str, str], ...] = ()
+        if self.enforce:
+            verdict = dep.enforcer.evaluate(t.id, t.task, t.action, actor, agent, before,
+                                            step.data, tx.memory)
+            outcomes = verdict.outcomes
+            if not verdict.allowed:
+                self._event(tx, EventKind.REFUSED, transition=t.id, task=t.task,
+                            action=t.action, actor=actor, actor_kind=actor_kind,
+                            binding=_binding(env), policies=outcomes, reason=verdict.reason,
+                            work_item=item.id if item else None, confidence=confidence,
+                            rationale=rationale)
+                raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: {verdict.reason}",
+                                    case=tx.rec.id, policy=verdict.failure or "",
+                                    transition=t.id)
+            tx.memory = dep.enforcer.remember(t.id, actor, step.data, tx.memory)
+        tx.counts = step.counts
+        tx.data = step.data
+        event = self._event(
+            tx, EventKind.STEP, transition=t.id, task=t.task, action=t.action, actor=actor,
+            actor_kind=actor_kind, agent_version=t.meta.get("agent_version") if agent else None,
+            binding=_binding(env), reads=reads, writes=step.written, policies=outcomes,
+            confidence=confidence, rationale=rationale, reason=reason,
+            work_item=item.id if item is not None else None)
+        if item is not None:
+            tx.items[item.id] = replace(item, status=closes, closed=tx.now,
+                                        outcome=t.action)
+            tx.cancel.extend(_timer_ids(item))
+        if t.action == Action.OFFER.value:
+            self._offer(tx, t, event)
+
+    def _offer(self, tx: _Txn, t: ProgramTransition, event: AuditEvent) -> None:
+        dep = tx.dep
+        place = dep.offer_place[t.id]
+        info = dep.by_place[place]
+        item_id = f"{tx.rec.id}.{event.seq}"
+        due = tx.now + info.timeout_after if info.timeout is not None else None
+        item = WorkItem(id=item_id, case=tx.rec.id, task=info.id, place=place,
+                        kind=info.kind.value, status=ItemStatus.OFFERED, created=tx.now,
+                        role=info.role, agent=info.agent, key=f"{tx.rec.id}:{event.seq}",
+                        due=due)
+        tx.items[item_id] = item
+        tx.offered.append(item)
+        if due is not None:
+            tx.timers.append(Timer(f"{item_id}:timeout", tx.rec.id, due, "timeout", item_id,
+                                   info.timeout.id if info.timeout else None))
+
+    def _settle(self, tx: _Txn) -> None:
+        """Fire automatic transitions until none is enabled, then set the status."""
+        program = tx.dep.program
+        if tx.status is CaseStatus.SUSPENDED:
+            return
+        while True:
+            t = program.next_automatic(tx.counts, tx.data)
+            if t is None:
+                break
+            try:
+                self._fire(tx, t, {}, actor=None, actor_kind="auto")
+            except PolicyRefusal as exc:
+                tx.incident = str(exc)
+                break
+        if program.is_final(tx.counts):
+            tx.status, tx.incident = CaseStatus.COMPLETED, None
+        elif tx.incident is not None:
+            tx.status = CaseStatus.FAILED
+        elif any(tx.counts[p] for p in program.work_places):
+            tx.status = CaseStatus.WAITING
+        else:
+            marked = ", ".join(sorted(program.named(tx.counts)))
+            tx.incident = f"no step can fire and the case has not ended (tokens in {marked})"
+            tx.status = CaseStatus.FAILED
+            self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,
+                        reason=tx.incident)
+
+    # -- internals: answers ----------------------------------------------------------------------
+
+    def _validate(self, colors: Mapping[str, Any], values: Mapping[str, Any], what: str,
+                  optional: Iterable[str] = ()) -> dict[str, Any]:
+        unknown = sorted(set(values) - set(colors))
+        if unknown:
+            raise OutputError(f"{what}: unknown field(s) {', '.join(unknown)}",
+                              hint=f"expected: {', '.join(colors) or 'none'}")
+        missing = sorted(set(colors) - set(values) - set(optional))
+        if missing:
+            raise OutputError(f"{what}: missing field(s) {', '.join(missing)}")
+        out = {}
+        for name, value in values.items():
+            if isinstance(value, float) and isinstance(colors[name], DecimalColor):
+                value = Decimal(repr(value))  # the shortest decimal that reads back the same
+            try:
+                out[name] = colors[name].validate(value)
+            except ColorError as exc:
+                raise OutputError(f"{what}: field '{name}': {exc}") from None
+        return out
+
+    def _answer(self, tx: _Txn, item: WorkItem, info: TaskInfo, outputs: dict[str, Any],
+                actor: str | None, confidence: float | None, rationale: str | None,
+                actor_kind: str | None = None) -> None:
+        """Fire the completion (or handoff) that accepts this answer."""
+        if info.confidence and confidence is not None and info.confidence not in outputs:
+            outputs[info.confidence] = confidence
+        values = self._validate(info.colors, outputs, f"answer to {info.id} ({item.id})")
+        env = tx.dep.env_for(info, values, actor)
+        program = tx.dep.program
+        chosen = None
+        for t in info.answers:
+            if program.why_not(t, tx.counts, tx.data, dict(env)) is None:
+                chosen = t
+                break
+        kind = actor_kind or item.kind
+        if chosen is None:
+            assert tx.data is not None
+            rule, reason = tx.dep.diagnose(info, tx.data, env)
+            self._event(tx, EventKind.REFUSED, transition=info.answers[0].id if info.answers
+                        else None, task=info.id, action=Action.COMPLETE.value, actor=actor,
+                        actor_kind=kind, binding=_binding(env), reason=reason,
+                        work_item=item.id, confidence=confidence, rationale=rationale,
+                        policies=((rule, "fail"),))
+            raise PolicyRefusal(f"case {tx.rec.id}: {reason}", case=tx.rec.id, policy=rule)
+        closes = (ItemStatus.HANDED_OFF if chosen.action == Action.HANDOFF.value
+                  else ItemStatus.COMPLETED)
+        self._fire(tx, chosen, env, actor=actor, actor_kind=kind, item=item, closes=closes,
+                   confidence=confidence, rationale=rationale, reads=info.reads)
+
+    def _may_do(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str) -> None:
+        """Refuse (and record) a person who lacks the role or breaks a candidate rule."""
+        reason = rule = None
+        if not person:
+            rule, reason = "participant", f"task {info.id} needs the name of who does it"
+        elif self.people and item.role and item.role not in self.people.get(person, ()):
+            rule, reason = "role", f"{person} does not hold the role {item.role}"
+        elif info.candidate is not None and tx.data is not None:
+            from petriflow.model.compiled import ACTOR_VAR, DATA_VAR
+
+            try:
+                ok = info.candidate({DATA_VAR: tx.data, ACTOR_VAR: person}) is True
+            except (ArithmeticError, KeyError, TypeError):
+                ok = False
+            if not ok:
+                rule, reason = "candidate", (f"{person} may not do {info.id}: the candidate "
+                                             f"rule '{info.candidate_text}' is false")
+        if reason is None and self.enforce and info.answers:
+            conflict = tx.dep.enforcer.actor_conflict(info.answers[0].id, person, tx.memory)
+            if conflict is not None:
+                rule, reason = conflict
+        if reason is None:
+            return
+        self._event(tx, EventKind.REFUSED, task=info.id, action="claim", actor=person,
+                    actor_kind=item.kind, reason=reason, work_item=item.id,
+                    policies=((str(rule), "fail"),))
+        self._commit(tx)
+        raise PolicyRefusal(f"case {tx.rec.id}: {reason}", case=tx.rec.id, policy=str(rule))
+
+    # -- internals: agents and services ----------------------------------------------------------
+
+    def _call(self, tx: _Txn, item: WorkItem, info: TaskInfo) -> None:
+        """Call the agent or service of an open item and commit what came of it."""
+        if item.kind == "agent":
+            if item.agent in self.store.switches().get("agent", ()):
+                if self._fallback(tx, item, info):
+                    self._settle(tx)
+                self._commit_changes(tx)
+                return
+            adapter = self._agents.get(item.agent or "")
+            if adapter is None:  # waits for someone to answer on the agent's behalf
+                self._commit_changes(tx)
+                return
+        elif item.kind in ("bot", "api"):
+            handler = self._services.get(info.id)
+            if handler is None:
+                self._commit_changes(tx)
+                return
+        else:
+            self._commit_changes(tx)
+            return
+        assert tx.data is not None
+        attempt = item.attempt + 1
+        hidden = frozenset(tx.dep.enforcer.hidden.get(item.agent or "", ()))
+        fields = (tx.dep.enforcer.visible(item.agent, info.reads) if item.agent
+                  else info.reads)
+        visible = Visible(tx.data, fields, case=tx.rec.id, task=info.id, hidden=hidden)
+        item = replace(item, attempt=attempt)
+        tx.items[item.id] = item
+        try:
+            if item.kind == "agent":
+                answer = adapter(AgentRequest(tx.rec.id, info.id, str(item.agent), visible,
+                                              info.writes, item.id, attempt))
+                if not isinstance(answer, AgentAnswer):
+                    raise PermanentError(f"agent {item.agent} returned "
+                                         f"{type(answer).__name__}, not an AgentAnswer")
+                self._answer(tx, item, info, dict(answer.output), item.agent,
+                             answer.confidence, answer.rationale)
+            else:
+                result = handler(ServiceCall(tx.rec.id, info.id, item.kind, visible,
+                                             info.writes, item.id, attempt, item.key))
+                self._answer(tx, item, info, dict(result or {}), None, None, None)
+        except PolicyRefusal as exc:
+            # a refused answer (outcome check, scope, a field it may not see) is a failed
+            # attempt: the step did not happen; the refusal is already in tx.events
+            if not tx.events or tx.events[-1].kind != EventKind.REFUSED:
+                self._event(tx, EventKind.REFUSED, task=info.id, action=Action.COMPLETE.value,
+                            actor=item.agent, actor_kind=item.kind, reason=str(exc),
+                            work_item=item.id, policies=((exc.policy or "rule", "fail"),))
+            self._failed(tx, item, info, str(exc), permanent=False)
+        except OutputError as exc:
+            self._failed(tx, item, info, f"invalid answer: {exc}", permanent=False)
+        except PermanentError as exc:
+            self._failed(tx, item, info, f"{type(exc).__name__}: {exc}", permanent=True)
+        except NotEnabledError as exc:
+            self._failed(tx, item, info, str(exc), permanent=False)
+        except Exception as exc:  # a handler's failure is the case's business, not ours
+            self._failed(tx, item, info, f"{type(exc).__name__}: {exc}", permanent=False)
+        self._settle(tx)
+        self._commit(tx)
+
+    def _failed(self, tx: _Txn, item: WorkItem, info: TaskInfo, reason: str, *,
+                permanent: bool) -> None:
+        """An attempt failed: retry later, take the error path, or raise an incident."""
+        retry = info.retry
+        left = retry.attempts - item.attempt
+        self._event(tx, EventKind.ATTEMPT, task=info.id, action="attempt",
+                    actor=item.agent, actor_kind=item.kind, reason=reason, work_item=item.id)
+        if left > 0 and not permanent:
+            due = tx.now + retry.delay(item.attempt)
+            tx.timers.append(Timer(f"{item.id}:retry{item.attempt}", tx.rec.id, due, "retry",
+                                   item.id))
+            return
+        if info.error is not None:
+            self._fire(tx, info.error, {}, actor=None, actor_kind=ENGINE, item=item,
+                       closes=ItemStatus.FAILED, reason=f"gave up after {item.attempt} "
+                       f"attempt(s): {reason}")
+            return
+        if item.kind == "agent" and self._fallback(tx, item, info, reason=reason):
+            return
+        tx.incident = (f"{info.id} failed after {item.attempt} attempt(s): {reason}")
+        tx.items[item.id] = replace(item, outcome="incident")
+        self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,
+                    reason=tx.incident, work_item=item.id)
+
+    def _fallback(self, tx: _Txn, item: WorkItem, info: TaskInfo, reason: str | None = None
+                  ) -> bool:
+        """Hand an agent's item to the model's human fallback without an answer: the
+        handoff fires with the data unchanged and confidence zero."""
+        handoff = next((t for t in info.answers if t.action == Action.HANDOFF.value), None)
+        if handoff is None or tx.data is None:
+            return False
+        values = {w: tx.data[w] for w in info.writes}
+        if info.confidence:
+            values[info.confidence] = 0
+        env = tx.dep.env_for(info, values, item.agent)
+        if tx.dep.program.why_not(handoff, tx.counts, tx.data, dict(env)) is not None:
+            return False
+        self._fire(tx, handoff, env, actor=item.agent, actor_kind="agent", item=item,
+                   closes=ItemStatus.HANDED_OFF, confidence=0.0,
+                   reason=reason or f"agent {item.agent} is suspended: handed to a person "
+                   "without calling it")
+        return True
+
+
+def _binding(env: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in env.items() if k != "_d"}
+
+
+def _timer_ids(item: WorkItem) -> list[str]:
+    ids = [f"{item.id}:timeout"]
+    ids += [f"{item.id}:retry{n}" for n in range(item.attempt + 1)]
+    return ids
+
+
+def _duration(seconds: float | None) -> str:
+    if not seconds:
+        return "0 s"
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def _document(process: CompiledProcess) -> dict[str, Any]:
+    """What a durable store keeps to rebuild the process: its spec and policies."""
+    spec = process.spec
+    doc: dict[str, Any] = {"name": process.name, "version": process.version}
+    if hasattr(spec, "model_dump"):
+        doc["spec"] = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    doc["policies"] = [ob.policy.model_dump(mode="json") for ob in process.obligations
+                       if hasattr(ob.policy, "model_dump")]
+    return doc
+
+
+__all__ = ["Engine"]

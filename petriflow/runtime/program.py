@@ -1,0 +1,240 @@
+"""A compiled process's net, indexed for running one case at a time.
+
+The engine executes the very net the checker proves. This module is that net's firing
+rule (``petriflow.net.plan``) specialised to the shape every compiled process has:
+black control tokens, one data record in the place ``data`` bound as ``_d``, guards,
+inhibitor arcs for compensation, and free variables for the answers of people, agents
+and services. A case's state is a list of token counts plus the data record, so a step
+costs a few list operations and the guard and data-update closures the kernel compiled.
+``tests/runtime/test_engine_vs_kernel.py`` drives this and ``petriflow.net.fire`` side
+by side and checks that they agree on every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from petriflow.errors import ColorError, ModelError, NotEnabledError, Problem
+from petriflow.ids import PlaceId, TransitionId
+from petriflow.model.compiled import DATA_PLACE, DATA_VAR, Action, CompiledProcess, Origin
+from petriflow.net.colors import DOT, ColorSet
+from petriflow.net.expr import Var
+from petriflow.net.marking import Marking
+
+#: Roles of transitions the engine fires by itself as soon as they are enabled.
+AUTOMATIC = frozenset({Action.RUN.value, Action.OFFER.value, Action.ROUTE.value,
+                       Action.END.value, Action.COMPENSATE.value, Action.SKIP.value})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The result of firing: new counts, new data, and which fields changed."""
+
+    counts: list[int]
+    data: Mapping[str, Any]
+    written: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ProgramTransition:
+    index: int
+    id: TransitionId
+    origin: Origin
+    ins: tuple[tuple[int, int], ...]
+    inhibit: tuple[tuple[int, int], ...]
+    outs: tuple[tuple[int, int], ...]
+    reads_data: bool
+    data_value: Callable[[Mapping[str, Any]], Any] | None
+    data_check: ColorSet | None
+    guard: Callable[[Mapping[str, Any]], Any] | None
+    answers: dict[str, ColorSet]          # free variables: what the participant answers
+    meta: dict[str, str]
+    automatic: bool
+
+    @property
+    def task(self) -> str:
+        return self.origin.element
+
+    @property
+    def action(self) -> str | None:
+        return self.origin.role
+
+
+class Program:
+    """The net of one compiled process, ready to step cases."""
+
+    def __init__(self, compiled: CompiledProcess) -> None:
+        net = compiled.net
+        self.compiled = compiled
+        self.places: list[PlaceId] = [p.id for p in net.places]
+        self.index = {p: i for i, p in enumerate(self.places)}
+        self.data_index = self.index.get(DATA_PLACE, -1)
+        self.transitions: list[ProgramTransition] = []
+        self.by_id: dict[str, ProgramTransition] = {}
+        problems: list[Problem] = []
+        for i, t in enumerate(net.transitions):
+            plan = net.plan(t.id)
+            origin = compiled.source_map.transitions[t.id]
+            if plan.read:
+                problems.append(Problem("the engine runs compiled processes only; this "
+                                        "transition has read arcs", element=t.id))
+                continue
+            ins, reads = [], False
+            for arc in plan.consume:
+                place, weight, var = arc.place, arc.weight, arc.pattern
+                var = var.name if isinstance(var, Var) else (None if var is None else "?")
+                if place == DATA_PLACE:
+                    if var != DATA_VAR or weight != 1:
+                        problems.append(Problem("unexpected data arc", element=t.id))
+                    reads = True
+                elif var is not None:
+                    problems.append(Problem("control places hold black tokens only",
+                                            element=t.id))
+                else:
+                    ins.append((self.index[place], weight))
+            outs, value, check = [], None, None
+            for place, weight, val, chk in plan.simple_out:
+                if place == DATA_PLACE:
+                    value, check = val, chk
+                elif val is not None:
+                    problems.append(Problem("control places hold black tokens only",
+                                            element=t.id))
+                else:
+                    outs.append((self.index[place], weight))
+            if reads and value is not None and _is_identity(net, t.id):
+                value = None  # the data record is put back unchanged
+            answers = {n: c for n, c in plan.var_colors.items() if n != DATA_VAR}
+            pt = ProgramTransition(
+                index=i, id=t.id, origin=origin, ins=tuple(ins),
+                inhibit=tuple((self.index[p], w) for p, w in plan.inhibit),
+                outs=tuple(outs), reads_data=reads, data_value=value, data_check=check,
+                guard=plan.guard, answers=answers, meta=dict(t.meta),
+                automatic=origin.role in AUTOMATIC and not answers,
+            )
+            self.transitions.append(pt)
+            self.by_id[t.id] = pt
+        ModelError.collect(problems)
+        self.consumers: list[tuple[ProgramTransition, ...]] = [() for _ in self.places]
+        for pt in self.transitions:
+            for p, _ in pt.ins:
+                if pt.automatic:
+                    self.consumers[p] += (pt,)
+        self.initial = [net.initial_marking.count(p) if p != DATA_PLACE else 0
+                        for p in self.places]
+        self.final = {self.index[p] for p in compiled.final_places}
+        self.history = {self.index[p] for p in compiled.history_places}
+        self.work_places = {self.index[p]: p for p, o in compiled.source_map.places.items()
+                            if o.kind == "work item"}
+
+    # -- firing -------------------------------------------------------------------------
+
+    def why_not(self, t: ProgramTransition, counts: list[int], data: Mapping[str, Any] | None,
+                env: dict[str, Any]) -> str | None:
+        """None if ``t`` may fire with the answers in ``env``, else the reason."""
+        for p, w in t.ins:
+            if counts[p] < w:
+                return f"place '{self.places[p]}' holds {counts[p]} tokens, needs {w}"
+        for p, w in t.inhibit:
+            if counts[p] >= w:
+                return f"inhibitor arc: place '{self.places[p]}' holds {w} or more tokens"
+        if t.reads_data:
+            if data is None:
+                return "the case has no data yet"
+            env[DATA_VAR] = data
+        if t.guard is not None:
+            try:
+                if t.guard(env) is not True:
+                    return "the guard is false for this binding"
+            except (ArithmeticError, KeyError, TypeError):
+                return "the guard cannot be evaluated for this binding"
+        return None
+
+    def fire(self, t: ProgramTransition, counts: list[int], data: Mapping[str, Any] | None,
+             env: dict[str, Any]) -> Step:
+        """Fire ``t``; ``env`` holds the validated answers. Raises NotEnabledError."""
+        reason = self.why_not(t, counts, data, env)
+        if reason is not None:
+            raise NotEnabledError(f"transition '{t.id}' is not enabled: {reason}",
+                                  transition=t.id)
+        new = counts.copy()
+        for p, w in t.ins:
+            new[p] -= w
+        for p, w in t.outs:
+            new[p] += w
+        written: dict[str, Any] = {}
+        if t.data_value is not None:
+            try:
+                value = t.data_value(env)
+                if t.data_check is not None:
+                    value = t.data_check.validate(value)
+            except ColorError as exc:
+                raise NotEnabledError(f"transition '{t.id}' is not enabled: output to place "
+                                      f"'data': {exc}", transition=t.id) from None
+            except (ArithmeticError, KeyError, TypeError) as exc:
+                raise NotEnabledError(f"transition '{t.id}' is not enabled: {exc}",
+                                      transition=t.id) from None
+            if data is not None:
+                written = {k: v for k, v in value.items() if data.get(k) != v
+                           or type(data.get(k)) is not type(v)}
+            else:
+                written = dict(value)
+            data = value
+        return Step(new, data if data is not None else {}, written)
+
+    def next_automatic(self, counts: list[int], data: Mapping[str, Any] | None
+                       ) -> ProgramTransition | None:
+        """The first (in declaration order) automatic transition enabled now."""
+        best: ProgramTransition | None = None
+        for p, n in enumerate(counts):
+            if n:
+                for t in self.consumers[p]:
+                    if (best is None or t.index < best.index) and \
+                            self.why_not(t, counts, data, {}) is None:
+                        best = t
+        return best
+
+    # -- markings ------------------------------------------------------------------------
+
+    def is_final(self, counts: list[int]) -> bool:
+        """Some end place is marked and no control token is left anywhere else."""
+        reached = False
+        for p, n in enumerate(counts):
+            if not n or p == self.data_index or p in self.history:
+                continue
+            if p not in self.final:
+                return False
+            reached = True
+        return reached
+
+    def marking(self, counts: Mapping[str, int] | list[int], data: Mapping[str, Any] | None
+                ) -> Marking:
+        """The kernel's Marking of a case state (to compare with a kernel replay)."""
+        if isinstance(counts, list):
+            named = {self.places[i]: n for i, n in enumerate(counts) if n}
+        else:
+            named = {p: n for p, n in counts.items() if n}
+        places: dict[str, Any] = {p: {DOT: n} for p, n in named.items()}
+        if data is not None:
+            places[DATA_PLACE] = {data: 1}
+        return Marking(places)
+
+    def counts_of(self, marking: Mapping[str, int]) -> list[int]:
+        counts = [0] * len(self.places)
+        for p, n in marking.items():
+            counts[self.index[PlaceId(p)]] = n
+        return counts
+
+    def named(self, counts: list[int]) -> dict[str, int]:
+        return {self.places[i]: n for i, n in enumerate(counts) if n and i != self.data_index}
+
+
+def _is_identity(net: Any, tid: TransitionId) -> bool:
+    for arc in net.outputs[tid]:
+        if arc.place == DATA_PLACE:
+            return isinstance(arc.inscription, Var) and arc.inscription.name == DATA_VAR
+    return False
+
+
+__all__ = ["AUTOMATIC", "Program", "ProgramTransition", "Step"]
