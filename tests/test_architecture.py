@@ -1,8 +1,8 @@
 """The layering of DESIGN.md, enforced by reading every import of the package with ``ast``.
 
 L0 errors, ids; L1 net; L2 governance; L3 model; L4 verify | store (siblings that never
-import each other); L5 runtime (the store only through store.base and store.codec, plus the in-memory
-reference store as its default);
+import each other); L5 runtime (the store only through store.base and store.codec,
+plus the in-memory reference store as its default);
 L6 testing, cli and the package's ``__init__``. Third-party libraries are fenced:
 z3 only in verify/smt/, sqlalchemy only in store/sql/, networkx only in net/graph.py
 and verify/explicit.py, defusedxml only where XML is read, hypothesis never.

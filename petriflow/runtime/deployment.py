@@ -58,6 +58,8 @@ class Deployment:
         self.registry = AgentRegistry(tuple(
             AgentInfo(a.id, a.version, a.vendor, a.model, tuple(a.tasks), a.threshold,
                       a.description or None) for a in getattr(spec, "agents", ())))
+        self.agent_ids = frozenset(self.registry.ids())
+        self.agent_versions = {a.id: a.version for a in self.registry}
         scopes = {a.id: frozenset(a.tasks) for a in self.registry if a.tasks}
         self.enforcer = Enforcer(compiled, scopes)
         self.rng = random.Random(seed)

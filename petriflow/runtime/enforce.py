@@ -77,7 +77,7 @@ class Enforcer:
         self.actor_tasks: dict[str, str] = {}          # transition -> task whose actor counts
         self.reviews: list[tuple[str, frozenset[str], frozenset[str], Any]] = []
         self.after_checks: list[_Rule] = []            # apply to every data-changing step
-        self.hidden: dict[str, set[str]] = {}          # agent -> fields it may not see
+        self.hidden: dict[str, dict[str, str]] = {}    # agent -> hidden field -> policy
         self.scopes: dict[str, set[str]] = {}
         for ob in self.compiled.obligations:
             self._add(ob)
@@ -156,7 +156,8 @@ class Enforcer:
             self.scopes.setdefault(p.agent, set()).update(p.tasks)
             self.scopes[p.agent] &= set(p.tasks)
         elif isinstance(p, DataMinimisation):
-            self.hidden.setdefault(p.agent, set()).update(p.fields)
+            for f in p.fields:
+                self.hidden.setdefault(p.agent, {}).setdefault(f, p.id)
 
     # -- evaluation ------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from petriflow.errors import (
 )
 from petriflow.governance.audit import AuditEvent, EventKind, seal
 from petriflow.governance.participants import ParticipantKind
-from petriflow.model.compiled import Action, CompiledProcess
+from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess
 from petriflow.net.colors import DecimalColor
 from petriflow.runtime.clock import Clock, SystemClock
 from petriflow.runtime.deployment import Deployment, TaskInfo
@@ -110,6 +110,7 @@ class Engine:
         self.audit = audit
         self.dispatch = dispatch
         self.seed = seed
+        self.max_automatic_steps = 10_000
         self._deployments: dict[str, Deployment] = {}
         self._by_name: dict[str, Deployment] = {}
         self._agents: dict[str, AgentAdapter] = {}
@@ -302,6 +303,7 @@ class Engine:
             return False
         item = self.store.work_item(timer.work_item)
         tx = self._begin(rec)
+        tx.now = max(tx.now, timer.due)  # fired late or ahead of the clock: at its due time
         if not item.status.open:
             tx.cancel.append(timer.id)
             self._commit(tx)
@@ -505,7 +507,8 @@ class Engine:
         program = dep.program
         before = tx.data
         step = program.fire(t, tx.counts, before, env)
-        agent = item.agent if item is not None and item.kind == "agent" else None
+        # an agent acting is an agent acting, whichever work item it reaches for
+        agent = actor if actor is not None and actor in dep.agent_ids else None
         outcomes: tuple[tuple[str, str], ...] = ()
         if self.enforce:
             verdict = dep.enforcer.evaluate(t.id, t.task, t.action, actor, agent, before,
@@ -525,7 +528,7 @@ class Engine:
         tx.data = step.data
         event = self._event(
             tx, EventKind.STEP, transition=t.id, task=t.task, action=t.action, actor=actor,
-            actor_kind=actor_kind, agent_version=t.meta.get("agent_version") if agent else None,
+            actor_kind=actor_kind, agent_version=dep.agent_versions.get(agent) if agent else None,
             binding=_binding(env), reads=reads, writes=step.written, policies=outcomes,
             confidence=confidence, rationale=rationale, reason=reason,
             work_item=item.id if item is not None else None)
@@ -557,14 +560,24 @@ class Engine:
         program = tx.dep.program
         if tx.status is CaseStatus.SUSPENDED:
             return
+        fired = 0
         while True:
             t = program.next_automatic(tx.counts, tx.data)
             if t is None:
                 break
+            if fired == self.max_automatic_steps:
+                tx.incident = (f"more than {fired} automatic steps without waiting for anyone "
+                               f"(an automatic loop at {t.task}); stopped")
+                self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,
+                            reason=tx.incident)
+                break
+            fired += 1
             try:
                 self._fire(tx, t, {}, actor=None, actor_kind="auto")
             except PolicyRefusal as exc:
                 tx.incident = str(exc)
+                self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,
+                            reason=tx.incident)
                 break
         if program.is_final(tx.counts):
             tx.status, tx.incident = CaseStatus.COMPLETED, None
@@ -607,6 +620,8 @@ class Engine:
         if info.confidence and confidence is not None and info.confidence not in outputs:
             outputs[info.confidence] = confidence
         values = self._validate(info.colors, outputs, f"answer to {info.id} ({item.id})")
+        if info.confidence and info.confidence in values:  # record what routing used
+            confidence = float(values[info.confidence])
         env = tx.dep.env_for(info, values, actor)
         program = tx.dep.program
         chosen = None
@@ -629,29 +644,37 @@ class Engine:
         self._fire(tx, chosen, env, actor=actor, actor_kind=kind, item=item, closes=closes,
                    confidence=confidence, rationale=rationale, reads=info.reads)
 
-    def _may_do(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str) -> None:
-        """Refuse (and record) a person who lacks the role or breaks a candidate rule."""
-        reason = rule = None
-        if not person:
-            rule, reason = "participant", f"task {info.id} needs the name of who does it"
-        elif self.people and item.role and item.role not in self.people.get(person, ()):
-            rule, reason = "role", f"{person} does not hold the role {item.role}"
-        elif info.candidate is not None and tx.data is not None:
-            from petriflow.model.compiled import ACTOR_VAR, DATA_VAR
+    def candidates(self, item_id: str, people: Iterable[str]) -> list[str]:
+        """Those of ``people`` who may do the work item now (role, candidate rule,
+        segregation of duties): what a worklist shows each person. Records nothing."""
+        tx, item, info = self._open_item(item_id)
+        return [p for p in people if self._objection(tx, item, info, p) is None]
 
+    def _objection(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str
+                   ) -> tuple[str, str] | None:
+        """(rule, reason) if ``person`` may not do the item, whatever they answer."""
+        if not person:
+            return "participant", f"task {info.id} needs the name of who does it"
+        if self.people and item.role and item.role not in self.people.get(person, ()):
+            return "role", f"{person} does not hold the role {item.role}"
+        if info.candidate is not None and tx.data is not None:
             try:
                 ok = info.candidate({DATA_VAR: tx.data, ACTOR_VAR: person}) is True
             except (ArithmeticError, KeyError, TypeError):
                 ok = False
             if not ok:
-                rule, reason = "candidate", (f"{person} may not do {info.id}: the candidate "
-                                             f"rule '{info.candidate_text}' is false")
-        if reason is None and self.enforce and info.answers:
-            conflict = tx.dep.enforcer.actor_conflict(info.answers[0].id, person, tx.memory)
-            if conflict is not None:
-                rule, reason = conflict
-        if reason is None:
+                return "candidate", (f"{person} may not do {info.id}: the candidate rule "
+                                     f"'{info.candidate_text}' is false")
+        if self.enforce and info.answers:
+            return tx.dep.enforcer.actor_conflict(info.answers[0].id, person, tx.memory)
+        return None
+
+    def _may_do(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str) -> None:
+        """Refuse (and record) a person who lacks the role or breaks a candidate rule."""
+        objection = self._objection(tx, item, info, person)
+        if objection is None:
             return
+        rule, reason = objection
         self._event(tx, EventKind.REFUSED, task=info.id, action="claim", actor=person,
                     actor_kind=item.kind, reason=reason, work_item=item.id,
                     policies=((str(rule), "fail"),))
@@ -682,7 +705,7 @@ class Engine:
             return
         assert tx.data is not None
         attempt = item.attempt + 1
-        hidden = frozenset(tx.dep.enforcer.hidden.get(item.agent or "", ()))
+        hidden = tx.dep.enforcer.hidden.get(item.agent or "")
         fields = (tx.dep.enforcer.visible(item.agent, info.reads) if item.agent
                   else info.reads)
         visible = Visible(tx.data, fields, case=tx.rec.id, task=info.id, hidden=hidden)

@@ -37,9 +37,9 @@ class Visible(Mapping[str, Any]):
     __slots__ = ("_case", "_data", "_hidden", "_task", "denied")
 
     def __init__(self, data: Mapping[str, Any], fields: tuple[str, ...], *, case: str,
-                 task: str, hidden: frozenset[str] = frozenset()) -> None:
+                 task: str, hidden: Mapping[str, str] | None = None) -> None:
         self._data = {f: data[f] for f in fields if f in data}
-        self._hidden = hidden
+        self._hidden = dict(hidden or {})  # field -> the policy that hides it
         self._case = case
         self._task = task
         self.denied: list[str] = []
@@ -53,8 +53,7 @@ class Visible(Mapping[str, Any]):
                    else f"task {self._task} does not read it")
             raise PolicyRefusal(f"case {self._case}: field '{name}' is not given to task "
                                 f"{self._task}: {why}", case=self._case,
-                                policy="data_minimisation" if name in self._hidden
-                                else "reads") from None
+                                policy=self._hidden.get(name, "reads")) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)

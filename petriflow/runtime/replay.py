@@ -17,6 +17,7 @@ from typing import Any
 from petriflow.errors import FiringError
 from petriflow.governance.audit import ChainReport, EventKind, verify_chain
 from petriflow.model.compiled import DATA_PLACE, CompiledProcess
+from petriflow.net.colors import Record
 from petriflow.net.firing import fire
 from petriflow.net.marking import Marking
 from petriflow.store.base import CaseRecord
@@ -45,7 +46,7 @@ class ReplayReport:
 def stored_marking(compiled: CompiledProcess, rec: CaseRecord) -> Marking:
     places: dict[str, Any] = {p: n for p, n in rec.marking.items() if n}
     if rec.data:
-        places[DATA_PLACE] = [rec.data]
+        places[DATA_PLACE] = [rec.data if isinstance(rec.data, Record) else Record(rec.data)]
     return Marking(places)
 
 

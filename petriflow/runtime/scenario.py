@@ -1,0 +1,217 @@
+"""Scenario files: how simulated participants behave in ``petriflow run``.
+
+A scenario says, per task, what people, agents and services answer, how confident an
+agent is, how long each takes (in process time), how often a service fails, and who
+misbehaves: an agent that tries to act outside its scope, a person who tries to do a
+task a policy forbids them (approving their own submission, approving twice). The
+engine's job is to refuse the misbehaviour; the run's summary counts the refusals.
+
+Every value is data, never code: a constant, or one of ``{choice: [..]}`` /
+``{choice: {value: weight}}``, ``{uniform: [low, high], digits: n}``,
+``{normal: [mean, sd], digits: n}``, ``{sequence: "INV-{n}"}``, ``{copy: field}``.
+Durations are ISO 8601 (``PT4H``), seconds, or ``{uniform: [PT1H, PT8H]}`` /
+``{exponential: PT30M}``. Example (``models/invoice_to_payment.scenario.yaml``)::
+
+    inputs:
+      channel: {choice: {pdf: 5, email: 3, edi: 2}}
+    people:
+      manager: [mia, max]
+    tasks:
+      extract_invoice:
+        answers: {amount: {uniform: [50, 20000], digits: 2}}
+        confidence: {uniform: [0.6, 1.0]}
+      approve_manager:
+        delay: {uniform: [PT1H, P2D]}
+        misbehave:
+          - {probability: 0.01, actor: submitted_by}       # approves own invoice
+          - {probability: 0.01, actor: invoice_extractor}  # an agent outside its scope
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from petriflow.errors import ModelError, Problem
+from petriflow.model.durations import parse_duration
+from petriflow.model.loader import parse_document, read_text
+
+GENERATORS = ("choice", "uniform", "normal", "sequence", "copy")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Misbehaviour(_Spec):
+    """With ``probability``, ``actor`` tries to complete the task before an allowed
+    participant does: a case field naming a person (``submitted_by``), a task whose
+    performer tries again (``review_extraction``), or a participant by name, such as an
+    agent reaching outside its scope (``invoice_extractor``)."""
+
+    probability: float = Field(ge=0, le=1)
+    actor: str
+
+
+class TaskBehaviour(_Spec):
+    answers: dict[str, Any] = Field(default_factory=dict)
+    confidence: Any = None
+    delay: Any = 0
+    failure_rate: float = Field(default=0.0, ge=0, le=1)
+    permanent_failure_rate: float = Field(default=0.0, ge=0, le=1)
+    misbehave: tuple[Misbehaviour, ...] = ()
+
+    @field_validator("misbehave", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, Mapping) else value
+
+
+class Scenario(_Spec):
+    seed: int | None = None
+    arrival: Any = 0                       # time between case starts
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    people: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    tasks: dict[str, TaskBehaviour] = Field(default_factory=dict)
+
+    def behaviour(self, task: str) -> TaskBehaviour:
+        return self.tasks.get(task) or TaskBehaviour()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; errors name the file, the line and the value."""
+    path = Path(path)
+    data, src = parse_document(read_text(path), str(path))
+    return scenario_from_data(data, src.file, src.line)
+
+
+def scenario_from_data(data: Any, file: str | None = None, line_of: Any = None) -> Scenario:
+    if not isinstance(data, Mapping):
+        raise ModelError(Problem("a scenario is a mapping (inputs, people, tasks)", file=file))
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = tuple(err["loc"])
+            line = line_of(*where) if line_of else None
+            problems.append(Problem(f"{'.'.join(map(str, where))}: {err['msg']}", file=file,
+                                    line=line))
+        raise ModelError(problems) from None
+    problems = []
+    for where, value in _values(scenario):
+        try:
+            _check(value)
+        except ValueError as exc:
+            line = line_of(*where) if line_of else None
+            problems.append(Problem(f"{'.'.join(map(str, where))}: {exc}", file=file,
+                                    line=line))
+    ModelError.collect(problems)
+    return scenario
+
+
+def _values(s: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
+    out: list[tuple[tuple[Any, ...], Any]] = [(("arrival",), ("duration", s.arrival))]
+    out += [(("inputs", k), v) for k, v in s.inputs.items()]
+    for task, b in s.tasks.items():
+        out += [(("tasks", task, "answers", k), v) for k, v in b.answers.items()]
+        if b.confidence is not None:
+            out.append((("tasks", task, "confidence"), b.confidence))
+        out.append((("tasks", task, "delay"), ("duration", b.delay)))
+    return out
+
+
+def _check(value: Any) -> None:
+    if isinstance(value, tuple) and value and value[0] == "duration":
+        duration(value[1], random.Random(0))
+        return
+    generate(value, random.Random(0), {}, 1)
+
+
+def generate(spec: Any, rng: random.Random, data: Mapping[str, Any], n: int) -> Any:
+    """One value drawn from a generator spec (see the module docstring)."""
+    if not isinstance(spec, Mapping):
+        return spec
+    if len(spec) not in (1, 2) or not (set(spec) & set(GENERATORS)):
+        raise ValueError(f"a generator is one of {', '.join(GENERATORS)}; got "
+                         f"{', '.join(map(str, spec))}")
+    digits = spec.get("digits")
+    if "choice" in spec:
+        options = spec["choice"]
+        if isinstance(options, Mapping):
+            if not options or any(not isinstance(w, int | float) or w < 0
+                                  for w in options.values()):
+                raise ValueError("choice weights are non-negative numbers")
+            return rng.choices(list(options), weights=list(options.values()))[0]
+        if not isinstance(options, list | tuple) or not options:
+            raise ValueError("choice takes a non-empty list or a mapping of weights")
+        return rng.choice(list(options))
+    if "uniform" in spec or "normal" in spec:
+        key = "uniform" if "uniform" in spec else "normal"
+        a, b = _pair(spec[key], key)
+        x = rng.uniform(a, b) if key == "uniform" else rng.gauss(a, b)
+        if digits is None:
+            return x
+        if not isinstance(digits, int) or not 0 <= digits <= 12:
+            raise ValueError("digits is an integer from 0 to 12")
+        return round(Decimal(repr(x)), digits) if digits else round(x)
+    if "sequence" in spec:
+        pattern = spec["sequence"]
+        if not isinstance(pattern, str):
+            raise ValueError("sequence takes a text with {n}")
+        return pattern.replace("{n}", str(n))  # plain replacement: no format() on user text
+    field = spec["copy"]
+    if not isinstance(field, str):
+        raise ValueError("copy takes a field name")
+    return data.get(field)
+
+
+def duration(spec: Any, rng: random.Random) -> float:
+    """Seconds of process time from a duration spec."""
+    if spec in (0, None):
+        return 0.0
+    if isinstance(spec, Mapping):
+        if "uniform" in spec:
+            a, b = (parse_duration(x) for x in _pair(spec["uniform"], "uniform", text=True))
+            return rng.uniform(a, b)
+        if "exponential" in spec:
+            mean = parse_duration(spec["exponential"])
+            return rng.expovariate(1 / mean)
+        raise ValueError("a duration is ISO 8601 text, seconds, {uniform: [a, b]} or "
+                         "{exponential: mean}")
+    return parse_duration(spec)
+
+
+def _pair(value: Any, key: str, text: bool = False) -> tuple[Any, Any]:
+    ok = (str, int, float) if text else (int, float)
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or not all(isinstance(v, ok) and not isinstance(v, bool) for v in value)):
+        raise ValueError(f"{key} takes two numbers{' or durations' if text else ''}")
+    if not text and not all(math.isfinite(v) for v in value):
+        raise ValueError(f"{key} takes finite numbers")
+    return value[0], value[1]
+
+
+def scenario_next_to(model: str | Path) -> Path | None:
+    """The default scenario of a model: ``<model>.scenario.yaml`` beside it."""
+    model = Path(model)
+    candidate = model.with_name(model.name.rsplit(".", 1)[0] + ".scenario.yaml")
+    return candidate if candidate.is_file() else None
+
+
+__all__ = [
+    "Misbehaviour",
+    "Scenario",
+    "TaskBehaviour",
+    "duration",
+    "generate",
+    "load_scenario",
+    "scenario_from_data",
+    "scenario_next_to",
+]

@@ -1,0 +1,159 @@
+"""Unit tests of the audit journal's hash chain (petriflow/governance/audit.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from petriflow.governance.audit import (
+    GENESIS,
+    AuditEvent,
+    EventKind,
+    canonical,
+    event_hash,
+    seal,
+    verify_chain,
+)
+
+CASE = "c1"
+
+
+def chain(n: int = 5, case: str = CASE) -> list[AuditEvent]:
+    events, prev = [], GENESIS
+    for seq in range(1, n + 1):
+        ev = seal(AuditEvent(case=case, seq=seq, kind=EventKind.STEP, at=float(seq),
+                             transition=f"t{seq}", task="pay", action="complete",
+                             actor="mia", actor_kind="human",
+                             binding={"_o_amount": Decimal("10.50"), "_actor": "mia"},
+                             writes={"amount": Decimal("10.50")},
+                             policies=(("four_eyes", "pass"),), prev=prev))
+        events.append(ev)
+        prev = ev.hash
+    return events
+
+
+def test_an_intact_chain_verifies() -> None:
+    events = chain()
+    report = verify_chain(CASE, events, events[-1].hash)
+    assert report.ok and report.events == 5 and report.seq is None
+    assert verify_chain(CASE, events).ok  # without a head
+    assert verify_chain(CASE, [], GENESIS).ok  # an empty journal of a new case
+    assert "chain intact" in str(report)
+
+
+def test_hash_is_sha256_of_the_canonical_body() -> None:
+    ev = chain(1)[0]
+    assert len(ev.hash) == 64 and ev.hash == event_hash(ev)
+    text = canonical(ev.body())
+    assert '"$decimal":"10.50"' in text and " " not in text.replace("mia", "")
+    assert ev.prev == GENESIS
+    # decimals are tagged: 10.5 and 10.50 are different amounts on paper
+    other = dataclasses.replace(ev, writes={"amount": Decimal("10.5")})
+    assert event_hash(other) != ev.hash
+
+
+@pytest.mark.parametrize("change", [
+    {"actor": "mallory"},
+    {"at": 99.0},
+    {"kind": EventKind.REFUSED},
+    {"transition": "other"},
+    {"binding": {"_o_amount": Decimal("1000000"), "_actor": "mia"}},
+    {"writes": {}},
+    {"policies": (("four_eyes", "fail"),)},
+    {"reason": "because"},
+    {"confidence": 0.99},
+    {"work_item": "x"},
+])
+def test_a_changed_field_is_detected(change: dict[str, object]) -> None:
+    events = chain()
+    events[2] = dataclasses.replace(events[2], **change)
+    report = verify_chain(CASE, events, events[-1].hash)
+    assert not report.ok and report.seq == 3
+    assert "changed" in str(report.reason)
+
+
+def test_a_changed_and_resealed_event_breaks_the_next_link() -> None:
+    events = chain()
+    events[2] = seal(dataclasses.replace(events[2], actor="mallory", hash=""))
+    report = verify_chain(CASE, events, events[-1].hash)
+    assert not report.ok and report.seq == 4
+    assert "link" in str(report.reason)
+
+
+def test_a_removed_event_is_detected() -> None:
+    events = chain()
+    del events[1]
+    report = verify_chain(CASE, events, events[-1].hash)
+    assert not report.ok and report.seq == 3  # numbered 3 where 2 was expected
+
+
+def test_a_removed_and_renumbered_event_is_detected() -> None:
+    events = chain()
+    del events[1]
+    events = [dataclasses.replace(ev, seq=i) for i, ev in enumerate(events, start=1)]
+    report = verify_chain(CASE, events, events[-1].hash)
+    assert not report.ok
+
+
+def test_a_duplicated_event_is_detected() -> None:
+    events = chain()
+    events.insert(2, events[1])
+    assert not verify_chain(CASE, events).ok
+
+
+def test_reordered_events_are_detected() -> None:
+    events = chain()
+    events[1], events[2] = events[2], events[1]
+    report = verify_chain(CASE, events, chain()[-1].hash)
+    assert not report.ok and report.seq in (2, 3)
+
+
+def test_reordered_and_renumbered_events_are_detected() -> None:
+    events = chain()
+    events[1], events[2] = (dataclasses.replace(events[2], seq=2),
+                            dataclasses.replace(events[1], seq=3))
+    report = verify_chain(CASE, events)
+    assert not report.ok and report.seq == 2
+
+
+def test_a_truncated_tail_is_detected_by_the_head() -> None:
+    events = chain()
+    head = events[-1].hash
+    truncated = events[:-2]
+    assert verify_chain(CASE, truncated).ok  # links alone cannot tell
+    report = verify_chain(CASE, truncated, head)
+    assert not report.ok and report.seq == 4
+    assert "missing" in str(report.reason)
+    report = verify_chain(CASE, [], head)
+    assert not report.ok
+
+
+def test_an_event_of_another_case_is_detected() -> None:
+    events = chain()
+    foreign = chain(case="c2")
+    events[2] = foreign[2]
+    report = verify_chain(CASE, events)
+    assert not report.ok and "c2" in str(report.reason)
+    # and a whole journal of another case does not verify as this one
+    assert not verify_chain(CASE, foreign).ok
+
+
+def test_the_first_event_must_link_to_genesis() -> None:
+    events = chain()
+    events[0] = seal(dataclasses.replace(events[0], prev="f" * 64, hash=""))
+    report = verify_chain(CASE, events)
+    assert not report.ok and report.seq == 1
+
+
+def test_an_unsealed_event_does_not_verify() -> None:
+    ev = AuditEvent(case=CASE, seq=1, kind=EventKind.CASE, at=0.0)
+    assert not verify_chain(CASE, [ev]).ok
+    assert verify_chain(CASE, [seal(ev)]).ok
+
+
+def test_values_outside_json_are_refused() -> None:
+    ev = AuditEvent(case=CASE, seq=1, kind=EventKind.STEP, at=0.0, binding={"x": object()})
+    with pytest.raises(TypeError):
+        seal(ev)
