@@ -247,4 +247,6 @@ def entry() -> None:
     sys.exit(run())
 
 
+from petriflow.cli import engine as _engine_commands  # noqa: E402,F401  (registers commands)
+
 __all__ = ["main", "run"]
