@@ -8,8 +8,9 @@ Stornetta, "How to time-stamp a digital document", 1991). The chain is per case,
 workers on different cases never wait for each other; the case keeps the hash of its
 latest event (its *head*), so dropping events from the end is detected too.
 
-The hash is SHA-256 over a canonical JSON text of the event (sorted keys, no spaces,
-decimals as strings with a type tag), so any implementation can recompute it.
+The hash is SHA-256 over a canonical JSON text of the event: a list of its fields in
+the order of :data:`BODY_FIELDS` after a format version, mappings with sorted keys, no
+spaces, decimals as ``{"$decimal": "<text>"}``, so any implementation can recompute it.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ class EventKind:
     CASE = "case"              # suspended, resumed, incident raised or cleared
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuditEvent:
-    """One entry of a case's journal. ``seq`` counts from 1 within the case."""
+    """One entry of a case's journal. ``seq`` counts from 1 within the case.
+
+    Treat it as immutable (it is not frozen only because building events is on the
+    engine's hot path); any change after sealing is exactly what the chain detects."""
 
     case: str
     seq: int
@@ -60,18 +64,18 @@ class AuditEvent:
     prev: str = GENESIS
     hash: str = ""
 
-    def body(self) -> dict[str, Any]:
-        """Every field but ``hash``, as the canonical JSON encodes it."""
-        return {
-            "v": HASH_VERSION, "case": self.case, "seq": self.seq, "kind": self.kind,
-            "at": self.at, "transition": self.transition, "task": self.task,
-            "action": self.action, "actor": self.actor, "actor_kind": self.actor_kind,
-            "agent_version": self.agent_version, "binding": dict(self.binding),
-            "reads": list(self.reads), "writes": dict(self.writes),
-            "policies": [list(p) for p in self.policies], "confidence": self.confidence,
-            "rationale": self.rationale, "reason": self.reason, "work_item": self.work_item,
-            "prev": self.prev,
-        }
+    def body(self) -> list[Any]:
+        """Every field but ``hash``, in a fixed order (see :data:`BODY_FIELDS`)."""
+        return [HASH_VERSION, self.case, self.seq, self.kind, self.at, self.transition,
+                self.task, self.action, self.actor, self.actor_kind, self.agent_version,
+                self.binding, self.reads, self.writes, self.policies, self.confidence,
+                self.rationale, self.reason, self.work_item, self.prev]
+
+
+#: The order of an event's fields in the hashed text (after the format version).
+BODY_FIELDS = ("case", "seq", "kind", "at", "transition", "task", "action", "actor",
+               "actor_kind", "agent_version", "binding", "reads", "writes", "policies",
+               "confidence", "rationale", "reason", "work_item", "prev")
 
 
 def _plain(value: Any) -> Any:
@@ -99,7 +103,7 @@ def event_hash(event: AuditEvent) -> str:
 
 def seal(event: AuditEvent) -> AuditEvent:
     """The event with its hash filled in (``prev`` must already be set)."""
-    object.__setattr__(event, "hash", event_hash(event))
+    event.hash = event_hash(event)
     return event
 
 

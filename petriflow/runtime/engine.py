@@ -16,6 +16,7 @@ their item ("inline" dispatch), or when a scheduler calls :meth:`Engine.perform`
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -111,12 +112,14 @@ class Engine:
         self.dispatch = dispatch
         self.seed = seed
         self.max_automatic_steps = 10_000
+        self.switch_refresh = 1.0
         self._deployments: dict[str, Deployment] = {}
         self._by_name: dict[str, Deployment] = {}
         self._agents: dict[str, AgentAdapter] = {}
         self._services: dict[str, ServiceHandler] = {}
         self._ids = itertools.count(1)
         self._queue: deque[str] = deque()
+        self._switches: tuple[float, Mapping[str, frozenset[str]]] | None = None
         self._draining = False
 
     # -- deployment and handlers -------------------------------------------------------------
@@ -166,7 +169,7 @@ class Engine:
             dep = self._by_name[process]
         else:
             dep = self.deploy(process)
-        if dep.compiled.name in self.store.switches().get("process", ()):
+        if dep.compiled.name in self._switch_set("process", ()):
             raise EngineError(f"process {dep.compiled.name} is suspended; no case may start",
                               hint="resume the process first")
         inputs = dict(inputs or {})
@@ -356,10 +359,10 @@ class Engine:
 
     def suspend_process(self, name: str) -> None:
         """No case of ``name`` starts or moves until it is resumed."""
-        self.store.set_switch("process", name, True)
+        self._set_switch("process", name, True)
 
     def resume_process(self, name: str) -> None:
-        self.store.set_switch("process", name, False)
+        self._set_switch("process", name, False)
         for rec in self.store.cases(process=name):
             if rec.status is CaseStatus.WAITING:
                 self._queue.extend(i.id for i in self.store.work_items(case=rec.id)
@@ -370,7 +373,7 @@ class Engine:
     def suspend_agent(self, agent_id: str) -> int:
         """Stop calling ``agent_id``; its open items go to the model's human fallback where
         the task has one, and wait otherwise. Returns how many items were handed over."""
-        self.store.set_switch("agent", agent_id, True)
+        self._set_switch("agent", agent_id, True)
         moved = 0
         for item in self.store.work_items(agent=agent_id):
             rec = self.store.case(item.case)
@@ -386,7 +389,7 @@ class Engine:
         return moved
 
     def resume_agent(self, agent_id: str) -> None:
-        self.store.set_switch("agent", agent_id, False)
+        self._set_switch("agent", agent_id, False)
         self._queue.extend(i.id for i in self.store.work_items(agent=agent_id))
         self._drain()
 
@@ -439,8 +442,21 @@ class Engine:
                     rec.memory, rec.status, rec.incident, rec.version, rec.head,
                     self.clock.now())
 
+    def _switch_set(self, kind: str, default: Any = ()) -> frozenset[str]:
+        """The kill-switch settings, re-read from the store at most every
+        :attr:`switch_refresh` seconds (wall time) so other workers' switches take effect."""
+        now = time.monotonic()
+        cached = self._switches
+        if cached is None or now - cached[0] > self.switch_refresh:
+            cached = self._switches = (now, self.store.switches())
+        return cached[1].get(kind, frozenset())
+
+    def _set_switch(self, kind: str, key: str, on: bool) -> None:
+        self.store.set_switch(kind, key, on)
+        self._switches = None
+
     def _process_suspended(self, rec: CaseRecord) -> bool:
-        return rec.process in self.store.switches().get("process", ())
+        return rec.process in self._switch_set("process", ())
 
     def _open_item(self, item_id: str) -> tuple[_Txn, WorkItem, TaskInfo]:
         item = self.store.work_item(item_id)
@@ -462,9 +478,10 @@ class Engine:
 
     def _commit(self, tx: _Txn, *, new: bool = False) -> None:
         program = tx.dep.program
-        rec = replace(tx.rec, status=tx.status, marking=program.named(tx.counts),
-                      data=tx.data or {}, memory=tx.memory, version=tx.seq, head=tx.head,
-                      updated=tx.now, incident=tx.incident)
+        old = tx.rec
+        rec = CaseRecord(old.id, old.process, old.fingerprint, tx.status,
+                         program.named(tx.counts), tx.data or {}, tx.memory, tx.seq, tx.head,
+                         old.started, tx.now, tx.incident, old.labels)
         self.store.commit(Change(rec, None if new else tx.rec.version, tx.events,
                                  list(tx.items.values()), tx.timers, tx.cancel))
         if self.dispatch == "inline":
@@ -533,8 +550,10 @@ class Engine:
             confidence=confidence, rationale=rationale, reason=reason,
             work_item=item.id if item is not None else None)
         if item is not None:
-            tx.items[item.id] = replace(item, status=closes, closed=tx.now,
-                                        outcome=t.action)
+            tx.items[item.id] = WorkItem(item.id, item.case, item.task, item.place, item.kind,
+                                         closes, item.created, item.role, item.agent,
+                                         item.claimed_by, item.attempt, item.key, item.due,
+                                         item.lease_until, tx.now, t.action)
             tx.cancel.extend(_timer_ids(item))
         if t.action == Action.OFFER.value:
             self._offer(tx, t, event)
@@ -686,7 +705,7 @@ class Engine:
     def _call(self, tx: _Txn, item: WorkItem, info: TaskInfo) -> None:
         """Call the agent or service of an open item and commit what came of it."""
         if item.kind == "agent":
-            if item.agent in self.store.switches().get("agent", ()):
+            if item.agent in self._switch_set("agent", ()):
                 if self._fallback(tx, item, info):
                     self._settle(tx)
                 self._commit_changes(tx)

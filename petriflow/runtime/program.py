@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 from petriflow.errors import ColorError, ModelError, NotEnabledError, Problem
 from petriflow.ids import PlaceId, TransitionId
 from petriflow.model.compiled import DATA_PLACE, DATA_VAR, Action, CompiledProcess, Origin
-from petriflow.net.colors import DOT, ColorSet
-from petriflow.net.expr import Var
+from petriflow.net.colors import DOT, ColorSet, Record, RecordColor
+from petriflow.net.evaluate import compile_expr
+from petriflow.net.expr import Update, Var
 from petriflow.net.marking import Marking
 
 #: Roles of transitions the engine fires by itself as soon as they are enabled.
@@ -48,6 +50,9 @@ class ProgramTransition:
     reads_data: bool
     data_value: Callable[[Mapping[str, Any]], Any] | None
     data_check: ColorSet | None
+    # ``update(_d, f=e, ...)``: only the changed fields are computed and validated (the
+    # others come from a record that is valid already): (field, closure, color) triples
+    data_changes: tuple[tuple[str, Callable[[Mapping[str, Any]], Any], ColorSet], ...] | None
     guard: Callable[[Mapping[str, Any]], Any] | None
     answers: dict[str, ColorSet]          # free variables: what the participant answers
     meta: dict[str, str]
@@ -105,11 +110,13 @@ class Program:
                     outs.append((self.index[place], weight))
             if reads and value is not None and _is_identity(net, t.id):
                 value = None  # the data record is put back unchanged
+            changes = _update_of(net, t.id, compiled.data_color) if reads else None
             answers = {n: c for n, c in plan.var_colors.items() if n != DATA_VAR}
             pt = ProgramTransition(
                 index=i, id=t.id, origin=origin, ins=tuple(ins),
                 inhibit=tuple((self.index[p], w) for p, w in plan.inhibit),
                 outs=tuple(outs), reads_data=reads, data_value=value, data_check=check,
+                data_changes=changes if value is not None else None,
                 guard=plan.guard, answers=answers, meta=dict(t.meta),
                 automatic=origin.role in AUTOMATIC and not answers,
             )
@@ -121,6 +128,7 @@ class Program:
             for p, _ in pt.ins:
                 if pt.automatic:
                     self.consumers[p] += (pt,)
+        self.place_range = range(len(self.places))
         self.initial = [net.initial_marking.count(p) if p != DATA_PLACE else 0
                         for p in self.places]
         self.final = {self.index[p] for p in compiled.final_places}
@@ -164,6 +172,21 @@ class Program:
         for p, w in t.outs:
             new[p] += w
         written: dict[str, Any] = {}
+        if t.data_changes is not None and data is not None:
+            try:
+                for name, fn, color in t.data_changes:
+                    value = color.validate(fn(env))
+                    old = data[name]
+                    if value != old or type(value) is not type(old):
+                        written[name] = value
+            except ColorError as exc:
+                raise NotEnabledError(f"transition '{t.id}' is not enabled: output to place "
+                                      f"'data': field '{name}': {exc}",
+                                      transition=t.id) from None
+            except (ArithmeticError, KeyError, TypeError) as exc:
+                raise NotEnabledError(f"transition '{t.id}' is not enabled: {exc}",
+                                      transition=t.id) from None
+            return Step(new, Record(data, **written) if written else data, written)
         if t.data_value is not None:
             try:
                 value = t.data_value(env)
@@ -187,12 +210,12 @@ class Program:
                        ) -> ProgramTransition | None:
         """The first (in declaration order) automatic transition enabled now."""
         best: ProgramTransition | None = None
-        for p, n in enumerate(counts):
-            if n:
-                for t in self.consumers[p]:
-                    if (best is None or t.index < best.index) and \
-                            self.why_not(t, counts, data, {}) is None:
-                        best = t
+        consumers = self.consumers
+        for p in compress(self.place_range, counts):  # the marked places, at C speed
+            for t in consumers[p]:
+                if (best is None or t.index < best.index) and \
+                        self.why_not(t, counts, data, {}) is None:
+                    best = t
         return best
 
     # -- markings ------------------------------------------------------------------------
@@ -228,6 +251,23 @@ class Program:
 
     def named(self, counts: list[int]) -> dict[str, int]:
         return {self.places[i]: n for i, n in enumerate(counts) if n and i != self.data_index}
+
+
+def _update_of(net: Any, tid: TransitionId, color: RecordColor
+               ) -> tuple[tuple[str, Callable[[Mapping[str, Any]], Any], ColorSet], ...] | None:
+    """The field updates of a data arc ``update(_d, ...)``, when that is its inscription."""
+    for arc in net.outputs[tid]:
+        if arc.place != DATA_PLACE:
+            continue
+        ins = arc.inscription
+        if not (isinstance(ins, Update) and isinstance(ins.base, Var)
+                and ins.base.name == DATA_VAR):
+            return None
+        fields = dict(color.fields)
+        if any(k not in fields for k, _ in ins.changes):
+            return None
+        return tuple((k, compile_expr(e), fields[k]) for k, e in ins.changes)
+    return None
 
 
 def _is_identity(net: Any, tid: TransitionId) -> bool:
