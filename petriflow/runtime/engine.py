@@ -36,6 +36,7 @@ from petriflow.errors import (
 from petriflow.governance.audit import AuditEvent, EventKind, seal
 from petriflow.governance.participants import ParticipantKind
 from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess
+from petriflow.model.document import from_document, to_document
 from petriflow.net.colors import DecimalColor
 from petriflow.runtime.clock import Clock, SystemClock
 from petriflow.runtime.deployment import Deployment, TaskInfo
@@ -126,17 +127,19 @@ class Engine:
 
     def deploy(self, process: CompiledProcess | str | Path) -> Deployment:
         """Make a process runnable (idempotent); a path is compiled first."""
+        source = None
         if not isinstance(process, CompiledProcess):
             from petriflow.model import compile_file
 
+            source = str(Path(process).resolve())
             process = compile_file(process)
         dep = self._deployments.get(process.fingerprint)
         if dep is None:
             dep = Deployment(process, seed=self.seed)
             self._deployments[dep.fingerprint] = dep
             self.store.save_process(StoredProcess(dep.fingerprint, process.name,
-                                                  process.version, _document(process),
-                                                  process))
+                                                  process.version,
+                                                  to_document(process, source), process))
         self._by_name[process.name] = dep
         return dep
 
@@ -144,10 +147,10 @@ class Engine:
         dep = self._deployments.get(fingerprint)
         if dep is None:
             stored = self.store.process(fingerprint)
-            if stored.compiled is None:
-                raise EngineError(f"process {stored.name} ({fingerprint[:12]}) is stored but "
-                                  "not deployed in this engine", hint="deploy it first")
-            dep = self.deploy(stored.compiled)
+            compiled = stored.compiled
+            if compiled is None:  # written by another worker: rebuilt from its document
+                compiled = from_document(dict(stored.document))
+            dep = self.deploy(compiled)
         return dep
 
     def agent(self, agent_id: str, adapter: AgentAdapter) -> None:
@@ -823,17 +826,6 @@ def _duration(seconds: float | None) -> str:
         if seconds >= size:
             return f"{seconds / size:g} {unit}"
     return f"{seconds:g} s"
-
-
-def _document(process: CompiledProcess) -> dict[str, Any]:
-    """What a durable store keeps to rebuild the process: its spec and policies."""
-    spec = process.spec
-    doc: dict[str, Any] = {"name": process.name, "version": process.version}
-    if hasattr(spec, "model_dump"):
-        doc["spec"] = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    doc["policies"] = [ob.policy.model_dump(mode="json") for ob in process.obligations
-                       if hasattr(ob.policy, "model_dump")]
-    return doc
 
 
 __all__ = ["Engine"]

@@ -1,0 +1,327 @@
+"""The Store protocol on SQLAlchemy 2 Core: SQLite embedded, PostgreSQL for many workers.
+
+One :meth:`SqlStore.commit` is one database transaction: the case row is updated only
+if its version is the one the change was computed from (``UPDATE ... WHERE version =
+?``; zero rows means another writer won, :class:`~petriflow.errors.ConflictError`), the
+journal rows are inserted under the primary key (case, seq) so a duplicate step cannot
+be written twice, and work items and timers change in the same transaction. The case
+row (marking, data, memory) is a snapshot that the journal can always rebuild.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` by default (a process crash loses
+nothing; a power cut may lose the last commits, never consistency); pass
+``synchronous="FULL"`` to fsync every commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event, insert, select, update
+from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+
+from petriflow.errors import ConflictError, CorruptionError, NotFoundError, StoreError
+from petriflow.governance.audit import AuditEvent
+from petriflow.net.colorjson import color_from_json
+from petriflow.net.colors import RecordColor
+from petriflow.store.base import (
+    CaseRecord,
+    CaseStatus,
+    Change,
+    ItemStatus,
+    StoredProcess,
+    Timer,
+    WorkItem,
+)
+from petriflow.store.codec import (
+    decode_data,
+    dumps,
+    event_from_row,
+    event_to_row,
+    loads,
+)
+from petriflow.store.sql.schema import (
+    SCHEMA_VERSION,
+    cases,
+    events,
+    metadata,
+    processes,
+    schema_info,
+    switches,
+    timers,
+    work_items,
+)
+
+OPEN = (ItemStatus.OFFERED.value, ItemStatus.CLAIMED.value)
+
+
+def default_url(directory: str | Path = ".") -> str:
+    """The embedded default: a SQLite file in ``directory``."""
+    return f"sqlite:///{Path(directory) / 'petriflow.db'}"
+
+
+class SqlStore:
+    """A durable store at a SQLAlchemy URL (``sqlite:///file.db``,
+    ``postgresql+psycopg://user@host/db``)."""
+
+    def __init__(self, url: str | None = None, *, synchronous: str = "NORMAL",
+                 create: bool = True, echo: bool = False) -> None:
+        self.url = url or default_url()
+        self.sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if not self.sqlite:
+            kwargs.update(pool_pre_ping=True, pool_size=4, max_overflow=4)
+        try:
+            self.db: SqlEngine = create_engine(self.url, **kwargs)
+        except Exception as exc:  # a malformed URL or a missing driver
+            raise StoreError(f"cannot use database {self._safe_url()}: {exc}") from None
+        if self.sqlite:
+            mode = synchronous.upper()
+            if mode not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+                raise ValueError("synchronous is OFF, NORMAL, FULL or EXTRA")
+
+            @event.listens_for(self.db, "connect")
+            def _pragmas(conn: Any, _record: Any) -> None:
+                cur = conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={mode}")
+                cur.execute("PRAGMA busy_timeout=10000")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+        self._colors: dict[str, RecordColor | None] = {}
+        self._processes: dict[str, StoredProcess] = {}
+        self._open(create)
+
+    def _safe_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return "<unparsable URL>"
+
+    def _open(self, create: bool) -> None:
+        try:
+            with self.db.begin() as conn:
+                if create:
+                    metadata.create_all(conn)
+                row = conn.execute(select(schema_info.c.version)).first()
+                if row is None:
+                    conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
+                elif row.version != SCHEMA_VERSION:
+                    raise StoreError(
+                        f"database {self._safe_url()} has schema version {row.version}; "
+                        f"this petriflow uses {SCHEMA_VERSION}",
+                        hint="run `petriflow db migrate --db URL` with the petriflow "
+                             "version that matches, or use a new database")
+        except StoreError:
+            raise
+        except DatabaseError as exc:
+            raise CorruptionError(f"database {self._safe_url()} cannot be read: "
+                                  f"{exc.orig or exc}") from None
+        except OperationalError as exc:
+            raise StoreError(f"cannot open database {self._safe_url()}: {exc.orig or exc}"
+                             ) from None
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def save_process(self, process: StoredProcess) -> None:
+        if process.fingerprint in self._processes:
+            return
+        with self.db.begin() as conn:
+            exists = conn.execute(select(processes.c.fingerprint).where(
+                processes.c.fingerprint == process.fingerprint)).first()
+            if exists is None:
+                try:
+                    conn.execute(insert(processes).values(
+                        fingerprint=process.fingerprint, name=process.name,
+                        version=process.version, document=dumps(dict(process.document)),
+                        created=time.time()))
+                except IntegrityError:
+                    pass  # another worker deployed it at the same moment
+        self._processes[process.fingerprint] = process
+
+    def process(self, fingerprint: str) -> StoredProcess:
+        known = self._processes.get(fingerprint)
+        if known is not None:
+            return known
+        with self.db.connect() as conn:
+            row = conn.execute(select(processes).where(
+                processes.c.fingerprint == fingerprint)).first()
+        if row is None:
+            raise NotFoundError(f"no process with fingerprint {fingerprint[:12]}")
+        doc = loads(row.document, f"process {row.name}")
+        stored = StoredProcess(row.fingerprint, row.name, row.version, doc)
+        self._processes[fingerprint] = stored
+        return stored
+
+    def _color(self, fingerprint: str) -> RecordColor | None:
+        if fingerprint not in self._colors:
+            doc = self.process(fingerprint).document
+            color = None
+            if doc.get("data_color"):
+                c = color_from_json(doc["data_color"])
+                color = c if isinstance(c, RecordColor) else None
+            self._colors[fingerprint] = color
+        return self._colors[fingerprint]
+
+    # -- the one write -----------------------------------------------------------------------
+
+    def commit(self, change: Change) -> None:
+        c = change.case
+        values = {"process": c.process, "fingerprint": c.fingerprint,
+                  "status": c.status.value, "marking": dumps(dict(c.marking)),
+                  "data": dumps(dict(c.data)), "memory": dumps(dict(c.memory)),
+                  "version": c.version, "head": c.head, "started": c.started,
+                  "updated": c.updated, "incident": c.incident,
+                  "labels": dumps(dict(c.labels))}
+        try:
+            with self.db.begin() as conn:
+                if change.expected_version is None:
+                    conn.execute(insert(cases).values(id=c.id, **values))
+                else:
+                    done = conn.execute(update(cases).where(
+                        cases.c.id == c.id, cases.c.version == change.expected_version
+                    ).values(**values))
+                    if done.rowcount != 1:
+                        raise ConflictError(f"case {c.id} changed since version "
+                                            f"{change.expected_version}: another writer "
+                                            "moved it; reload and retry")
+                if change.events:
+                    conn.execute(insert(events), [event_to_row(e) for e in change.events])
+                for item in change.items:
+                    row = _item_row(item)
+                    done = conn.execute(update(work_items).where(
+                        work_items.c.id == item.id).values(**row))
+                    if done.rowcount == 0:
+                        conn.execute(insert(work_items).values(id=item.id, **row))
+                if change.cancel_timers:
+                    conn.execute(delete(timers).where(timers.c.id.in_(
+                        list(change.cancel_timers))))
+                for t in change.timers:
+                    conn.execute(delete(timers).where(timers.c.id == t.id))
+                    conn.execute(insert(timers).values(
+                        id=t.id, case_id=t.case, due=t.due, kind=t.kind,
+                        work_item=t.work_item, transition=t.transition))
+        except IntegrityError as exc:
+            raise ConflictError(f"case {c.id}: another writer committed the same step "
+                                f"({exc.orig})") from None
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def case(self, case_id: str) -> CaseRecord:
+        with self.db.connect() as conn:
+            row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+        if row is None:
+            raise NotFoundError(f"no case {case_id!r}")
+        return self._case(row)
+
+    def _case(self, row: Any) -> CaseRecord:
+        what = f"case {row.id}"
+        try:
+            status = CaseStatus(row.status)
+        except ValueError:
+            raise CorruptionError(f"{what}: unknown status {row.status!r}") from None
+        marking = loads(row.marking, what + " marking")
+        if not isinstance(marking, dict) or not all(
+                isinstance(v, int) and v >= 0 for v in marking.values()):
+            raise CorruptionError(f"{what}: the marking is not a count per place")
+        data = decode_data(self._color(row.fingerprint), loads(row.data, what + " data"),
+                           what)
+        return CaseRecord(row.id, row.process, row.fingerprint, status, marking, data,
+                          loads(row.memory, what + " memory"), row.version, row.head,
+                          row.started, row.updated, row.incident,
+                          loads(row.labels, what + " labels"))
+
+    def cases(self, *, process: str | None = None, status: CaseStatus | None = None
+              ) -> list[CaseRecord]:
+        q = select(cases).order_by(cases.c.started, cases.c.id)
+        if process is not None:
+            q = q.where(cases.c.process == process)
+        if status is not None:
+            q = q.where(cases.c.status == status.value)
+        with self.db.connect() as conn:
+            rows = conn.execute(q).all()
+        return [self._case(r) for r in rows]
+
+    def case_ids(self) -> list[str]:
+        with self.db.connect() as conn:
+            return [r.id for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
+
+    def work_item(self, item_id: str) -> WorkItem:
+        with self.db.connect() as conn:
+            row = conn.execute(select(work_items).where(work_items.c.id == item_id)).first()
+        if row is None:
+            raise NotFoundError(f"no work item {item_id!r}")
+        return _item(row)
+
+    def work_items(self, *, case: str | None = None, open_only: bool = True,
+                   role: str | None = None, agent: str | None = None) -> list[WorkItem]:
+        q = select(work_items).order_by(work_items.c.created, work_items.c.id)
+        if case is not None:
+            q = q.where(work_items.c.case_id == case)
+        if open_only:
+            q = q.where(work_items.c.status.in_(OPEN))
+        if role is not None:
+            q = q.where(work_items.c.role == role)
+        if agent is not None:
+            q = q.where(work_items.c.agent == agent)
+        with self.db.connect() as conn:
+            return [_item(r) for r in conn.execute(q)]
+
+    def timers(self, *, case: str | None = None, due_by: float | None = None) -> list[Timer]:
+        q = select(timers).order_by(timers.c.due, timers.c.id)
+        if case is not None:
+            q = q.where(timers.c.case_id == case)
+        if due_by is not None:
+            q = q.where(timers.c.due <= due_by)
+        with self.db.connect() as conn:
+            return [Timer(r.id, r.case_id, r.due, r.kind, r.work_item, r.transition)
+                    for r in conn.execute(q)]
+
+    def events(self, case_id: str) -> list[AuditEvent]:
+        q = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
+        with self.db.connect() as conn:
+            return [event_from_row(r._mapping) for r in conn.execute(q)]
+
+    def switches(self) -> Mapping[str, frozenset[str]]:
+        out: dict[str, set[str]] = {"process": set(), "agent": set()}
+        with self.db.connect() as conn:
+            for r in conn.execute(select(switches)):
+                out.setdefault(r.kind, set()).add(r.key)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def set_switch(self, kind: str, key: str, on: bool) -> None:
+        with self.db.begin() as conn:
+            conn.execute(delete(switches).where(switches.c.kind == kind,
+                                                switches.c.key == key))
+            if on:
+                conn.execute(insert(switches).values(kind=kind, key=key))
+
+
+def _item_row(i: WorkItem) -> dict[str, Any]:
+    return {"case_id": i.case, "task": i.task, "place": i.place, "kind": i.kind,
+            "status": i.status.value, "created": i.created, "role": i.role,
+            "agent": i.agent, "claimed_by": i.claimed_by, "attempt": i.attempt,
+            "key": i.key, "due": i.due, "lease_until": i.lease_until, "closed": i.closed,
+            "outcome": i.outcome}
+
+
+def _item(r: Any) -> WorkItem:
+    try:
+        status = ItemStatus(r.status)
+    except ValueError:
+        raise CorruptionError(f"work item {r.id}: unknown status {r.status!r}") from None
+    return WorkItem(r.id, r.case_id, r.task, r.place, r.kind, status, r.created, r.role,
+                    r.agent, r.claimed_by, r.attempt, r.key, r.due, r.lease_until, r.closed,
+                    r.outcome)
+
+
+__all__ = ["SqlStore", "default_url"]
