@@ -14,6 +14,7 @@ nothing; a power cut may lose the last commits, never consistency); pass
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -135,17 +136,16 @@ class SqlStore:
     def save_process(self, process: StoredProcess) -> None:
         if process.fingerprint in self._processes:
             return
-        with self.db.begin() as conn:
+        with self.db.connect() as conn:
             exists = conn.execute(select(processes.c.fingerprint).where(
                 processes.c.fingerprint == process.fingerprint)).first()
-            if exists is None:
-                try:
-                    conn.execute(insert(processes).values(
-                        fingerprint=process.fingerprint, name=process.name,
-                        version=process.version, document=dumps(dict(process.document)),
-                        created=time.time()))
-                except IntegrityError:
-                    pass  # another worker deployed it at the same moment
+        if exists is None:
+            # a concurrent deployment of the same process may win the insert: that is fine
+            with contextlib.suppress(IntegrityError), self.db.begin() as conn:
+                conn.execute(insert(processes).values(
+                    fingerprint=process.fingerprint, name=process.name,
+                    version=process.version, document=dumps(dict(process.document)),
+                    created=time.time()))
         self._processes[process.fingerprint] = process
 
     def process(self, fingerprint: str) -> StoredProcess:
