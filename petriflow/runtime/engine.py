@@ -121,6 +121,7 @@ class Engine:
         self._ids = itertools.count(1)
         self._queue: deque[str] = deque()
         self._switches: tuple[float, Mapping[str, frozenset[str]]] | None = None
+        self._timer_dues: dict[str, float] | None = None
         self._draining = False
 
     # -- deployment and handlers -------------------------------------------------------------
@@ -300,8 +301,17 @@ class Engine:
                 return done
 
     def next_timer(self) -> float | None:
-        timers = self.store.timers()
-        return timers[0].due if timers else None
+        """When the earliest timer is due. Read from the store once, then kept up to date
+        from this engine's own commits (call :meth:`refresh` when other workers share the
+        store)."""
+        if self._timer_dues is None:
+            self._timer_dues = {t.id: t.due for t in self.store.timers()}
+        return min(self._timer_dues.values(), default=None)
+
+    def refresh(self) -> None:
+        """Forget what this engine remembers of the store (timers, kill switches)."""
+        self._timer_dues = None
+        self._switches = None
 
     def _timer(self, timer: Timer) -> bool:
         rec = self.store.case(timer.case)
@@ -487,6 +497,12 @@ class Engine:
                          old.started, tx.now, tx.incident, old.labels)
         self.store.commit(Change(rec, None if new else tx.rec.version, tx.events,
                                  list(tx.items.values()), tx.timers, tx.cancel))
+        dues = self._timer_dues
+        if dues is not None:
+            for tid in tx.cancel:
+                dues.pop(tid, None)
+            for timer in tx.timers:
+                dues[timer.id] = timer.due
         if self.dispatch == "inline":
             self._queue.extend(i.id for i in tx.offered if i.kind in ("agent", "bot", "api"))
 

@@ -15,6 +15,7 @@ import itertools
 import random
 import statistics
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,15 +137,40 @@ class Simulation:
     def at(self, when: float, action: Callable[[], None]) -> None:
         heapq.heappush(self.queue, (when, next(self.order), action))
 
-    def run(self, cases: int) -> Summary:
+    def run(self, cases: int, run_id: str | None = None) -> Summary:
+        """Start ``cases`` new cases (ids ``<process>-<run>-<n>``) and run them all out."""
         t0 = time.perf_counter()
+        run_id = run_id or uuid.uuid4().hex[:8]
         gap = 0.0
         ids = []
         for i in range(cases):
-            case_id = f"{self.compiled.name}-{i + 1:06d}"
+            case_id = f"{self.compiled.name}-{run_id}-{i + 1:06d}"
             ids.append(case_id)
             self.at(gap, lambda c=case_id, n=i + 1: self._start(c, n))
             gap += duration(self.scenario.arrival, self.rng)
+        self._loop()
+        summary = self._summary(ids)
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    def resume(self) -> Summary:
+        """Finish every unfinished case of this process that the store holds (an
+        interrupted run), with the same participants; start no new case."""
+        t0 = time.perf_counter()
+        unfinished = [c for c in self.engine.store.cases(process=self.compiled.name)
+                      if c.status in (CaseStatus.RUNNING, CaseStatus.WAITING)]
+        if unfinished:
+            self.clock.set(max(c.updated for c in unfinished))
+        for c in unfinished:
+            if c.fingerprint != self.dep.fingerprint:
+                self.engine.deployment(c.fingerprint)  # pinned to the net it started on
+            self._schedule(c.id)
+        self._loop()
+        summary = self._summary([c.id for c in unfinished])
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    def _loop(self) -> None:
         while True:
             timer = self.engine.next_timer()
             if self.queue and (timer is None or self.queue[0][0] <= timer):
@@ -159,9 +185,6 @@ class Simulation:
                     self._schedule(case_id)
             else:
                 break
-        summary = self._summary(ids)
-        summary.seconds = time.perf_counter() - t0
-        return summary
 
     def _start(self, case_id: str, n: int) -> None:
         inputs = {}

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, insert, select, update
+from sqlalchemy import bindparam, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
@@ -57,6 +57,20 @@ from petriflow.store.sql.schema import (
 )
 
 OPEN = (ItemStatus.OFFERED.value, ItemStatus.CLAIMED.value)
+
+# Statements built once: the commit path only binds parameters.
+_CASE_COLUMNS = [c.name for c in cases.columns if c.name != "id"]
+_ITEM_COLUMNS = [c.name for c in work_items.columns if c.name != "id"]
+_CASE_INSERT = insert(cases)
+_CASE_UPDATE = update(cases).where(
+    cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version")
+).values({n: bindparam(n) for n in _CASE_COLUMNS})
+_EVENT_INSERT = insert(events)
+_ITEM_INSERT = insert(work_items)
+_ITEM_UPDATE = update(work_items).where(work_items.c.id == bindparam("b_id")).values(
+    {n: bindparam(n) for n in _ITEM_COLUMNS})
+_TIMER_INSERT = insert(timers)
+_TIMER_DELETE = delete(timers).where(timers.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def default_url(directory: str | Path = ".") -> str:
@@ -185,31 +199,30 @@ class SqlStore:
         try:
             with self.db.begin() as conn:
                 if change.expected_version is None:
-                    conn.execute(insert(cases).values(id=c.id, **values))
+                    conn.execute(_CASE_INSERT, {"id": c.id, **values})
                 else:
-                    done = conn.execute(update(cases).where(
-                        cases.c.id == c.id, cases.c.version == change.expected_version
-                    ).values(**values))
+                    done = conn.execute(_CASE_UPDATE, {"b_id": c.id,
+                                                       "b_version": change.expected_version,
+                                                       **values})
                     if done.rowcount != 1:
                         raise ConflictError(f"case {c.id} changed since version "
                                             f"{change.expected_version}: another writer "
                                             "moved it; reload and retry")
                 if change.events:
-                    conn.execute(insert(events), [event_to_row(e) for e in change.events])
+                    conn.execute(_EVENT_INSERT, [event_to_row(e) for e in change.events])
                 for item in change.items:
                     row = _item_row(item)
-                    done = conn.execute(update(work_items).where(
-                        work_items.c.id == item.id).values(**row))
+                    done = conn.execute(_ITEM_UPDATE, {"b_id": item.id, **row})
                     if done.rowcount == 0:
-                        conn.execute(insert(work_items).values(id=item.id, **row))
-                if change.cancel_timers:
-                    conn.execute(delete(timers).where(timers.c.id.in_(
-                        list(change.cancel_timers))))
-                for t in change.timers:
-                    conn.execute(delete(timers).where(timers.c.id == t.id))
-                    conn.execute(insert(timers).values(
-                        id=t.id, case_id=t.case, due=t.due, kind=t.kind,
-                        work_item=t.work_item, transition=t.transition))
+                        conn.execute(_ITEM_INSERT, {"id": item.id, **row})
+                gone = list(change.cancel_timers) + [t.id for t in change.timers]
+                if gone:
+                    conn.execute(_TIMER_DELETE, {"ids": gone})
+                if change.timers:
+                    conn.execute(_TIMER_INSERT, [
+                        {"id": t.id, "case_id": t.case, "due": t.due, "kind": t.kind,
+                         "work_item": t.work_item, "transition": t.transition}
+                        for t in change.timers])
         except IntegrityError as exc:
             raise ConflictError(f"case {c.id}: another writer committed the same step "
                                 f"({exc.orig})") from None
