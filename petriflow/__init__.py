@@ -34,21 +34,33 @@ _EXPORTS = {
     "TokenGame": "petriflow.net.game",
     "read_pnml": "petriflow.net.pnml",
     "write_pnml": "petriflow.net.pnml",
+    "Engine": "petriflow.runtime.engine",
+    "AgentAnswer": "petriflow.runtime.handlers",
+    "ManualClock": "petriflow.runtime.clock",
+    "InMemoryStore": "petriflow.store.memory",
+    "SqlStore": "petriflow.store.sql.store",
+    "PolicyRefusal": "petriflow.errors",
 }
 
 __all__ = [
+    "AgentAnswer",
     "CompiledProcess",
+    "Engine",
+    "InMemoryStore",
+    "ManualClock",
     "Marking",
     "ModelError",
     "Net",
     "NetBuilder",
     "NotEnabledError",
     "PetriflowError",
+    "PolicyRefusal",
     "Precedence",
     "Process",
     "Result",
     "Role",
     "SegregationOfDuties",
+    "SqlStore",
     "Step",
     "TokenGame",
     "Verdict",
@@ -61,7 +73,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from petriflow.errors import ModelError, NotEnabledError, PetriflowError
+    from petriflow.errors import ModelError, NotEnabledError, PetriflowError, PolicyRefusal
     from petriflow.governance.participants import Role
     from petriflow.governance.policies import Precedence, SegregationOfDuties
     from petriflow.model import compile_file
@@ -73,6 +85,11 @@ if TYPE_CHECKING:
     from petriflow.net.marking import Marking
     from petriflow.net.pnml import read_pnml, write_pnml
     from petriflow.net.structure import Net
+    from petriflow.runtime.clock import ManualClock
+    from petriflow.runtime.engine import Engine
+    from petriflow.runtime.handlers import AgentAnswer
+    from petriflow.store.memory import InMemoryStore
+    from petriflow.store.sql.store import SqlStore
     from petriflow.verify.portfolio import check
     from petriflow.verify.result import Result, Verdict
 

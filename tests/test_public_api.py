@@ -13,6 +13,7 @@ PUBLIC = {
     "Result", "Verdict", "check",
     "Marking", "ModelError", "Net", "NetBuilder", "NotEnabledError", "PetriflowError", "Step",
     "TokenGame", "bindings", "fire", "read_pnml", "write_pnml",
+    "AgentAnswer", "Engine", "InMemoryStore", "ManualClock", "PolicyRefusal", "SqlStore",
 }
 KERNEL = {
     "BLACK", "DOT", "Arc", "ArcKind", "Binding", "BoolColor", "ColorSet", "DecimalColor",
