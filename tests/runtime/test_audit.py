@@ -157,3 +157,36 @@ def test_values_outside_json_are_refused() -> None:
     ev = AuditEvent(case=CASE, seq=1, kind=EventKind.STEP, at=0.0, binding={"x": object()})
     with pytest.raises(TypeError):
         seal(ev)
+
+
+# -- the hot-path encoder writes exactly the canonical text -------------------------------
+
+from decimal import Decimal as _Decimal  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from petriflow.governance.audit import AuditEvent as _Event  # noqa: E402
+from petriflow.governance.audit import canonical as _canonical  # noqa: E402
+from petriflow.governance.audit import event_text as _event_text  # noqa: E402
+
+_text = st.text(max_size=8)
+_values = st.one_of(st.none(), st.booleans(), st.integers(), _text,
+                    st.floats(allow_nan=False, allow_infinity=False),
+                    st.decimals(allow_nan=False, allow_infinity=False, places=3))
+_maps = st.dictionaries(_text, _values, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_text, seq=st.integers(1, 10**6), at=st.floats(0, 1e9), opt=st.none() | _text,
+       binding=_maps, writes=_maps, reads=st.lists(_text, max_size=3).map(tuple),
+       policies=st.lists(st.tuples(_text, st.sampled_from(["pass", "fail"])),
+                         max_size=3).map(tuple),
+       confidence=st.none() | st.floats(0, 1))
+def test_event_text_is_the_canonical_json(case: str, seq: int, at: float, opt: str | None,
+                                          binding: dict, writes: dict, reads: tuple,
+                                          policies: tuple, confidence: float | None) -> None:
+    e = _Event(case, seq, "step", at, opt, opt, opt, opt, opt, opt, binding, reads, writes,
+               policies, confidence, opt, opt, opt, "0" * 64)
+    assert _event_text(e) == _canonical(e.body())
+    assert isinstance(_Decimal, type)
