@@ -154,6 +154,9 @@ class Engine:
             dep = self.deploy(compiled)
         return dep
 
+    def deployments(self) -> list[Deployment]:
+        return list(self._deployments.values())
+
     def agent(self, agent_id: str, adapter: AgentAdapter) -> None:
         """Register the adapter that answers for ``agent_id``."""
         self._agents[agent_id] = adapter

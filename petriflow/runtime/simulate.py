@@ -17,24 +17,17 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from petriflow.errors import EngineError
 from petriflow.governance.audit import EventKind
 from petriflow.model.compiled import CompiledProcess
-from petriflow.net.colors import BoolColor, DecimalColor, EnumColor, IntColor, StrColor
 from petriflow.runtime.clock import ManualClock
 from petriflow.runtime.engine import Engine
-from petriflow.runtime.handlers import AgentAnswer, AgentRequest, PermanentError, ServiceCall
-from petriflow.runtime.scenario import Scenario, duration, generate
+from petriflow.runtime.participants import SimulatedParticipants
+from petriflow.runtime.scenario import Scenario, duration
 from petriflow.store.base import CaseStatus, Store, WorkItem
-
-
-class SimulatedOutage(Exception):
-    """A service failure the scenario asked for (retried by the engine)."""
 
 
 @dataclass
@@ -91,46 +84,8 @@ class Simulation:
         self.queue: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
         self.scheduled: set[str] = set()
-        self.counter = itertools.count(1)
-        self.effects: Counter[str] = Counter()   # idempotency key -> effects performed
-        self.people = {role: list(p) for role, p in scenario.people.items()}
-        for info in self.dep.tasks.values():
-            if info.kind.value == "agent" and info.agent:
-                self.engine.agent(info.agent, self._agent)
-            elif info.kind.value in ("bot", "api"):
-                self.engine.service(info.id, self._service)
-
-    # -- participants ------------------------------------------------------------------------
-
-    def _answers(self, task: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        info = self.dep.tasks[task]
-        b = self.scenario.behaviour(task)
-        n = next(self.counter)
-        out = {}
-        for name in info.writes:
-            if name == info.confidence:
-                continue
-            if name in b.answers:
-                out[name] = _coerce(info.colors[name], generate(b.answers[name], self.rng,
-                                                                data, n))
-            else:
-                out[name] = _plausible(info.colors[name], data.get(name), name, n)
-        return out
-
-    def _agent(self, request: AgentRequest) -> AgentAnswer:
-        b = self.scenario.behaviour(request.task)
-        data = dict(request.data)
-        conf = generate(b.confidence, self.rng, data, 0) if b.confidence is not None else 0.95
-        return AgentAnswer(self._answers(request.task, data), float(conf), "simulated")
-
-    def _service(self, call: ServiceCall) -> Mapping[str, Any]:
-        b = self.scenario.behaviour(call.task)
-        if b.permanent_failure_rate and self.rng.random() < b.permanent_failure_rate:
-            raise PermanentError(f"{call.task} rejected the request")
-        if b.failure_rate and self.rng.random() < b.failure_rate:
-            raise SimulatedOutage(f"{call.task} is unavailable")
-        self.effects[call.key] += 1
-        return self._answers(call.task, dict(call.data))
+        self.participants = SimulatedParticipants(self.engine, scenario, self.rng)
+        self.participants.serve(self.dep)
 
     # -- the event loop ----------------------------------------------------------------------
 
@@ -187,12 +142,8 @@ class Simulation:
                 break
 
     def _start(self, case_id: str, n: int) -> None:
-        inputs = {}
-        for name, color in self.dep.inputs.items():
-            spec = self.scenario.inputs.get(name)
-            inputs[name] = (_coerce(color, generate(spec, self.rng, inputs, n))
-                            if spec is not None else _plausible(color, None, name, n))
-        self.engine.start(self.compiled, inputs, case_id=case_id)
+        self.engine.start(self.compiled, self.participants.inputs(self.dep, n),
+                          case_id=case_id)
         self._schedule(case_id)
 
     def _schedule(self, case_id: str) -> None:
@@ -209,37 +160,8 @@ class Simulation:
         self.at(self.clock.now() + delay, lambda: self._act(item))
 
     def _act(self, item: WorkItem) -> None:
-        current = self.engine.store.work_item(item.id)
-        if not current.status.open:
-            return
-        case = self.engine.case(item.case)
-        if case.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED):
-            return
-        try:
-            if item.kind in ("agent", "bot", "api"):
-                self.engine.perform(item.id)
-            elif item.kind == "receive":
-                self.engine.deliver(item.case, item.task,
-                                    self._answers(item.task, dict(case.data)))
-            else:
-                self._person(item, dict(case.data))
-        except EngineError:
-            pass  # a refusal is recorded in the journal; the summary counts it there
+        self.participants.act(item)
         self._schedule(item.case)
-
-    def _person(self, item: WorkItem, data: dict[str, Any]) -> None:
-        for m in self.scenario.behaviour(item.task).misbehave:
-            if self.rng.random() < m.probability:
-                wrong = data.get(m.actor) or data.get(f"by_{m.actor}") or m.actor
-                try:  # the engine must refuse this; if it does not, the summary shows it
-                    self.engine.complete(item.id, str(wrong), self._answers(item.task, data))
-                    return
-                except EngineError:
-                    pass
-        allowed = self.engine.candidates(item.id, self.people.get(item.role or "", ()))
-        if not allowed:
-            return  # nobody may do it: it waits (a timeout, if any, moves it on)
-        self.engine.complete(item.id, self.rng.choice(allowed), self._answers(item.task, data))
 
     # -- the summary -------------------------------------------------------------------------
 
@@ -288,39 +210,4 @@ def _short(text: str | None) -> str:
     return (text or "unknown").split(": ", 1)[0][:80]
 
 
-def _coerce(color: Any, value: Any) -> Any:
-    """Mapping keys in YAML are text (``{true: 9, false: 1}``): read them as the field's type."""
-    if not isinstance(value, str):
-        return value
-    if isinstance(color, BoolColor) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if isinstance(color, IntColor) and value.lstrip("-").isdigit():
-        return int(value)
-    if isinstance(color, DecimalColor):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            return value
-    return value
-
-
-def _plausible(color: Any, current: Any, name: str, n: int) -> Any:
-    """An answer for a field the scenario says nothing about."""
-    if isinstance(color, BoolColor):
-        return True
-    if isinstance(color, EnumColor):
-        return current if current in color.values else color.values[0]
-    if isinstance(color, IntColor):
-        return current if current else max(color.low or 0, 1) if color.high is None or \
-            color.high >= 1 else color.low
-    if isinstance(color, DecimalColor):
-        if current:
-            return current
-        low = color.low if color.low is not None else Decimal(0)
-        return max(low, Decimal(1)) if color.high is None or color.high >= 1 else low
-    if isinstance(color, StrColor):
-        return current or f"{name}-{n}"
-    return current
-
-
-__all__ = ["SimulatedOutage", "Simulation", "Summary"]
+__all__ = ["Simulation", "Summary"]

@@ -1,0 +1,165 @@
+"""Simulated participants: people, agents, services and messages that behave as a scenario
+says, acting through the engine's public API (so every refusal is the engine's own).
+
+Used by :class:`~petriflow.runtime.simulate.Simulation` (with delays in process time) and
+by :class:`~petriflow.runtime.worker.Worker` (at once, on a shared database).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from petriflow.errors import EngineError
+from petriflow.net.colors import BoolColor, DecimalColor, EnumColor, IntColor, StrColor
+from petriflow.runtime.deployment import Deployment
+from petriflow.runtime.engine import Engine
+from petriflow.runtime.handlers import AgentAnswer, AgentRequest, PermanentError, ServiceCall
+from petriflow.runtime.scenario import Scenario, generate
+from petriflow.store.base import CaseStatus, WorkItem
+
+
+class SimulatedOutage(Exception):
+    """A service failure the scenario asked for (retried by the engine)."""
+
+
+class SimulatedParticipants:
+    """Everyone a scenario describes, for every process deployed on ``engine``."""
+
+    def __init__(self, engine: Engine, scenario: Scenario, rng: random.Random) -> None:
+        self.engine = engine
+        self.scenario = scenario
+        self.rng = rng
+        self.counter = itertools.count(1)
+        self.effects: Counter[str] = Counter()   # idempotency key -> effects performed
+        self.people = {role: list(p) for role, p in scenario.people.items()}
+
+    def serve(self, dep: Deployment) -> None:
+        """Register as the handler of every agent and service task of ``dep``."""
+        for info in dep.tasks.values():
+            if info.kind.value == "agent" and info.agent:
+                self.engine.agent(info.agent, self._agent)
+            elif info.kind.value in ("bot", "api"):
+                self.engine.service(info.id, self._service)
+
+    def inputs(self, dep: Deployment, n: int) -> dict[str, Any]:
+        """Input values for the ``n``-th new case."""
+        values: dict[str, Any] = {}
+        for name, color in dep.inputs.items():
+            spec = self.scenario.inputs.get(name)
+            values[name] = (_coerce(color, generate(spec, self.rng, values, n))
+                            if spec is not None else _plausible(color, None, name, n))
+        return values
+
+    def _task(self, task: str) -> Any:
+        for dep in self.engine.deployments():
+            if task in dep.tasks:
+                return dep.tasks[task]
+        raise KeyError(task)
+
+    def answers(self, task: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        info = self._task(task)
+        b = self.scenario.behaviour(task)
+        n = next(self.counter)
+        out = {}
+        for name in info.writes:
+            if name == info.confidence:
+                continue
+            if name in b.answers:
+                out[name] = _coerce(info.colors[name], generate(b.answers[name], self.rng,
+                                                                data, n))
+            else:
+                out[name] = _plausible(info.colors[name], data.get(name), name, n)
+        return out
+
+    def _agent(self, request: AgentRequest) -> AgentAnswer:
+        b = self.scenario.behaviour(request.task)
+        data = dict(request.data)
+        conf = generate(b.confidence, self.rng, data, 0) if b.confidence is not None else 0.95
+        return AgentAnswer(self.answers(request.task, data), float(conf), "simulated")
+
+    def _service(self, call: ServiceCall) -> Mapping[str, Any]:
+        b = self.scenario.behaviour(call.task)
+        if b.permanent_failure_rate and self.rng.random() < b.permanent_failure_rate:
+            raise PermanentError(f"{call.task} rejected the request")
+        if b.failure_rate and self.rng.random() < b.failure_rate:
+            raise SimulatedOutage(f"{call.task} is unavailable")
+        self.effects[call.key] += 1
+        return self.answers(call.task, dict(call.data))
+
+    def act(self, item: WorkItem) -> bool:
+        """Do the work item now, as its participant would. False if it was not open (or
+        its case cannot move); refusals are recorded by the engine, not raised."""
+        current = self.engine.store.work_item(item.id)
+        if not current.status.open:
+            return False
+        case = self.engine.case(item.case)
+        if case.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED):
+            return False
+        try:
+            if item.kind in ("agent", "bot", "api"):
+                self.engine.perform(item.id)
+            elif item.kind == "receive":
+                self.engine.deliver(item.case, item.task,
+                                    self.answers(item.task, dict(case.data)))
+            else:
+                self._person(current, dict(case.data))
+        except EngineError:
+            pass  # a refusal is recorded in the journal; summaries count it there
+        return True
+
+    def _person(self, item: WorkItem, data: dict[str, Any]) -> None:
+        for m in self.scenario.behaviour(item.task).misbehave:
+            if self.rng.random() < m.probability:
+                wrong = data.get(m.actor) or data.get(f"by_{m.actor}") or m.actor
+                try:  # the engine must refuse this; if it does not, the summary shows it
+                    self.engine.complete(item.id, str(wrong), self.answers(item.task, data))
+                    return
+                except EngineError:
+                    pass
+        allowed = self.engine.candidates(item.id, self.people.get(item.role or "", ()))
+        if not allowed:
+            return  # nobody may do it: it waits (a timeout, if any, moves it on)
+        self.engine.complete(item.id, self.rng.choice(allowed), self.answers(item.task, data))
+
+
+def _coerce(color: Any, value: Any) -> Any:
+    """Mapping keys in YAML are text (``{true: 9, false: 1}``): read them as the field's type."""
+    if not isinstance(value, str):
+        return value
+    if isinstance(color, BoolColor) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if isinstance(color, IntColor) and value.lstrip("-").isdigit():
+        return int(value)
+    if isinstance(color, DecimalColor):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return value
+    return value
+
+
+def _plausible(color: Any, current: Any, name: str, n: int) -> Any:
+    """An answer for a field the scenario says nothing about."""
+    if isinstance(color, BoolColor):
+        return True
+    if isinstance(color, EnumColor):
+        return current if current in color.values else color.values[0]
+    if isinstance(color, IntColor):
+        return current if current else max(color.low or 0, 1) if color.high is None or \
+            color.high >= 1 else color.low
+    if isinstance(color, DecimalColor):
+        if current:
+            return current
+        low = color.low if color.low is not None else Decimal(0)
+        return max(low, Decimal(1)) if color.high is None or color.high >= 1 else low
+    if isinstance(color, StrColor):
+        return current or f"{name}-{n}"
+    return current
+
+
+__all__ = ["SimulatedOutage", "SimulatedParticipants"]
