@@ -327,3 +327,87 @@ def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
             click.echo(line)
         click.echo(f"{len(ids) - len(bad)} of {len(ids)} case(s) intact")
     sys.exit(1 if bad else 0)
+
+
+# -- many workers ---------------------------------------------------------------------------
+
+
+@main.command("start")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--cases", type=click.IntRange(min=1, max=10_000_000), default=100,
+              show_default=True)
+@click.option("--seed", type=int, default=0)
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+              help="Where the cases' inputs come from (default: MODEL's .scenario.yaml).")
+@click.option("--db", default=None, help=DB_HELP)
+def start_command(model: str, cases: int, seed: int, scenario: str | None,
+                  db: str | None) -> None:
+    """Start CASES cases of MODEL in the database and leave them to workers."""
+    import random
+    import uuid
+
+    from petriflow.runtime import Engine
+    from petriflow.runtime.participants import SimulatedParticipants
+    from petriflow.runtime.scenario import Scenario, load_scenario, scenario_next_to
+
+    compiled = _load_model(model)
+    path = Path(scenario) if scenario else scenario_next_to(model)
+    behaviour = load_scenario(path) if path else Scenario()
+    engine = Engine(_store(db), dispatch="deferred", seed=seed)
+    dep = engine.deploy(Path(model))
+    people = SimulatedParticipants(engine, behaviour, random.Random(seed or behaviour.seed))
+    run_id = uuid.uuid4().hex[:8]
+    for n in range(1, cases + 1):
+        engine.start(dep.compiled, people.inputs(dep, n),
+                     case_id=f"{compiled.name}-{run_id}-{n:06d}")
+    click.echo(f"started {cases} case(s) of {compiled.name} (run {run_id})")
+
+
+@main.command("worker")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+              help="Participants' behaviour (default: each process's .scenario.yaml).")
+@click.option("--until-idle", is_flag=True, help="Stop when nothing is left to do.")
+@click.option("--lease", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds a work item stays with this worker before others may take it.")
+@click.option("--batch", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--name", default=None, help="This worker's name (default: host:pid).")
+@click.option("--seed", type=int, default=None)
+@click.option("--max-seconds", type=click.FloatRange(min=0), default=None)
+def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease: float,
+                   batch: int, name: str | None, seed: int | None,
+                   max_seconds: float | None) -> None:
+    """Do the open work of every case in the database with simulated participants,
+    sharing it with other workers (PostgreSQL: row locks and leases)."""
+    import os
+    import random
+
+    from petriflow.runtime import Engine
+    from petriflow.runtime.participants import SimulatedParticipants
+    from petriflow.runtime.scenario import Scenario, load_scenario, scenario_next_to
+    from petriflow.runtime.worker import Worker
+
+    engine = Engine(_store(db), dispatch="deferred")
+    rng = random.Random(seed if seed is not None else os.getpid())
+    fixed = load_scenario(scenario) if scenario else None
+    by_process: dict[str, Any] = {}
+
+    def serve(dep: Any) -> None:
+        if dep.compiled.name not in by_process:
+            doc_path = engine.store.process(dep.fingerprint).document.get("path")
+            path = scenario_next_to(doc_path) if doc_path and not fixed else None
+            behaviour = fixed or (load_scenario(path) if path else Scenario())
+            by_process[dep.compiled.name] = SimulatedParticipants(engine, behaviour, rng)
+        by_process[dep.compiled.name].serve(dep)
+
+    engine.on_deploy.append(serve)
+
+    def act(item: Any) -> bool:
+        case = engine.case(item.case)
+        engine.deployment(case.fingerprint)  # deploys (and serves) it on first sight
+        return bool(by_process[case.process].act(item))
+
+    stats = Worker(engine, act, name=name, lease=lease, batch=batch).run(
+        until_idle=until_idle, max_seconds=max_seconds)
+    click.echo(f"worker done: {stats.items} work item(s), {stats.timers} timer(s), "
+               f"{stats.conflicts} conflict(s) lost to other workers")

@@ -19,7 +19,7 @@ import itertools
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any
 
 from petriflow.errors import (
     ColorError,
+    ConflictError,
     EngineError,
     NotEnabledError,
     OutputError,
@@ -115,6 +116,7 @@ class Engine:
         self.max_automatic_steps = 10_000
         self.switch_refresh = 1.0
         self._deployments: dict[str, Deployment] = {}
+        self.on_deploy: list[Callable[[Deployment], None]] = []  # e.g. register handlers
         self._by_name: dict[str, Deployment] = {}
         self._agents: dict[str, AgentAdapter] = {}
         self._services: dict[str, ServiceHandler] = {}
@@ -141,6 +143,8 @@ class Engine:
             self.store.save_process(StoredProcess(dep.fingerprint, process.name,
                                                   process.version,
                                                   to_document(process, source), process))
+            for hook in self.on_deploy:
+                hook(dep)
         self._by_name[process.name] = dep
         return dep
 
@@ -296,7 +300,7 @@ class Engine:
             for timer in due:
                 try:
                     handled = self._timer(timer)
-                except EngineError:
+                except (EngineError, ConflictError):  # another worker took it: theirs
                     handled = False
                 done += handled
                 progressed = progressed or handled
@@ -575,7 +579,7 @@ class Engine:
             tx.items[item.id] = WorkItem(item.id, item.case, item.task, item.place, item.kind,
                                          closes, item.created, item.role, item.agent,
                                          item.claimed_by, item.attempt, item.key, item.due,
-                                         item.lease_until, tx.now, t.action)
+                                         item.lease_until, tx.now, t.action, item.leased_by)
             tx.cancel.extend(_timer_ids(item))
         if t.action == Action.OFFER.value:
             self._offer(tx, t, event)

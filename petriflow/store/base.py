@@ -90,6 +90,7 @@ class WorkItem:
     lease_until: float | None = None
     closed: float | None = None
     outcome: str | None = None
+    leased_by: str | None = None   # the worker that holds it until ``lease_until``
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,17 @@ class Store(Protocol):
     def case_ids(self) -> list[str]: ...
 
     def switches(self) -> Mapping[str, frozenset[str]]: ...
+
+    def claim_items(self, worker: str, now: float, lease: float, limit: int
+                    ) -> list[WorkItem]:
+        """Lease up to ``limit`` open work items that no live worker holds (no lease, or
+        one that expired before ``now``: its worker died) to ``worker`` until ``now +
+        lease``. Two workers never receive the same item while a lease runs."""
+        ...
+
+    def release_item(self, item_id: str, worker: str) -> None:
+        """Give up ``worker``'s lease on an item (it could not act on it)."""
+        ...
 
     def set_switch(self, kind: str, key: str, on: bool) -> None: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 
 from petriflow.errors import ConflictError, NotFoundError
 from petriflow.governance.audit import AuditEvent
@@ -114,6 +115,29 @@ class InMemoryStore:
 
     def switches(self) -> Mapping[str, frozenset[str]]:
         return {k: frozenset(v) for k, v in self._switches.items()}
+
+    def claim_items(self, worker: str, now: float, lease: float, limit: int
+                    ) -> list[WorkItem]:
+        with self._lock:
+            free = [i for items in self._open.values() for i in items.values()
+                    if i.lease_until is None or i.lease_until < now]
+            free.sort(key=lambda i: (i.created, i.id))
+            out = []
+            for item in free[:limit]:
+                leased = replace(item, lease_until=now + lease, leased_by=worker)
+                self._items[item.id] = leased
+                self._open[item.case][item.id] = leased
+                out.append(leased)
+            return out
+
+    def release_item(self, item_id: str, worker: str) -> None:
+        with self._lock:
+            item = self._items.get(item_id)
+            if item is not None and item.leased_by == worker:
+                freed = replace(item, lease_until=None, leased_by=None)
+                self._items[item_id] = freed
+                if item_id in self._open.get(item.case, {}):
+                    self._open[item.case][item_id] = freed
 
     def set_switch(self, kind: str, key: str, on: bool) -> None:
         with self._lock:

@@ -82,6 +82,7 @@ work_items = Table(
     Column("lease_until", Float),
     Column("closed", Float),
     Column("outcome", String(50)),
+    Column("leased_by", String(200)),
     Index("ix_petriflow_items_case", "case_id", "status"),
     Index("ix_petriflow_items_open", "status", "role"),
 )

@@ -20,7 +20,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, delete, event, insert, select, update
+from sqlalchemy import (
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
@@ -311,6 +320,29 @@ class SqlStore:
                 out.setdefault(r.kind, set()).add(r.key)
         return {k: frozenset(v) for k, v in out.items()}
 
+    def claim_items(self, worker: str, now: float, lease: float, limit: int
+                    ) -> list[WorkItem]:
+        """One statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+        RETURNING``. On PostgreSQL rows another worker is claiming are skipped, not
+        waited for; SQLite has one writer at a time, so the statement is atomic anyway."""
+        free = select(work_items.c.id).where(
+            work_items.c.status.in_(OPEN),
+            or_(work_items.c.lease_until.is_(None), work_items.c.lease_until < now),
+        ).order_by(work_items.c.created, work_items.c.id).limit(limit)
+        if not self.sqlite:
+            free = free.with_for_update(skip_locked=True)
+        stmt = update(work_items).where(work_items.c.id.in_(free.scalar_subquery())).values(
+            lease_until=now + lease, leased_by=worker).returning(*work_items.c)
+        with self.db.begin() as conn:
+            rows = conn.execute(stmt).all()
+        return sorted((_item(r) for r in rows), key=lambda i: (i.created, i.id))
+
+    def release_item(self, item_id: str, worker: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(work_items).where(
+                work_items.c.id == item_id, work_items.c.leased_by == worker
+            ).values(lease_until=None, leased_by=None))
+
     def set_switch(self, kind: str, key: str, on: bool) -> None:
         with self.db.begin() as conn:
             conn.execute(delete(switches).where(switches.c.kind == kind,
@@ -324,7 +356,7 @@ def _item_row(i: WorkItem) -> dict[str, Any]:
             "status": i.status.value, "created": i.created, "role": i.role,
             "agent": i.agent, "claimed_by": i.claimed_by, "attempt": i.attempt,
             "key": i.key, "due": i.due, "lease_until": i.lease_until, "closed": i.closed,
-            "outcome": i.outcome}
+            "outcome": i.outcome, "leased_by": i.leased_by}
 
 
 def _item(r: Any) -> WorkItem:
@@ -334,7 +366,7 @@ def _item(r: Any) -> WorkItem:
         raise CorruptionError(f"work item {r.id}: unknown status {r.status!r}") from None
     return WorkItem(r.id, r.case_id, r.task, r.place, r.kind, status, r.created, r.role,
                     r.agent, r.claimed_by, r.attempt, r.key, r.due, r.lease_until, r.closed,
-                    r.outcome)
+                    r.outcome, r.leased_by)
 
 
 __all__ = ["SqlStore", "default_url"]
