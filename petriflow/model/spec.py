@@ -82,6 +82,7 @@ class TaskSpec(_Node):
     handoff: Identifier | None = None
     retry: RetrySpec | None = None
     timeout: TimeoutSpec | None = None
+    remind: str | float | None = None   # a reminder while the work item waits (every period)
     on_error: Identifier | None = None
     compensation: Identifier | None = None
 

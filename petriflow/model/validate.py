@@ -281,6 +281,17 @@ class Validator:
                     parse_duration(node.timeout.after)
                 except ValueError as exc:
                     self.problem(f"task '{tid}': {exc}", *at, "timeout", "after", element=tid)
+            if node.remind is not None:
+                from petriflow.model.durations import parse_duration
+
+                if not kind.external:
+                    self.problem(f"only external tasks have reminders ('{tid}' is auto)", *at,
+                                 "remind", element=tid)
+                try:
+                    parse_duration(node.remind)
+                except ValueError as exc:
+                    self.problem(f"task '{tid}': reminder: {exc}", *at, "remind",
+                                 element=tid)
 
     def flows(self) -> None:
         nodes = self.spec.nodes

@@ -13,6 +13,7 @@ from typing import Any
 from petriflow.governance.participants import Agent as AgentInfo
 from petriflow.governance.participants import AgentRegistry, ParticipantKind
 from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
+from petriflow.model.durations import parse_duration
 from petriflow.model.lowering import lower, outputs
 from petriflow.model.spec import TaskSpec
 from petriflow.net.colors import ColorSet
@@ -45,6 +46,7 @@ class TaskInfo:
     timeout: ProgramTransition | None = None
     error: ProgramTransition | None = None
     timeout_after: float | None = None
+    remind_every: float | None = None
 
 
 class Deployment:
@@ -84,6 +86,8 @@ class Deployment:
                 confidence=node.confidence if node else None,
                 retry=RetryPolicy.of(node.retry if node else None, self.rng),
             )
+            if node is not None and node.remind is not None:
+                info.remind_every = parse_duration(node.remind)
             if node is not None and node.candidate:
                 expr = lower(parse(node.candidate, element=origin.element), fields, actor=True)
                 info.candidate, info.candidate_text = compile_expr(expr), node.candidate

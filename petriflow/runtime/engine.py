@@ -20,6 +20,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -117,6 +119,7 @@ class Engine:
         self.switch_refresh = 1.0
         self._deployments: dict[str, Deployment] = {}
         self.on_deploy: list[Callable[[Deployment], None]] = []  # e.g. register handlers
+        self.on_remind: list[Callable[[WorkItem], None]] = []    # e.g. e-mail the role
         self._by_name: dict[str, Deployment] = {}
         self._agents: dict[str, AgentAdapter] = {}
         self._services: dict[str, ServiceHandler] = {}
@@ -340,6 +343,18 @@ class Engine:
             self._settle(tx)
             self._commit(tx)
             self._drain()
+            return True
+        if timer.kind == "remind":
+            waited = tx.now - item.created
+            self._event(tx, EventKind.WORK, task=item.task, action="remind",
+                        actor_kind=ENGINE, work_item=item.id,
+                        reason=f"waiting for {_duration(waited)}")
+            assert info.remind_every is not None
+            tx.timers.append(Timer(timer.id, tx.rec.id, tx.now + info.remind_every, "remind",
+                                   item.id))
+            self._commit(tx)
+            for hook in self.on_remind:
+                hook(item)
             return True
         tx.cancel.append(timer.id)
         self._call(tx, item, info)
@@ -599,6 +614,9 @@ class Engine:
         if due is not None:
             tx.timers.append(Timer(f"{item_id}:timeout", tx.rec.id, due, "timeout", item_id,
                                    info.timeout.id if info.timeout else None))
+        if info.remind_every:
+            tx.timers.append(Timer(f"{item_id}:remind", tx.rec.id, tx.now + info.remind_every,
+                                   "remind", item_id))
 
     def _settle(self, tx: _Txn) -> None:
         """Fire automatic transitions until none is enabled, then set the status."""
@@ -756,18 +774,21 @@ class Engine:
         visible = Visible(tx.data, fields, case=tx.rec.id, task=info.id, hidden=hidden)
         item = replace(item, attempt=attempt)
         tx.items[item.id] = item
+        limit = info.retry.timeout
         try:
             if item.kind == "agent":
-                answer = adapter(AgentRequest(tx.rec.id, info.id, str(item.agent), visible,
-                                              info.writes, item.id, attempt))
+                answer = _within(limit, adapter, AgentRequest(
+                    tx.rec.id, info.id, str(item.agent), visible, info.writes, item.id,
+                    attempt))
                 if not isinstance(answer, AgentAnswer):
                     raise PermanentError(f"agent {item.agent} returned "
                                          f"{type(answer).__name__}, not an AgentAnswer")
                 self._answer(tx, item, info, dict(answer.output), item.agent,
                              answer.confidence, answer.rationale)
             else:
-                result = handler(ServiceCall(tx.rec.id, info.id, item.kind, visible,
-                                             info.writes, item.id, attempt, item.key))
+                result = _within(limit, handler, ServiceCall(
+                    tx.rec.id, info.id, item.kind, visible, info.writes, item.id, attempt,
+                    item.key))
                 self._answer(tx, item, info, dict(result or {}), None, None, None)
         except PolicyRefusal as exc:
             # a refused answer (outcome check, scope, a field it may not see) is a failed
@@ -832,12 +853,30 @@ class Engine:
         return True
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _within(limit: float | None, fn: Callable[[Any], Any], request: Any) -> Any:
+    """Call ``fn(request)``; with a limit, give up waiting after ``limit`` seconds (the
+    call may still finish in its thread: the idempotency key makes a retry safe)."""
+    if limit is None:
+        return fn(request)
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="petriflow-call")
+    future = _POOL.submit(fn, request)
+    try:
+        return future.result(timeout=limit)
+    except FutureTimeout:
+        raise TimeoutError(f"no answer within {limit:g} s") from None
+
+
 def _binding(env: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in env.items() if k != "_d"}
 
 
 def _timer_ids(item: WorkItem) -> list[str]:
-    ids = [f"{item.id}:timeout"]
+    ids = [f"{item.id}:timeout", f"{item.id}:remind"]
     ids += [f"{item.id}:retry{n}" for n in range(item.attempt + 1)]
     return ids
 
