@@ -329,6 +329,38 @@ def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
     sys.exit(1 if bad else 0)
 
 
+@audit.command("export")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--xes", is_flag=True, help="Write an XES event log (IEEE 1849-2016).")
+@click.option("--ocel", is_flag=True, help="Write an OCEL 2.0 JSON object-centric event log.")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write ('-' for standard output); a file is replaced only once "
+                   "the export is complete.")
+@click.option("--process", default=None, help="Only cases of this process.")
+def audit_export(db: str | None, xes: bool, ocel: bool, output: str,
+                 process: str | None) -> None:
+    """Export the journal for process-mining tools (pm4py, ProM, Celonis, ...): --xes one
+    trace per case, --ocel cases, work items and actors as objects. The mapping is described
+    in petriflow.store.export."""
+    if xes == ocel:
+        _fail("give exactly one of --xes and --ocel")
+    from petriflow.store.export import to_ocel, to_xes
+
+    export = to_xes if xes else to_ocel
+    store = _store(db, create=False)
+    try:
+        if output == "-":
+            done = export(store, click.get_binary_stream("stdout"), process=process)
+        else:
+            done = export(store, output, process=process)
+    finally:
+        store.close()
+    click.echo(f"{'XES' if xes else 'OCEL 2.0'}: {done.events} event(s) of {done.cases} "
+               f"case(s) written to {'standard output' if output == '-' else output}",
+               err=output == "-")
+
+
 # -- many workers ---------------------------------------------------------------------------
 
 
@@ -411,3 +443,22 @@ def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease
         until_idle=until_idle, max_seconds=max_seconds)
     click.echo(f"worker done: {stats.items} work item(s), {stats.timers} timer(s), "
                f"{stats.conflicts} conflict(s) lost to other workers")
+
+
+# -- the database ---------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database itself."""
+
+
+@db.command("migrate")
+@click.option("--db", "url", default=None, help=DB_HELP)
+def db_migrate(url: str | None) -> None:
+    """Bring an older database's schema up to this petriflow's version."""
+    from petriflow.store.sql import SqlStore, default_url
+    from petriflow.store.sql.schema import SCHEMA_VERSION
+
+    SqlStore(url or default_url(), create=False, migrate=True)
+    click.echo(f"database at schema version {SCHEMA_VERSION}")

@@ -349,9 +349,11 @@ class Engine:
             self._event(tx, EventKind.WORK, task=item.task, action="remind",
                         actor_kind=ENGINE, work_item=item.id,
                         reason=f"waiting for {_duration(waited)}")
-            assert info.remind_every is not None
-            tx.timers.append(Timer(timer.id, tx.rec.id, tx.now + info.remind_every, "remind",
-                                   item.id))
+            every = info.remind_every
+            assert every is not None
+            missed = int((tx.now - timer.due) // every)  # late: one reminder, then on cadence
+            tx.timers.append(Timer(timer.id, tx.rec.id, timer.due + (missed + 1) * every,
+                                   "remind", item.id))
             self._commit(tx)
             for hook in self.on_remind:
                 hook(item)

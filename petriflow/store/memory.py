@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
+from types import MappingProxyType
 
 from petriflow.errors import ConflictError, NotFoundError
 from petriflow.governance.audit import AuditEvent
+from petriflow.net.colors import Record
 from petriflow.store.base import (
     CaseRecord,
     CaseStatus,
@@ -60,7 +62,12 @@ class InMemoryStore:
                                     f"not {change.expected_version}: another writer moved it")
             journal = self._events.setdefault(case.id, [])
             journal.extend(change.events)
-            self._cases[case.id] = case
+            # readers get read-only views: they cannot change what the store holds
+            self._cases[case.id] = replace(
+                case, marking=MappingProxyType(dict(case.marking)),
+                data=case.data if isinstance(case.data, Record) else Record(case.data),
+                memory=MappingProxyType(dict(case.memory)),
+                labels=MappingProxyType(dict(case.labels)))
             open_ = self._open.setdefault(case.id, {})
             for item in change.items:
                 self._items[item.id] = item

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine as SqlEngine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from petriflow.errors import ConflictError, CorruptionError, NotFoundError, StoreError
 from petriflow.governance.audit import AuditEvent
@@ -53,6 +53,7 @@ from petriflow.store.codec import (
     event_to_row,
     loads,
 )
+from petriflow.store.sql.migrations import migrate_schema
 from petriflow.store.sql.schema import (
     SCHEMA_VERSION,
     cases,
@@ -92,7 +93,7 @@ class SqlStore:
     ``postgresql+psycopg://user@host/db``)."""
 
     def __init__(self, url: str | None = None, *, synchronous: str = "NORMAL",
-                 create: bool = True, echo: bool = False) -> None:
+                 create: bool = True, migrate: bool = False, echo: bool = False) -> None:
         self.url = url or default_url()
         self.sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -118,7 +119,7 @@ class SqlStore:
 
         self._colors: dict[str, RecordColor | None] = {}
         self._processes: dict[str, StoredProcess] = {}
-        self._open(create)
+        self._open(create, migrate)
 
     def _safe_url(self) -> str:
         from sqlalchemy.engine import make_url
@@ -128,28 +129,48 @@ class SqlStore:
         except Exception:
             return "<unparsable URL>"
 
-    def _open(self, create: bool) -> None:
+    def _open(self, create: bool, migrate: bool = False) -> None:
+        if self.sqlite and not create:
+            database = self.db.url.database
+            if database and database != ":memory:" and not Path(database).is_file():
+                raise StoreError(f"no database file {database}",
+                                 hint="run `petriflow run ... --db URL` first, or check the "
+                                      "path")
+        with self._errors("open"), self.db.begin() as conn:
+            if create:
+                metadata.create_all(conn)
+            row = conn.execute(select(schema_info.c.version)).first()
+            if row is None:
+                conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
+            elif row.version != SCHEMA_VERSION and not (migrate and row.version < SCHEMA_VERSION):
+                raise StoreError(
+                    f"database {self._safe_url()} has schema version {row.version}; "
+                    f"this petriflow uses {SCHEMA_VERSION}",
+                    hint="run `petriflow db migrate --db URL` to bring it up to date"
+                    if row.version < SCHEMA_VERSION else "it was written by a newer petriflow: "
+                    "use that version (`petriflow db migrate` only moves forward)")
+            elif row.version < SCHEMA_VERSION:
+                migrate_schema(conn, row.version)
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Database failures as petriflow errors: an unreachable or refusing server is a
+        StoreError, a file that is not a database or a malformed page a CorruptionError."""
         try:
-            with self.db.begin() as conn:
-                if create:
-                    metadata.create_all(conn)
-                row = conn.execute(select(schema_info.c.version)).first()
-                if row is None:
-                    conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
-                elif row.version != SCHEMA_VERSION:
-                    raise StoreError(
-                        f"database {self._safe_url()} has schema version {row.version}; "
-                        f"this petriflow uses {SCHEMA_VERSION}",
-                        hint="run `petriflow db migrate --db URL` with the petriflow "
-                             "version that matches, or use a new database")
-        except StoreError:
+            yield
+        except (StoreError, ConflictError):
             raise
-        except DatabaseError as exc:
-            raise CorruptionError(f"database {self._safe_url()} cannot be read: "
-                                  f"{exc.orig or exc}") from None
+        except IntegrityError:
+            raise
         except OperationalError as exc:
-            raise StoreError(f"cannot open database {self._safe_url()}: {exc.orig or exc}"
-                             ) from None
+            raise StoreError(f"database {self._safe_url()}: cannot {what}: "
+                             f"{_first_line(exc)}") from None
+        except DBAPIError as exc:
+            if "malformed" in str(exc.orig) or "not a database" in str(exc.orig):
+                raise CorruptionError(f"database {self._safe_url()} cannot be read: "
+                                      f"{_first_line(exc)}") from None
+            raise StoreError(f"database {self._safe_url()}: cannot {what}: "
+                             f"{_first_line(exc)}") from None
 
     def close(self) -> None:
         self.db.dispose()
@@ -159,12 +180,13 @@ class SqlStore:
     def save_process(self, process: StoredProcess) -> None:
         if process.fingerprint in self._processes:
             return
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             exists = conn.execute(select(processes.c.fingerprint).where(
                 processes.c.fingerprint == process.fingerprint)).first()
         if exists is None:
             # a concurrent deployment of the same process may win the insert: that is fine
-            with contextlib.suppress(IntegrityError), self.db.begin() as conn:
+            with contextlib.suppress(IntegrityError), self._errors("write"), \
+                    self.db.begin() as conn:
                 conn.execute(insert(processes).values(
                     fingerprint=process.fingerprint, name=process.name,
                     version=process.version, document=dumps(dict(process.document)),
@@ -175,7 +197,7 @@ class SqlStore:
         known = self._processes.get(fingerprint)
         if known is not None:
             return known
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             row = conn.execute(select(processes).where(
                 processes.c.fingerprint == fingerprint)).first()
         if row is None:
@@ -206,7 +228,7 @@ class SqlStore:
                   "updated": c.updated, "incident": c.incident,
                   "labels": dumps(dict(c.labels))}
         try:
-            with self.db.begin() as conn:
+            with self._errors("write"), self.db.begin() as conn:
                 if change.expected_version is None:
                     conn.execute(_CASE_INSERT, {"id": c.id, **values})
                 else:
@@ -239,7 +261,7 @@ class SqlStore:
     # -- reads -------------------------------------------------------------------------------
 
     def case(self, case_id: str) -> CaseRecord:
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
         if row is None:
             raise NotFoundError(f"no case {case_id!r}")
@@ -269,16 +291,16 @@ class SqlStore:
             q = q.where(cases.c.process == process)
         if status is not None:
             q = q.where(cases.c.status == status.value)
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             rows = conn.execute(q).all()
         return [self._case(r) for r in rows]
 
     def case_ids(self) -> list[str]:
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             return [r.id for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
 
     def work_item(self, item_id: str) -> WorkItem:
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             row = conn.execute(select(work_items).where(work_items.c.id == item_id)).first()
         if row is None:
             raise NotFoundError(f"no work item {item_id!r}")
@@ -295,7 +317,7 @@ class SqlStore:
             q = q.where(work_items.c.role == role)
         if agent is not None:
             q = q.where(work_items.c.agent == agent)
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             return [_item(r) for r in conn.execute(q)]
 
     def timers(self, *, case: str | None = None, due_by: float | None = None) -> list[Timer]:
@@ -304,18 +326,18 @@ class SqlStore:
             q = q.where(timers.c.case_id == case)
         if due_by is not None:
             q = q.where(timers.c.due <= due_by)
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             return [Timer(r.id, r.case_id, r.due, r.kind, r.work_item, r.transition)
                     for r in conn.execute(q)]
 
     def events(self, case_id: str) -> list[AuditEvent]:
         q = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             return [event_from_row(r._mapping) for r in conn.execute(q)]
 
     def switches(self) -> Mapping[str, frozenset[str]]:
         out: dict[str, set[str]] = {"process": set(), "agent": set()}
-        with self.db.connect() as conn:
+        with self._errors("read"), self.db.connect() as conn:
             for r in conn.execute(select(switches)):
                 out.setdefault(r.kind, set()).add(r.key)
         return {k: frozenset(v) for k, v in out.items()}
@@ -333,22 +355,27 @@ class SqlStore:
             free = free.with_for_update(skip_locked=True)
         stmt = update(work_items).where(work_items.c.id.in_(free.scalar_subquery())).values(
             lease_until=now + lease, leased_by=worker).returning(*work_items.c)
-        with self.db.begin() as conn:
+        with self._errors("write"), self.db.begin() as conn:
             rows = conn.execute(stmt).all()
         return sorted((_item(r) for r in rows), key=lambda i: (i.created, i.id))
 
     def release_item(self, item_id: str, worker: str) -> None:
-        with self.db.begin() as conn:
+        with self._errors("write"), self.db.begin() as conn:
             conn.execute(update(work_items).where(
                 work_items.c.id == item_id, work_items.c.leased_by == worker
             ).values(lease_until=None, leased_by=None))
 
     def set_switch(self, kind: str, key: str, on: bool) -> None:
-        with self.db.begin() as conn:
+        with self._errors("write"), self.db.begin() as conn:
             conn.execute(delete(switches).where(switches.c.kind == kind,
                                                 switches.c.key == key))
             if on:
                 conn.execute(insert(switches).values(kind=kind, key=key))
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
 
 
 def _item_row(i: WorkItem) -> dict[str, Any]:
