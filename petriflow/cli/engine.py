@@ -71,10 +71,20 @@ def _store(db: str | None, *, create: bool = True) -> Any:
     return SqlStore(db or default_url(), create=create)
 
 
-def _engine(db: str | None) -> Any:
-    from petriflow.runtime import Engine
+def _engine(db: str | None, *, case: str | None = None, item: str | None = None) -> Any:
+    """An engine on the database. Cases that ``petriflow run`` simulated live in process
+    time (their label ``clock: simulated``), so acting on one uses a clock standing at the
+    case's last step rather than the wall clock, which would fire every deadline at once."""
+    from petriflow.runtime import Engine, ManualClock
 
-    return Engine(_store(db))
+    store = _store(db, create=False)
+    if item is not None:
+        case = store.work_item(item).case
+    if case is not None:
+        rec = store.case(case)
+        if rec.labels.get("clock") == "simulated":
+            return Engine(store, clock=ManualClock(rec.updated))
+    return Engine(store)
 
 
 @main.command("run")
@@ -201,7 +211,7 @@ def cases_show(case_id: str, db: str | None, fmt: str) -> None:
 @click.option("--by", default="cli", show_default=True, help="Who suspends it.")
 def cases_suspend(case_id: str, db: str | None, reason: str, by: str) -> None:
     """Stop a case: nothing fires and no one is called until it is resumed."""
-    rec = _engine(db).suspend(case_id, by=by, reason=reason)
+    rec = _engine(db, case=case_id).suspend(case_id, by=by, reason=reason)
     click.echo(f"case {rec.id}: {rec.status.value}")
 
 
@@ -210,7 +220,7 @@ def cases_suspend(case_id: str, db: str | None, reason: str, by: str) -> None:
 @click.option("--db", default=None, help=DB_HELP)
 @click.option("--by", default="cli", show_default=True, help="Who resumes it.")
 def cases_resume(case_id: str, db: str | None, by: str) -> None:
-    rec = _engine(db).resume(case_id, by=by)
+    rec = _engine(db, case=case_id).resume(case_id, by=by)
     click.echo(f"case {rec.id}: {rec.status.value}")
 
 
@@ -249,7 +259,7 @@ def tasks_list(db: str | None, role: str | None, case_id: str | None, fmt: str) 
 @click.option("--as", "person", required=True, help="Who takes the work item.")
 @click.option("--db", default=None, help=DB_HELP)
 def tasks_claim(item_id: str, person: str, db: str | None) -> None:
-    item = _engine(db).claim(item_id, person)
+    item = _engine(db, item=item_id).claim(item_id, person)
     click.echo(f"{item.id}: claimed by {item.claimed_by}")
 
 
@@ -284,7 +294,7 @@ def _outputs(pairs: tuple[str, ...], data: str | None) -> dict[str, Any]:
 def tasks_complete(item_id: str, person: str, pairs: tuple[str, ...], data: str | None,
                    db: str | None) -> None:
     """Complete a work item with its outputs (refused, and recorded, if a policy says no)."""
-    rec = _engine(db).complete(item_id, person, _outputs(pairs, data))
+    rec = _engine(db, item=item_id).complete(item_id, person, _outputs(pairs, data))
     click.echo(f"{item_id}: completed; case {rec.id} is {rec.status.value}")
 
 
@@ -419,7 +429,7 @@ def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease
     from petriflow.runtime.scenario import Scenario, load_scenario, scenario_next_to
     from petriflow.runtime.worker import Worker
 
-    engine = Engine(_store(db), dispatch="deferred")
+    engine = Engine(_store(db), dispatch="deferred", cache=False)
     rng = random.Random(seed if seed is not None else os.getpid())
     fixed = load_scenario(scenario) if scenario else None
     by_process: dict[str, Any] = {}

@@ -101,7 +101,8 @@ class Engine:
 
     def __init__(self, store: Store | None = None, *, clock: Clock | None = None,
                  people: Mapping[str, Iterable[str]] | None = None, enforce: bool = True,
-                 audit: bool = True, dispatch: str = "inline", seed: int = 0) -> None:
+                 audit: bool = True, dispatch: str = "inline", seed: int = 0,
+                 cache: bool = True) -> None:
         if store is None:
             from petriflow.store.memory import InMemoryStore
 
@@ -115,6 +116,7 @@ class Engine:
         self.audit = audit
         self.dispatch = dispatch
         self.seed = seed
+        self.cache = cache  # off for workers that share the store with others
         self.max_automatic_steps = 10_000
         self.switch_refresh = 1.0
         self._deployments: dict[str, Deployment] = {}
@@ -127,6 +129,8 @@ class Engine:
         self._queue: deque[str] = deque()
         self._switches: tuple[float, Mapping[str, frozenset[str]]] | None = None
         self._timer_dues: dict[str, float] | None = None
+        self._recent: dict[str, CaseRecord] = {}
+        self._recent_items: dict[str, WorkItem] = {}
         self._draining = False
 
     # -- deployment and handlers -------------------------------------------------------------
@@ -202,10 +206,24 @@ class Engine:
         self._settle(tx)
         self._commit(tx, new=True)
         self._drain()
-        return self.store.case(case_id)
+        return self._case(case_id)
 
     def case(self, case_id: str) -> CaseRecord:
-        return self.store.case(case_id)
+        """The case as this engine last committed it, or as the store holds it."""
+        return self._case(case_id)
+
+    # What this engine committed last, so that it does not read back what it just wrote.
+    # Safe with other writers: a stale record makes the next commit fail its version
+    # check (ConflictError), which evicts it.
+    CACHE_LIMIT = 20_000
+
+    def _case(self, case_id: str) -> CaseRecord:
+        rec = self._recent.get(case_id)
+        return rec if rec is not None else self.store.case(case_id)
+
+    def _item(self, item_id: str) -> WorkItem:
+        item = self._recent_items.get(item_id)
+        return item if item is not None else self.store.work_item(item_id)
 
     def work_items(self, case_id: str | None = None, *, role: str | None = None,
                    agent: str | None = None) -> list[WorkItem]:
@@ -271,7 +289,7 @@ class Engine:
         self._settle(tx)
         self._commit(tx)
         self._drain()
-        return self.store.case(item.case)
+        return self._case(item.case)
 
     def deliver(self, case_id: str, task: str, outputs: Mapping[str, Any] | None = None
                 ) -> CaseRecord:
@@ -286,17 +304,17 @@ class Engine:
         tx, item, info = self._open_item(item_id)
         self._call(tx, item, info)
         self._drain()
-        return self.store.case(item.case)
+        return self._case(item.case)
 
     # -- time ----------------------------------------------------------------------------------
 
-    def fire_timers(self, now: float | None = None) -> int:
+    def fire_timers(self, now: float | None = None, *, case: str | None = None) -> int:
         """Do everything due by ``now`` (the clock's time by default): timeouts and retries.
         Returns how many timers were handled."""
         now = self.clock.now() if now is None else now
         done = 0
         while True:
-            due = [t for t in self.store.timers(due_by=now)]
+            due = self.store.timers(case=case, due_by=now)
             if not due:
                 return done
             progressed = False
@@ -322,12 +340,14 @@ class Engine:
         """Forget what this engine remembers of the store (timers, kill switches)."""
         self._timer_dues = None
         self._switches = None
+        self._recent.clear()
+        self._recent_items.clear()
 
     def _timer(self, timer: Timer) -> bool:
-        rec = self.store.case(timer.case)
+        rec = self._case(timer.case)
         if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
             return False
-        item = self.store.work_item(timer.work_item)
+        item = self._item(timer.work_item)
         tx = self._begin(rec)
         tx.now = max(tx.now, timer.due)  # fired late or ahead of the clock: at its due time
         if not item.status.open:
@@ -366,7 +386,7 @@ class Engine:
     # -- kill switch ---------------------------------------------------------------------------
 
     def suspend(self, case_id: str, *, by: str = ENGINE, reason: str = "") -> CaseRecord:
-        rec = self.store.case(case_id)
+        rec = self._case(case_id)
         if rec.status is CaseStatus.SUSPENDED:
             return rec
         if rec.status is CaseStatus.COMPLETED:
@@ -377,10 +397,10 @@ class Engine:
         self._event(tx, EventKind.CASE, action="suspend", actor=by, actor_kind="person",
                     reason=reason or None)
         self._commit(tx)
-        return self.store.case(case_id)
+        return self._case(case_id)
 
     def resume(self, case_id: str, *, by: str = ENGINE) -> CaseRecord:
-        rec = self.store.case(case_id)
+        rec = self._case(case_id)
         if rec.status is not CaseStatus.SUSPENDED:
             return rec
         tx = self._begin(rec, allow_suspended=True)
@@ -391,8 +411,8 @@ class Engine:
         self._queue.extend(i.id for i in self.store.work_items(case=case_id)
                            if i.kind in ("agent", "bot", "api") and i.status.open)
         self._drain()
-        self.fire_timers()
-        return self.store.case(case_id)
+        self.fire_timers(case=case_id)
+        return self._case(case_id)
 
     def suspend_process(self, name: str) -> None:
         """No case of ``name`` starts or moves until it is resumed."""
@@ -413,7 +433,7 @@ class Engine:
         self._set_switch("agent", agent_id, True)
         moved = 0
         for item in self.store.work_items(agent=agent_id):
-            rec = self.store.case(item.case)
+            rec = self._case(item.case)
             if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
                 continue
             tx = self._begin(rec)
@@ -432,7 +452,7 @@ class Engine:
 
     def retry(self, case_id: str, *, by: str = ENGINE) -> CaseRecord:
         """Clear a case's incident and call its failed services again."""
-        rec = self.store.case(case_id)
+        rec = self._case(case_id)
         if rec.status is not CaseStatus.FAILED:
             return rec
         tx = self._begin(rec, allow_failed=True)
@@ -446,13 +466,13 @@ class Engine:
         self._settle(tx)
         self._commit(tx)
         self._drain()
-        return self.store.case(case_id)
+        return self._case(case_id)
 
     # -- evidence ------------------------------------------------------------------------------
 
     def replay(self, case_id: str) -> ReplayReport:
         """Rebuild the case from its journal with the kernel and compare with the store."""
-        rec = self.store.case(case_id)
+        rec = self.store.case(case_id)  # evidence: never this engine's cached copy
         compiled = self.deployment(rec.fingerprint).compiled
         return replay_case(compiled, rec, self.store.events(case_id))
 
@@ -496,10 +516,10 @@ class Engine:
         return rec.process in self._switch_set("process", ())
 
     def _open_item(self, item_id: str) -> tuple[_Txn, WorkItem, TaskInfo]:
-        item = self.store.work_item(item_id)
+        item = self._item(item_id)
         if not item.status.open:
             raise WorkItemError(f"work item {item_id} is {item.status.value}", case=item.case)
-        rec = self.store.case(item.case)
+        rec = self._case(item.case)
         tx = self._begin(rec, allow_failed=True)
         return tx, item, tx.dep.by_place[item.place]
 
@@ -519,8 +539,27 @@ class Engine:
         rec = CaseRecord(old.id, old.process, old.fingerprint, tx.status,
                          program.named(tx.counts), tx.data or {}, tx.memory, tx.seq, tx.head,
                          old.started, tx.now, tx.incident, old.labels)
-        self.store.commit(Change(rec, None if new else tx.rec.version, tx.events,
-                                 list(tx.items.values()), tx.timers, tx.cancel))
+        items = list(tx.items.values())
+        try:
+            self.store.commit(Change(rec, None if new else tx.rec.version, tx.events,
+                                     items, tx.timers, tx.cancel,
+                                     tuple(i.id for i in tx.offered)))
+        except ConflictError:
+            self._recent.pop(rec.id, None)
+            self._recent_items = {k: v for k, v in self._recent_items.items()
+                                  if v.case != rec.id}
+            raise
+        if not self.cache:
+            return
+        if len(self._recent) > self.CACHE_LIMIT:
+            self._recent.clear()
+            self._recent_items.clear()
+        self._recent[rec.id] = rec
+        for item in items:
+            if item.status.open:
+                self._recent_items[item.id] = item
+            else:
+                self._recent_items.pop(item.id, None)
         dues = self._timer_dues
         if dues is not None:
             for tid in tx.cancel:
@@ -542,10 +581,10 @@ class Engine:
         try:
             while self._queue:
                 item_id = self._queue.popleft()
-                item = self.store.work_item(item_id)
+                item = self._item(item_id)
                 if not item.status.open:
                     continue
-                rec = self.store.case(item.case)
+                rec = self._case(item.case)
                 if rec.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED) or \
                         self._process_suspended(rec):
                     continue
@@ -597,7 +636,7 @@ class Engine:
                                          closes, item.created, item.role, item.agent,
                                          item.claimed_by, item.attempt, item.key, item.due,
                                          item.lease_until, tx.now, t.action, item.leased_by)
-            tx.cancel.extend(_timer_ids(item))
+            tx.cancel.extend(_timer_ids(item, dep.by_place[item.place]))
         if t.action == Action.OFFER.value:
             self._offer(tx, t, event)
 
@@ -822,6 +861,8 @@ class Engine:
             due = tx.now + retry.delay(item.attempt)
             tx.timers.append(Timer(f"{item.id}:retry{item.attempt}", tx.rec.id, due, "retry",
                                    item.id))
+            # no worker takes the item before its back-off ends (its timer calls again)
+            tx.items[item.id] = replace(item, lease_until=due, leased_by="engine:retry")
             return
         if info.error is not None:
             self._fire(tx, info.error, {}, actor=None, actor_kind=ENGINE, item=item,
@@ -877,9 +918,15 @@ def _binding(env: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in env.items() if k != "_d"}
 
 
-def _timer_ids(item: WorkItem) -> list[str]:
-    ids = [f"{item.id}:timeout", f"{item.id}:remind"]
-    ids += [f"{item.id}:retry{n}" for n in range(item.attempt + 1)]
+def _timer_ids(item: WorkItem, info: TaskInfo) -> list[str]:
+    """The timers that may be pending for an open item (so that closing it cancels them)."""
+    ids = []
+    if item.due is not None:
+        ids.append(f"{item.id}:timeout")
+    if info.remind_every:
+        ids.append(f"{item.id}:remind")
+    if item.leased_by == "engine:retry":
+        ids.append(f"{item.id}:retry{item.attempt}")
     return ids
 
 

@@ -143,7 +143,7 @@ class Simulation:
 
     def _start(self, case_id: str, n: int) -> None:
         self.engine.start(self.compiled, self.participants.inputs(self.dep, n),
-                          case_id=case_id)
+                          case_id=case_id, labels={"clock": "simulated"})
         self._schedule(case_id)
 
     def _schedule(self, case_id: str) -> None:

@@ -88,8 +88,13 @@ class Worker:
 
 
     def _timer_soon(self, patience: float) -> bool:
+        """A timer comes due, or a dead worker's lease runs out, within ``patience``."""
         timers = self.engine.store.timers()
-        return bool(timers) and timers[0].due - self.engine.clock.now() <= patience
+        if timers and timers[0].due - self.engine.clock.now() <= patience:
+            return True
+        horizon = self.wall() + patience
+        return any(i.lease_until is not None and i.lease_until <= horizon
+                   for i in self.engine.store.work_items())
 
 
 __all__ = ["Worker", "WorkerStats"]

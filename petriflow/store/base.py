@@ -115,6 +115,7 @@ class Change:
     items: Sequence[WorkItem] = ()
     timers: Sequence[Timer] = ()
     cancel_timers: Sequence[str] = ()
+    new_items: Sequence[str] = ()  # ids of ``items`` this change creates (the rest exist)
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,7 +241,13 @@ class SqlStore:
                                             "moved it; reload and retry")
                 if change.events:
                     conn.execute(_EVENT_INSERT, [event_to_row(e) for e in change.events])
+                new = set(change.new_items)
+                fresh = [{"id": i.id, **_item_row(i)} for i in change.items if i.id in new]
+                if fresh:
+                    conn.execute(_ITEM_INSERT, fresh)
                 for item in change.items:
+                    if item.id in new:
+                        continue
                     row = _item_row(item)
                     done = conn.execute(_ITEM_UPDATE, {"b_id": item.id, **row})
                     if done.rowcount == 0:
