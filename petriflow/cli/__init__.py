@@ -121,10 +121,19 @@ def _load_model(path: str, policies: tuple[str, ...] = ()) -> Any:
     from petriflow.model.loader import load_process
 
     p = Path(path)
+    if p.suffix.lower() == ".bpmn" or (".bpmn#" in path.lower() and not p.is_file()):
+        from petriflow.model.bpmn import compile_import, load_bpmn, split_target
+
+        if not split_target(path)[0].is_file():
+            _fail(f"{path}: no such file")
+        imported = load_bpmn(path, extra_policies=list(policies))
+        for w in imported.warnings:
+            click.echo(f"petriflow: warning: {w}", err=True)
+        return compile_import(imported)
     if not p.is_file():
         _fail(f"{path}: no such file")
     if p.suffix.lower() not in (".yaml", ".yml", ".json"):
-        _fail(f"{path}: expected a process model (.yaml, .yml or .json)")
+        _fail(f"{path}: expected a process model (.yaml, .yml, .json or .bpmn)")
     return compile_loaded(load_process(p, list(policies)))
 
 

@@ -122,6 +122,7 @@ class Engine:
         self._deployments: dict[str, Deployment] = {}
         self.on_deploy: list[Callable[[Deployment], None]] = []  # e.g. register handlers
         self.on_remind: list[Callable[[WorkItem], None]] = []    # e.g. e-mail the role
+        self.on_offer: list[Callable[[WorkItem], None]] = []     # new work, after its commit
         self._by_name: dict[str, Deployment] = {}
         self._agents: dict[str, AgentAdapter] = {}
         self._services: dict[str, ServiceHandler] = {}
@@ -211,6 +212,10 @@ class Engine:
     def case(self, case_id: str) -> CaseRecord:
         """The case as this engine last committed it, or as the store holds it."""
         return self._case(case_id)
+
+    def work_item(self, item_id: str) -> WorkItem:
+        """A work item as this engine last committed it, or as the store holds it."""
+        return self._item(item_id)
 
     # What this engine committed last, so that it does not read back what it just wrote.
     # Safe with other writers: a stale record makes the next commit fail its version
@@ -568,6 +573,9 @@ class Engine:
                 dues[timer.id] = timer.due
         if self.dispatch == "inline":
             self._queue.extend(i.id for i in tx.offered if i.kind in ("agent", "bot", "api"))
+        for hook in self.on_offer:
+            for offered in tx.offered:
+                hook(tx.items.get(offered.id, offered))
 
     def _commit_changes(self, tx: _Txn) -> None:
         if tx.events or tx.items or tx.timers or tx.cancel:

@@ -94,7 +94,7 @@ class SimulatedParticipants:
     def act(self, item: WorkItem) -> bool:
         """Do the work item now, as its participant would. False if it was not open (or
         its case cannot move); refusals are recorded by the engine, not raised."""
-        current = self.engine.store.work_item(item.id)
+        current = self.engine.work_item(item.id)
         if not current.status.open:
             return False
         case = self.engine.case(item.case)

@@ -46,6 +46,7 @@ class Summary:
     steps: int = 0
     retries: int = 0
     timeouts: int = 0
+    reminders: int = 0
     seconds: float = 0.0
     cycle_times: list[float] = field(default_factory=list, repr=False)
     incident_reasons: dict[str, int] = field(default_factory=dict)
@@ -56,7 +57,8 @@ class Summary:
                 "incidents": self.incidents, "tasks": self.tasks,
                 "seconds": round(self.seconds, 3), "process": self.process,
                 "statuses": self.statuses, "steps": self.steps, "retries": self.retries,
-                "timeouts": self.timeouts, "cycle_time": self.cycle_time()}
+                "timeouts": self.timeouts, "reminders": self.reminders,
+                "cycle_time": self.cycle_time()}
 
     def cycle_time(self) -> dict[str, float] | None:
         times = sorted(self.cycle_times)
@@ -86,6 +88,7 @@ class Simulation:
         self.scheduled: set[str] = set()
         self.participants = SimulatedParticipants(self.engine, scenario, self.rng)
         self.participants.serve(self.dep)
+        self.engine.on_offer.append(self._plan)  # each new work item gets its participant
 
     # -- the event loop ----------------------------------------------------------------------
 
@@ -134,17 +137,13 @@ class Simulation:
                 action()
             elif timer is not None:
                 self.clock.set(max(timer, self.clock.now()))
-                touched = {t.case for t in self.engine.store.timers(due_by=self.clock.now())}
                 self.engine.fire_timers()
-                for case_id in touched:
-                    self._schedule(case_id)
             else:
                 break
 
     def _start(self, case_id: str, n: int) -> None:
         self.engine.start(self.compiled, self.participants.inputs(self.dep, n),
                           case_id=case_id, labels={"clock": "simulated"})
-        self._schedule(case_id)
 
     def _schedule(self, case_id: str) -> None:
         for item in self.engine.work_items(case_id):
@@ -161,7 +160,6 @@ class Simulation:
 
     def _act(self, item: WorkItem) -> None:
         self.participants.act(item)
-        self._schedule(item.case)
 
     # -- the summary -------------------------------------------------------------------------
 
@@ -199,6 +197,8 @@ class Simulation:
                     refusals[failed[0]] += 1
                 elif e.kind == EventKind.ATTEMPT:
                     s.retries += 1
+                elif e.kind == EventKind.WORK and e.action == "remind":
+                    s.reminders += 1
         s.statuses = dict(statuses)
         s.outcomes = dict(outcomes.most_common())
         s.refusals = dict(refusals.most_common())
