@@ -66,10 +66,10 @@ DB_HELP = ("Database URL (default: sqlite:///petriflow.db in the working directo
            "PostgreSQL: postgresql+psycopg://user@host/db).")
 
 
-def _store(db: str | None, *, create: bool = True) -> Any:
+def _store(db: str | None, *, create: bool = True, batch: int = 1) -> Any:
     from petriflow.store.sql import SqlStore, default_url
 
-    return SqlStore(db or default_url(), create=create)
+    return SqlStore(db or default_url(), create=create, batch=batch)
 
 
 def _engine(db: str | None, *, case: str | None = None, item: str | None = None) -> Any:
@@ -101,11 +101,14 @@ def _engine(db: str | None, *, case: str | None = None, item: str | None = None)
 @click.option("--memory", is_flag=True, help="Keep nothing: run in memory only.")
 @click.option("--resume", is_flag=True,
               help="Finish the unfinished cases an interrupted run left; start none.")
+@click.option("--batch", type=click.IntRange(min=1, max=10_000), default=1, show_default=True,
+              help="Write the steps of up to N requests in one transaction (faster; a crash "
+                   "loses at most the last N, never part of one).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def run_command(model: str, cases: int, seed: int, scenario: str | None,
                 policies: tuple[str, ...], db: str | None, memory: bool, resume: bool,
-                fmt: str) -> None:
+                batch: int, fmt: str) -> None:
     """Run CASES cases of MODEL with simulated people, agents and services.
 
     Cases are kept in the database (SQLite in the working directory unless --db says
@@ -121,9 +124,13 @@ def run_command(model: str, cases: int, seed: int, scenario: str | None,
         _fail(f"{scenario}: no such file")
     path = Path(scenario) if scenario else scenario_next_to(model)
     behaviour = load_scenario(path) if path else Scenario()
-    store = None if memory else _store(db)
+    store = None if memory else _store(db, batch=batch)
     sim = Simulation(compiled, behaviour, seed=seed, store=store)
-    summary = sim.resume() if resume else sim.run(cases)
+    try:
+        summary = sim.resume() if resume else sim.run(cases)
+    finally:
+        if store is not None:
+            store.close()
     if fmt == "json":
         click.echo(json.dumps(summary.as_json(), indent=2, default=str))
     else:

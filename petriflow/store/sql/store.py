@@ -7,6 +7,11 @@ journal rows are inserted under the primary key (case, seq) so a duplicate step 
 be written twice, and work items and timers change in the same transaction. The case
 row (marking, data, memory) is a snapshot that the journal can always rebuild.
 
+``batch=N`` trades durability of the last few steps for throughput: changes of several
+cases are queued and written together in one transaction (all or nothing), before any
+read and at :meth:`SqlStore.close`. A crash loses at most the queued changes, never part
+of one; their version checks run when they are written, so batching is for one writer.
+
 SQLite runs in WAL mode with ``synchronous=NORMAL`` by default (a process crash loses
 nothing; a power cut may lose the last commits, never consistency); pass
 ``synchronous="FULL"`` to fsync every commit.
@@ -93,8 +98,13 @@ class SqlStore:
     ``postgresql+psycopg://user@host/db``)."""
 
     def __init__(self, url: str | None = None, *, synchronous: str = "NORMAL",
-                 create: bool = True, migrate: bool = False, echo: bool = False) -> None:
+                 create: bool = True, migrate: bool = False, batch: int = 1,
+                 echo: bool = False) -> None:
         self.url = url or default_url()
+        if batch < 1:
+            raise ValueError("batch is at least 1")
+        self.batch = batch
+        self._pending: list[Change] = []
         self.sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.sqlite:
@@ -173,6 +183,7 @@ class SqlStore:
                              f"{_first_line(exc)}") from None
 
     def close(self) -> None:
+        self.flush()
         self.db.dispose()
 
     # -- processes ---------------------------------------------------------------------------
@@ -180,6 +191,7 @@ class SqlStore:
     def save_process(self, process: StoredProcess) -> None:
         if process.fingerprint in self._processes:
             return
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             exists = conn.execute(select(processes.c.fingerprint).where(
                 processes.c.fingerprint == process.fingerprint)).first()
@@ -197,6 +209,7 @@ class SqlStore:
         known = self._processes.get(fingerprint)
         if known is not None:
             return known
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             row = conn.execute(select(processes).where(
                 processes.c.fingerprint == fingerprint)).first()
@@ -220,6 +233,34 @@ class SqlStore:
     # -- the one write -----------------------------------------------------------------------
 
     def commit(self, change: Change) -> None:
+        """Apply ``change`` in one transaction (see the module docstring). With
+        ``batch > 1`` the change is queued and written with others in one transaction
+        when ``batch`` are queued, or before any read, or on :meth:`flush`/:meth:`close`."""
+        if self.batch > 1:
+            self._pending.append(change)
+            if len(self._pending) >= self.batch:
+                self.flush()
+            return
+        self._write([change])
+
+    def flush(self) -> None:
+        """Write the queued changes (batching only), all or nothing."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._write(pending)
+
+    def _write(self, changes: list[Change]) -> None:
+        current = changes[0].case.id
+        try:
+            with self._errors("write"), self.db.begin() as conn:
+                for change in changes:
+                    current = change.case.id
+                    self._apply(conn, change)
+        except IntegrityError as exc:
+            raise ConflictError(f"case {current}: another writer committed the same step "
+                                f"({exc.orig})") from None
+
+    def _apply(self, conn: Any, change: Change) -> None:
         c = change.case
         values = {"process": c.process, "fingerprint": c.fingerprint,
                   "status": c.status.value, "marking": dumps(dict(c.marking)),
@@ -227,46 +268,42 @@ class SqlStore:
                   "version": c.version, "head": c.head, "started": c.started,
                   "updated": c.updated, "incident": c.incident,
                   "labels": dumps(dict(c.labels))}
-        try:
-            with self._errors("write"), self.db.begin() as conn:
-                if change.expected_version is None:
-                    conn.execute(_CASE_INSERT, {"id": c.id, **values})
-                else:
-                    done = conn.execute(_CASE_UPDATE, {"b_id": c.id,
-                                                       "b_version": change.expected_version,
-                                                       **values})
-                    if done.rowcount != 1:
-                        raise ConflictError(f"case {c.id} changed since version "
-                                            f"{change.expected_version}: another writer "
-                                            "moved it; reload and retry")
-                if change.events:
-                    conn.execute(_EVENT_INSERT, [event_to_row(e) for e in change.events])
-                new = set(change.new_items)
-                fresh = [{"id": i.id, **_item_row(i)} for i in change.items if i.id in new]
-                if fresh:
-                    conn.execute(_ITEM_INSERT, fresh)
-                for item in change.items:
-                    if item.id in new:
-                        continue
-                    row = _item_row(item)
-                    done = conn.execute(_ITEM_UPDATE, {"b_id": item.id, **row})
-                    if done.rowcount == 0:
-                        conn.execute(_ITEM_INSERT, {"id": item.id, **row})
-                gone = list(change.cancel_timers) + [t.id for t in change.timers]
-                if gone:
-                    conn.execute(_TIMER_DELETE, {"ids": gone})
-                if change.timers:
-                    conn.execute(_TIMER_INSERT, [
-                        {"id": t.id, "case_id": t.case, "due": t.due, "kind": t.kind,
-                         "work_item": t.work_item, "transition": t.transition}
-                        for t in change.timers])
-        except IntegrityError as exc:
-            raise ConflictError(f"case {c.id}: another writer committed the same step "
-                                f"({exc.orig})") from None
+        if change.expected_version is None:
+            conn.execute(_CASE_INSERT, {"id": c.id, **values})
+        else:
+            done = conn.execute(_CASE_UPDATE, {"b_id": c.id,
+                                               "b_version": change.expected_version,
+                                               **values})
+            if done.rowcount != 1:
+                raise ConflictError(f"case {c.id} changed since version "
+                                    f"{change.expected_version}: another writer moved it; "
+                                    "reload and retry")
+        if change.events:
+            conn.execute(_EVENT_INSERT, [event_to_row(e) for e in change.events])
+        new = set(change.new_items)
+        fresh = [{"id": i.id, **_item_row(i)} for i in change.items if i.id in new]
+        if fresh:
+            conn.execute(_ITEM_INSERT, fresh)
+        for item in change.items:
+            if item.id in new:
+                continue
+            row = _item_row(item)
+            done = conn.execute(_ITEM_UPDATE, {"b_id": item.id, **row})
+            if done.rowcount == 0:
+                conn.execute(_ITEM_INSERT, {"id": item.id, **row})
+        gone = list(change.cancel_timers) + [t.id for t in change.timers]
+        if gone:
+            conn.execute(_TIMER_DELETE, {"ids": gone})
+        if change.timers:
+            conn.execute(_TIMER_INSERT, [
+                {"id": t.id, "case_id": t.case, "due": t.due, "kind": t.kind,
+                 "work_item": t.work_item, "transition": t.transition}
+                for t in change.timers])
 
     # -- reads -------------------------------------------------------------------------------
 
     def case(self, case_id: str) -> CaseRecord:
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
         if row is None:
@@ -297,15 +334,18 @@ class SqlStore:
             q = q.where(cases.c.process == process)
         if status is not None:
             q = q.where(cases.c.status == status.value)
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             rows = conn.execute(q).all()
         return [self._case(r) for r in rows]
 
     def case_ids(self) -> list[str]:
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             return [r.id for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
 
     def work_item(self, item_id: str) -> WorkItem:
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             row = conn.execute(select(work_items).where(work_items.c.id == item_id)).first()
         if row is None:
@@ -323,6 +363,7 @@ class SqlStore:
             q = q.where(work_items.c.role == role)
         if agent is not None:
             q = q.where(work_items.c.agent == agent)
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             return [_item(r) for r in conn.execute(q)]
 
@@ -332,17 +373,20 @@ class SqlStore:
             q = q.where(timers.c.case_id == case)
         if due_by is not None:
             q = q.where(timers.c.due <= due_by)
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             return [Timer(r.id, r.case_id, r.due, r.kind, r.work_item, r.transition)
                     for r in conn.execute(q)]
 
     def events(self, case_id: str) -> list[AuditEvent]:
         q = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             return [event_from_row(r._mapping) for r in conn.execute(q)]
 
     def switches(self) -> Mapping[str, frozenset[str]]:
         out: dict[str, set[str]] = {"process": set(), "agent": set()}
+        self.flush()
         with self._errors("read"), self.db.connect() as conn:
             for r in conn.execute(select(switches)):
                 out.setdefault(r.kind, set()).add(r.key)
