@@ -1,0 +1,106 @@
+"""Refuse BPMN processes whose ending the net cannot express.
+
+BPMN ends a process (or a sub-process) when no token is left in it: parallel branches
+may each run into their own end event ("implicit termination"), and a terminate end
+event withdraws whatever else is still running. A petriflow case ends properly when
+exactly one end event holds one token and nothing else is left; a flattened
+sub-process leaves along its outgoing flows once per token that reaches one of its
+ends. The two agree exactly when an end of a scope is reached only while no other
+token is inside that scope. This module checks that on the compiled net's control
+skeleton (guards ignored, so every run of the real net is a run of the skeleton), and
+reports every end event where it can fail. A process that would need more than
+``MAX_STATES`` skeleton states to confirm it is refused too: we do not guess.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from petriflow.errors import Problem
+from petriflow.model.bpmn.importer import Mapping
+from petriflow.model.compiled import DATA_PLACE, CompiledProcess
+from petriflow.model.spec import EndSpec
+
+MAX_STATES = 50_000
+
+
+def _node_of(place: str, element: str) -> str:
+    """The node a control place belongs to (a flow place belongs to its target)."""
+    if place.startswith("flow:") and "->" in element:
+        return element.split("->", 1)[1]
+    return element
+
+
+def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | None,
+                    lines: dict[str, int]) -> list[Problem]:
+    net = compiled.net
+    places = [p.id for p in net.places if p.id != DATA_PLACE and not p.id.endswith(":done")]
+    index = {p: i for i, p in enumerate(places)}
+    trans = []
+    grows = False
+    for t in net.transitions:
+        ins = [(index[a.place], a.weight) for a in net.inputs[t.id] if a.place in index]
+        outs = [(index[a.place], a.weight) for a in net.outputs[t.id] if a.place in index]
+        trans.append((ins, outs))
+        grows = grows or sum(w for _, w in outs) > max(1, sum(w for _, w in ins))
+    spec_nodes = compiled.spec.nodes if compiled.spec is not None else {}
+    origins = compiled.source_map.places
+    # scope -> (control places inside it, input places of its ends)
+    checks: list[tuple[str, set[int], set[int]]] = []
+    top_ends = {index[p] for p in places if p.endswith(":in")
+                and isinstance(spec_nodes.get(p[:-3]), EndSpec)}
+    final = {index[p] for p in places if p.startswith("end:")}
+    checks.append(("", set(range(len(places))), top_ends))
+    for scope in mapping.scopes:
+        inside = {index[p] for p in places
+                  if _node_of(p, origins[p].element).startswith(scope.prefix)}
+        ends = {index[f"{e}:in"] for e in scope.ends if f"{e}:in" in index}
+        checks.append((scope.element, inside, ends))
+    if not grows and not mapping.terminate:
+        return []  # one token at most, ever: nothing can run beside an end
+    start = tuple(net.initial_marking.count(p) for p in places)
+    seen = {start}
+    queue = deque([start])
+    bad: dict[int, str] = {}
+    while queue:
+        m = queue.popleft()
+        for scope, inside, ends in checks:
+            for e in ends:
+                if m[e] and (sum(m[i] for i in inside) > 1 or (not scope and any(
+                        m[f] for f in final))):
+                    bad.setdefault(e, scope)
+        for ins, outs in trans:
+            if all(m[i] >= w for i, w in ins):
+                n = list(m)
+                for i, w in ins:
+                    n[i] -= w
+                for i, w in outs:
+                    n[i] += w
+                nt = tuple(n)
+                if nt not in seen:
+                    if len(seen) >= MAX_STATES:
+                        return [Problem(
+                            f"the process has more than {MAX_STATES} control states; petriflow "
+                            "cannot confirm that every end event is reached with no other "
+                            "branch still running", file=file)]
+                    seen.add(nt)
+                    queue.append(nt)
+    out = []
+    for e, scope in sorted(bad.items()):
+        node = places[e][:-3]
+        bid = mapping.node_of.get(node, node)
+        tag = mapping.tag_of.get(node, "endEvent")
+        where = f"sub-process '{mapping.node_of.get(scope, scope)}'" if scope else "the process"
+        if node in mapping.terminate:
+            why = ("terminate end event reached while other branches of "
+                   f"{where} may still run; withdrawing them is not supported")
+        else:
+            why = (f"reached while other branches of {where} may still run (or more than "
+                   "once); BPMN's implicit termination is not supported")
+        out.append(Problem(f"{tag} '{bid}': {why}", file=file, line=lines.get(node),
+                           element=bid, hint="join the branches (parallel or inclusive "
+                           "gateway) before a single end event"))
+    return out
+
+
+__all__ = ["MAX_STATES", "ending_problems"]

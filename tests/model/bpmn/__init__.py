@@ -1,0 +1,1 @@
+"""Tests of the BPMN 2.0 importer."""
