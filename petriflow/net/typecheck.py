@@ -227,6 +227,8 @@ def check_condition(expr: Expr, env: Mapping[str, ColorSet], *, file: str | None
 
 def assignable(value_type: ColorSet, target: ColorSet) -> bool:
     """Whether a value of ``value_type`` may be stored in a place or field of ``target``."""
+    if value_type is target or value_type == target:  # the common case, without the walk
+        return True
     if isinstance(target, BlackColor):
         return isinstance(value_type, BlackColor)
     if isinstance(target, DecimalColor):
