@@ -46,11 +46,25 @@ class Graph:
     agents: list[AgentSpec] = field(default_factory=list)
     side_entries: set[str] = field(default_factory=set)
 
+    def _index(self) -> tuple[dict[str, list[Flow]], dict[str, list[Flow]]]:
+        """Flows by target and by source, rebuilt when the flow list changed (flows are
+        frozen, and the list is only appended to or replaced)."""
+        key = (id(self.flows), len(self.flows))
+        cached = self.__dict__.get("_by")
+        if cached is None or cached[0] != key:
+            into: dict[str, list[Flow]] = {}
+            out: dict[str, list[Flow]] = {}
+            for f in self.flows:
+                into.setdefault(f.target, []).append(f)
+                out.setdefault(f.source, []).append(f)
+            cached = self.__dict__["_by"] = (key, into, out)
+        return cached[1], cached[2]
+
     def incoming(self, nid: str) -> list[Flow]:
-        return [f for f in self.flows if f.target == nid]
+        return list(self._index()[0].get(nid, ()))
 
     def outgoing(self, nid: str) -> list[Flow]:
-        return [f for f in self.flows if f.source == nid]
+        return list(self._index()[1].get(nid, ()))
 
     def reaching(self, start: str, target: str, stop: set[str]) -> list[Flow]:
         """Flows into ``target`` on some path from ``start`` that avoids ``stop``."""

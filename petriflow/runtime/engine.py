@@ -520,11 +520,20 @@ class Engine:
     def _process_suspended(self, rec: CaseRecord) -> bool:
         return rec.process in self._switch_set("process", ())
 
+    def _snapshot(self, item_id: str) -> tuple[WorkItem, CaseRecord]:
+        """The item and its case, read case first: every change to an item commits with a
+        new case version, so an item read after its case is at least as new as the case,
+        and if anyone moves either before our commit, the commit's version check fails.
+        (Read the other way round, a worker could act on an item that another worker had
+        closed in between, and its commit would pass.)"""
+        case_id = self._item(item_id).case
+        rec = self._case(case_id)
+        return self._item(item_id), rec
+
     def _open_item(self, item_id: str) -> tuple[_Txn, WorkItem, TaskInfo]:
-        item = self._item(item_id)
+        item, rec = self._snapshot(item_id)
         if not item.status.open:
             raise WorkItemError(f"work item {item_id} is {item.status.value}", case=item.case)
-        rec = self._case(item.case)
         tx = self._begin(rec, allow_failed=True)
         return tx, item, tx.dep.by_place[item.place]
 
@@ -589,10 +598,9 @@ class Engine:
         try:
             while self._queue:
                 item_id = self._queue.popleft()
-                item = self._item(item_id)
+                item, rec = self._snapshot(item_id)
                 if not item.status.open:
                     continue
-                rec = self._case(item.case)
                 if rec.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED) or \
                         self._process_suspended(rec):
                     continue

@@ -15,6 +15,7 @@ reports every end event where it can fail. A process that would need more than
 from __future__ import annotations
 
 from collections import deque
+from itertools import compress
 
 from petriflow.errors import Problem
 from petriflow.model.bpmn.importer import Mapping
@@ -58,6 +59,12 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
         checks.append((scope.element, inside, ends))
     if not grows and not mapping.terminate:
         return []  # one token at most, ever: nothing can run beside an end
+    consumers: list[list[int]] = [[] for _ in places]  # only these can fire when i is marked
+    for t, (ins, _) in enumerate(trans):
+        for i, _ in ins:
+            consumers[i].append(t)
+    always = [t for t, (ins, _) in enumerate(trans) if not ins]
+    positions = range(len(places))
     start = tuple(net.initial_marking.count(p) for p in places)
     seen = {start}
     queue = deque([start])
@@ -69,7 +76,9 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
                 if m[e] and (sum(m[i] for i in inside) > 1 or (not scope and any(
                         m[f] for f in final))):
                     bad.setdefault(e, scope)
-        for ins, outs in trans:
+        candidates = {t for i in compress(positions, m) for t in consumers[i]}
+        candidates.update(always)
+        for ins, outs in (trans[t] for t in sorted(candidates)):
             if all(m[i] >= w for i, w in ins):
                 n = list(m)
                 for i, w in ins:
