@@ -4,6 +4,7 @@
     python benchmarks/bench_store.py --quick      # smoke run (seconds, SQLite only)
     python benchmarks/bench_store.py --json       # JSON on stdout instead of the tables
     python benchmarks/bench_store.py --no-pg      # skip PostgreSQL
+    python benchmarks/bench_store.py --pg-cases 300 --worker-reps 3   # the worker runs
 
 Measures, in one run:
 
@@ -15,6 +16,15 @@ Measures, in one run:
    events/s are reported. The yardstick is stdlib ``sqlite3`` on a fresh file with the
    same pragmas: one INSERT of a real journal event row (same columns and size as
    ``petriflow_events``) per transaction. Target: events/s >= 50% of raw commits/s.
+1b. **Batched** (``SqlStore(url, synchronous=S, batch=N)``, N = 1, 10, 100): the same
+   cases driven without any store read between commits (the work item ids come from the
+   engine's ``on_offer`` hook, and the bank confirmation is completed by its item id
+   rather than ``deliver``, which reads the open items; a read flushes the queue). The
+   transactions actually written are counted by wrapping the store instance's ``_write``
+   (here, not in the package); the timed run ends with ``store.flush()`` so every event
+   counted is on disk. Reported: durable events/s, transactions/s, changes per
+   transaction and both as a share of the raw commit rate of the same run. ``batch=1``
+   with this driver is the like-for-like baseline of the batched rows.
 2. **Per-commit cost breakdown** (the store has no batching yet): in a separate,
    instrumented run, the statements each ``store.commit`` sends (counted and timed by
    kind through SQLAlchemy's cursor events), the driver's COMMIT, the reads the engine
@@ -25,14 +35,24 @@ Measures, in one run:
    ``SqlStore.commit`` alone (the store's ceiling without the engine).
 3. **PostgreSQL** (``--pg-url``, default the local ``test`` database with psycopg 3):
    the same engine run (the ``petriflow_*`` tables dropped before each repetition), and
-   raw psycopg, one INSERT per transaction. The 2-worker scaling target needs a worker
-   command that does not exist yet: skipped. ``--quick`` skips PostgreSQL.
+   raw psycopg, one INSERT per transaction. ``--quick`` skips PostgreSQL.
+3b. **PostgreSQL workers**: ``petriflow start models/invoice_to_payment.yaml --cases N``
+   (not timed), then 1 or 2 ``petriflow worker --until-idle`` subprocesses; the time is
+   from launching the workers to the last one exiting, and every case must be completed
+   with no open work item. Each run gets a fresh schema of its own (``?options=
+   -csearch_path%3D...``). The scenario is the model's own with ``failure_rate: 0``: a
+   simulated failure schedules a retry 1-5 s of wall time later, and ``--until-idle``
+   waits for it, so with failures the figure measures sleeping, not throughput. A worker
+   on an empty database (start-up plus the idle rounds before it stops) is timed too and
+   reported as the fixed overhead. Target: 2 workers >= 1.6x one worker's throughput.
 4. **Flatness**: one case of a small loop process (a human task ``work``; an automatic
    task ``bump`` increments ``n``; an exclusive gateway loops back while ``n < limit``),
    driven on SQLite (NORMAL) to 10,000 loop iterations (one ``complete`` and one commit of
    5 events each); at 100, 1,000 and 10,000 the mean ``store.commit`` time and the mean
    whole step over the iterations just before, the length of the case row's data,
    marking and memory JSON, and the number of journal reads so far (must stay 0).
+   Called flat here when the mean step time at the last checkpoint is at most
+   ``FLAT_GROWTH`` times the first and no journal read happened.
 
 Each throughput figure is the median of repetitions after a warm-up, the raw driver and
 petriflow interleaved; the warm-up sizes a repetition to about 1.5 s. Building engines,
@@ -90,6 +110,9 @@ INPUTS = {"invoice_id": "INV1", "channel": "pdf", "document_quality": "good",
           "submitted_by": "sam"}
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_SHARE = 50.0     # petriflow events/s as a percentage of raw commits/s
+TARGET_SCALING = 1.6    # 2 PostgreSQL workers' throughput over one worker's
+FLAT_GROWTH = 1.25      # step time at 10,000 steps over that at 100
+BATCHES = (1, 10, 100)  # SqlStore(batch=N) of the batched rows
 
 LOOP_YAML = """
 process: grind
@@ -129,6 +152,8 @@ class Mode:
     groups: tuple[int, ...]     # changes per transaction in the replay
     checkpoints: tuple[int, ...]    # loop iterations of the flatness run
     window: int             # iterations averaged before each checkpoint
+    worker_cases: int = 300     # cases of each PostgreSQL worker run
+    worker_reps: int = 3        # repetitions of each worker count (interleaved)
 
 
 FULL = Mode("full", reps=5, warmup_cases=40, warmup_raw=2000, seconds=1.5, cases=0, raw=0,
@@ -205,6 +230,36 @@ def run_invoices(e: Engine, cp: Any, n: int, prefix: str = "c") -> list[str]:
         e.deliver(c.id, "bank_confirmation", {"payment_confirmed": True})
         ids.append(c.id)
     return ids
+
+
+def run_invoices_noread(e: Engine, cp: Any, n: int, offered: dict[str, dict[str, str]],
+                        prefix: str = "c") -> list[str]:
+    """The same happy path without a store read between commits: the item ids come from
+    the engine's ``on_offer`` hook (``offered``: case -> task -> item id)."""
+    ids = []
+    for i in range(n):
+        c = e.start(cp, INPUTS, case_id=f"{prefix}{i}")
+        e.complete(offered[c.id]["approve_manager"], "mia", {"approved": True})
+        e.complete(offered.pop(c.id)["bank_confirmation"], None, {"payment_confirmed": True})
+        ids.append(c.id)
+    return ids
+
+
+class Transactions:
+    """Wraps the store instance's ``_write`` (every transaction it writes goes through it):
+    counts transactions and the changes they carry."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.transactions = 0
+        self.changes = 0
+        inner = store._write
+
+        def write(changes: list[Change]) -> None:
+            inner(changes)
+            self.transactions += 1
+            self.changes += len(changes)
+
+        store._write = write  # type: ignore[method-assign]
 
 
 class Counting:
@@ -373,6 +428,41 @@ def petriflow_job(key: str, label: str, cp: Any, new_url: Callable[[], str],
     return job
 
 
+@dataclass
+class BatchState(EngineState):
+    tx: Transactions
+    offered: dict[str, dict[str, str]]
+
+
+def batched_job(key: str, label: str, cp: Any, new_url: Callable[[], str], sync: str,
+                batch: int) -> Job:
+    def setup() -> BatchState:
+        store = SqlStore(new_url(), synchronous=sync, batch=batch)
+        e = invoice_engine(store, cp)
+        offered: dict[str, dict[str, str]] = {}
+        e.on_offer.append(lambda item: offered.setdefault(item.case, {}).__setitem__(
+            item.task, item.id))
+        return BatchState(e, Counting(store), store, [], Transactions(store), offered)
+
+    def run(state: BatchState, n: int) -> dict[str, int]:
+        state.ids = run_invoices_noread(state.engine, cp, n, state.offered)
+        state.store.flush()         # timed: every event counted is written
+        return {"commits": state.tx.transactions, "events": state.counting.events,
+                "cases": len(state.ids), "changes": state.counting.commits,
+                "written": state.tx.changes}
+
+    def teardown(state: BatchState) -> None:
+        if state.tx.changes != state.counting.commits:
+            raise AssertionError(f"{state.counting.commits} changes committed, "
+                                 f"{state.tx.changes} written")
+        check_completed(state.store, state.ids)
+        job.checked += len(state.ids)
+        state.store.close()
+
+    job = Job(key, label, setup, run, teardown, "cases")
+    return job
+
+
 def _once(job: Job, n: int) -> tuple[float, dict[str, int], float]:
     state = job.setup()
     gc.collect()
@@ -412,9 +502,16 @@ def measure(jobs: list[Job], mode: Mode) -> dict[str, dict[str, Any]]:
             "seconds": statistics.median(d for d, _, _ in runs),
             "events_per_commit": counts["events"] / counts["commits"],
         }
+        if "changes" in counts:
+            row["batch"] = True
+            row["changes_per_s"] = statistics.median(c["changes"] / d for d, c, _ in runs)
+            row["changes_per_transaction"] = counts["changes"] / counts["commits"]
+            row["transactions_min_max_per_rep"] = [min(c["commits"] for _, c, _ in runs),
+                                                   max(c["commits"] for _, c, _ in runs)]
         if job.unit == "cases":
             row["cases_per_s"] = statistics.median(c["cases"] / d for d, c, _ in runs)
-            row["commits_per_case"] = counts["commits"] / counts["cases"]
+            row["commits_per_case"] = counts.get("changes", counts["commits"]) \
+                / counts["cases"]
             row["events_per_case"] = counts["events"] / counts["cases"]
             row["commit_share_percent"] = statistics.median(
                 100 * cs / d for d, _, cs in runs)
@@ -660,6 +757,101 @@ def replay_store(url: str, changes: list[Change]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
+# PostgreSQL workers: petriflow start, then 1 or 2 petriflow worker subprocesses
+# ---------------------------------------------------------------------------------------
+
+
+def _petriflow_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "petriflow"
+    if exe.exists():
+        return [str(exe)]
+    return [sys.executable, "-c", "from petriflow.cli import entry; entry()"]
+
+
+def _schema_url(base: str, schema: str) -> str:
+    with psycopg.connect(_libpq(base), autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        con.execute(f"CREATE SCHEMA {schema}")
+    return base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    with psycopg.connect(_libpq(base), autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _worker_run(base: str, schema: str, scenario: Path, cases: int, workers: int
+                ) -> dict[str, Any]:
+    url = _schema_url(base, schema)
+    pf = _petriflow_cmd()
+    if cases:
+        subprocess.run([*pf, "start", str(MODEL), "--cases", str(cases), "--db", url,
+                        "--scenario", str(scenario)], check=True, capture_output=True,
+                       text=True, cwd=ROOT)
+    cmd = [*pf, "worker", "--db", url, "--until-idle", "--scenario", str(scenario)]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([*cmd, "--seed", str(k + 1), "--name", f"bench-w{k + 1}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              cwd=ROOT) for k in range(workers)]
+    outs = [p.communicate() for p in procs]
+    dt = time.perf_counter() - t0
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        if p.returncode != 0:
+            raise AssertionError(f"worker exited {p.returncode}: {err[-1000:]}")
+    with psycopg.connect(_libpq(base), options=f"-csearch_path={schema}") as con:
+        status = dict(con.execute(
+            "SELECT status, count(*) FROM petriflow_cases GROUP BY status").fetchall()) \
+            if cases else {}
+        open_items = con.execute("SELECT count(*) FROM petriflow_work_items WHERE status "
+                                 "IN ('offered', 'claimed')").fetchone()[0] if cases else 0
+        events = con.execute("SELECT count(*) FROM petriflow_events").fetchone()[0] \
+            if cases else 0
+    _drop_schema(base, schema)
+    if cases and (status.get("completed", 0) != cases or open_items):
+        raise AssertionError(f"{workers} worker(s) left cases {status}, {open_items} open "
+                             "work items")
+    return {"workers": workers, "seconds": dt, "events": events,
+            "outputs": [o.strip() for o, _ in outs]}
+
+
+def pg_workers(base: str, schema: str, workdir: Path, cases: int, reps: int,
+               counts: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+    """Launch-to-exit wall time of 1 and 2 workers on ``cases`` started cases (median of
+    ``reps``, the worker counts interleaved), and of one worker on an empty database."""
+    import yaml
+
+    doc = yaml.safe_load((MODEL.parent / "invoice_to_payment.scenario.yaml").read_text())
+    for task in doc.get("tasks", {}).values():
+        if "failure_rate" in task:
+            task["failure_rate"] = 0
+    scenario = workdir / "invoice_no_failures.scenario.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
+    ws = f"{schema or 'bench_store'}_workers"
+    empty = [_worker_run(base, ws, scenario, 0, 1)["seconds"] for _ in range(reps)]
+    runs: dict[int, list[dict[str, Any]]] = {k: [] for k in counts}
+    for _ in range(reps):
+        for k in counts:
+            runs[k].append(_worker_run(base, ws, scenario, cases, k))
+    rows = {}
+    for k, rs in runs.items():
+        secs = [r["seconds"] for r in rs]
+        events = rs[-1]["events"]
+        rows[str(k)] = {"workers": k, "seconds": statistics.median(secs),
+                        "seconds_all": secs, "events": events,
+                        "events_per_s": events / statistics.median(secs),
+                        "cases_per_s": cases / statistics.median(secs),
+                        "net_seconds": statistics.median(secs) - statistics.median(empty),
+                        "last_outputs": rs[-1]["outputs"]}
+    out: dict[str, Any] = {"cases": cases, "reps": reps, "scenario": "invoice_to_payment, "
+                           "failure_rate 0", "empty_worker_seconds": statistics.median(empty),
+                           "rows": rows}
+    if "1" in rows and "2" in rows:
+        out["scaling"] = rows["1"]["seconds"] / rows["2"]["seconds"]
+        out["scaling_net"] = rows["1"]["net_seconds"] / rows["2"]["net_seconds"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # Flatness: one long case
 # ---------------------------------------------------------------------------------------
 
@@ -746,9 +938,31 @@ def print_tables(result: dict[str, Any]) -> None:
          "happy path, one case at a time)",
          ["run", "size/rep", "s/rep", "commits/s", "min-max", "events/s", "ev/commit",
           "in commit"], body)
+    bt = result["summary"]["batched"]
+    if bt:
+        show("Batched (SqlStore batch=N, no reads between commits; transactions counted at "
+             "SqlStore._write)",
+             ["sync", "batch", "events/s", "txn/s", "changes/txn", "raw commits/s",
+              "events/raw", "txn/raw"],
+             [[b["sync"], str(b["batch"]), _k(b["events_per_s"]),
+               _k(b["transactions_per_s"]), f"{b['changes_per_transaction']:.1f}",
+               _k(b["raw_commits_per_s"]), f"{b['events_share_percent']:.0f}%",
+               f"{b['transactions_share_percent']:.0f}%"] for b in bt])
+    w = result.get("workers")
+    if w:
+        show(f"PostgreSQL workers: {w['cases']} cases, launch to exit, median of {w['reps']} "
+             f"(a worker on an empty database: {w['empty_worker_seconds']:.2f} s)",
+             ["workers", "seconds", "all", "events/s", "cases/s", "net of empty s"],
+             [[str(r["workers"]), f"{r['seconds']:.2f}",
+               " ".join(f"{x:.2f}" for x in r["seconds_all"]), _k(r["events_per_s"]),
+               f"{r['cases_per_s']:.1f}", f"{r['net_seconds']:.2f}"]
+              for r in w["rows"].values()])
+        if "scaling" in w:
+            print(f"scaling 2/1: {w['scaling']:.2f}x (net of the empty-worker time: "
+                  f"{w['scaling_net']:.2f}x)\n")
     t = result["summary"]["targets"]
     show("Targets", ["target", "value", "goal", "met"],
-         [[x["target"], f"{x['value']:.1f}", x["goal"], "yes" if x["met"] else "NO"]
+         [[x["target"], f"{x['value']:.2f}", x["goal"], "yes" if x["met"] else "NO"]
           for x in t])
     for backend, b in result["breakdown"].items():
         show(f"Breakdown, {backend}: {b['cases']} cases, {b['commits_per_case']:.1f} commits "
@@ -790,8 +1004,9 @@ def print_tables(result: dict[str, Any]) -> None:
         print(f"skipped: {s}")
 
 
-def summary(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"targets": []}
+def summary(rows: dict[str, dict[str, Any]], workers: dict[str, Any] | None = None,
+            flat: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"targets": [], "batched": []}
     for sync in ("normal", "full"):
         raw, pf = rows.get(f"raw_sqlite_{sync}"), rows.get(f"petriflow_sqlite_{sync}")
         if raw and pf:
@@ -802,6 +1017,23 @@ def summary(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
             out["targets"].append({
                 "target": f"SQLite {sync.upper()}: petriflow events/s / raw commits/s (%)",
                 "value": share, "goal": f">= {TARGET_SHARE:.0f}", "met": share >= TARGET_SHARE})
+        for batch in BATCHES:
+            b = rows.get(f"batched_sqlite_{sync}_{batch}")
+            if not (raw and b):
+                continue
+            share = 100 * b["events_per_s"] / raw["commits_per_s"]
+            out["batched"].append({
+                "sync": sync.upper(), "batch": batch, "events_per_s": b["events_per_s"],
+                "transactions_per_s": b["commits_per_s"],
+                "changes_per_transaction": b["changes_per_transaction"],
+                "raw_commits_per_s": raw["commits_per_s"], "events_share_percent": share,
+                "transactions_share_percent": 100 * b["commits_per_s"] / raw["commits_per_s"]})
+            if batch > 1:
+                out["targets"].append({
+                    "target": f"SQLite {sync.upper()} batch={batch}: events/s / raw "
+                              "commits/s (%)",
+                    "value": share, "goal": f">= {TARGET_SHARE:.0f}",
+                    "met": share >= TARGET_SHARE})
     raw, pf = rows.get("raw_pg"), rows.get("petriflow_pg")
     if raw and pf:
         share = 100 * pf["events_per_s"] / raw["commits_per_s"]
@@ -809,6 +1041,18 @@ def summary(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
         out["pg_commits_share_percent"] = 100 * pf["commits_per_s"] / raw["commits_per_s"]
         out["targets"].append({"target": "PostgreSQL: petriflow events/s / raw commits/s (%)",
                                "value": share, "goal": "(reported)", "met": True})
+    if workers and "scaling" in workers:
+        out["targets"].append({
+            "target": f"PostgreSQL: 2 workers / 1 worker throughput ({workers['cases']} cases)",
+            "value": workers["scaling"], "goal": f">= {TARGET_SCALING}",
+            "met": workers["scaling"] >= TARGET_SCALING})
+    if flat:
+        ok = flat["step_growth"] <= FLAT_GROWTH and flat["rows"][-1]["journal_reads"] == 0
+        out["targets"].append({
+            "target": f"Flatness: step time at {flat['rows'][-1]['steps']} / at "
+                      f"{flat['rows'][0]['steps']} steps",
+            "value": flat["step_growth"], "goal": f"<= {FLAT_GROWTH}, 0 journal reads",
+            "met": ok})
     return out
 
 
@@ -863,15 +1107,21 @@ def main(argv: list[str] | None = None) -> int:
                     "running on the same database cannot drop its tables mid-run; '' for "
                     "the default search_path")
     ap.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    ap.add_argument("--pg-cases", type=int, default=None,
+                    help=f"cases of each PostgreSQL worker run (default {FULL.worker_cases})")
+    ap.add_argument("--worker-reps", type=int, default=None,
+                    help=f"repetitions of each worker run (default {FULL.worker_reps})")
+    ap.add_argument("--no-workers", action="store_true",
+                    help="skip the PostgreSQL worker runs")
     ap.add_argument("--dir", type=Path, default=None,
                     help="where the SQLite files go (default: a temporary directory)")
     args = ap.parse_args(argv)
     mode = QUICK if args.quick else FULL
     started = time.time()
     load_before = os.getloadavg()
-    skipped = ["2 PostgreSQL workers (scaling): needs a worker command that does not exist "
-               "yet"]
+    skipped: list[str] = []
     pg = not (args.quick or args.no_pg)
+    base_pg_url = args.pg_url
     if not pg:
         skipped.append("PostgreSQL: " + ("--quick" if args.quick else "--no-pg"))
     else:
@@ -893,6 +1143,10 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append(petriflow_job(f"petriflow_sqlite_{sync.lower()}",
                                       f"petriflow SqlStore sqlite, WAL+{sync}", cp,
                                       scratch.sqlite_url, sync))
+            for batch in BATCHES:
+                jobs.append(batched_job(f"batched_sqlite_{sync.lower()}_{batch}",
+                                        f"petriflow no reads, WAL+{sync}, batch={batch}", cp,
+                                        scratch.sqlite_url, sync, batch))
         if pg:
             jobs.append(raw_pg_job(args.pg_url, row))
             jobs.append(petriflow_job("petriflow_pg", "petriflow SqlStore postgresql", cp,
@@ -917,6 +1171,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.pg_schema:
                 _pg_schema(args.pg_url, args.pg_schema, create=False)
         flat = flatness(scratch.sqlite_url(), mode.checkpoints, mode.window)
+        workers = None
+        if pg and not args.no_workers:
+            workers = pg_workers(base_pg_url, args.pg_schema, workdir,
+                                 args.pg_cases or mode.worker_cases,
+                                 args.worker_reps or mode.worker_reps)
+        elif not args.no_workers:
+            skipped.append("PostgreSQL workers: no PostgreSQL")
+        else:
+            skipped.append("PostgreSQL workers: --no-workers")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -934,8 +1197,9 @@ def main(argv: list[str] | None = None) -> int:
                      "petriflow_dirty": bool(_git("status", "--porcelain", "petriflow"))},
         "mode_settings": mode.__dict__,
         "raw_row": {"columns": list(row), "chars": _row_chars(row)},
-        "rows": rows, "summary": summary(rows), "breakdown": result_breakdown,
-        "profile": result_profile, "flatness": flat, "skipped": skipped,
+        "rows": rows, "summary": summary(rows, workers, flat),
+        "breakdown": result_breakdown, "profile": result_profile, "flatness": flat,
+        "workers": workers, "skipped": skipped,
     }
     result["elapsed_s"] = time.time() - started
     result["load_average"] = {"before": load_before, "after": os.getloadavg()}

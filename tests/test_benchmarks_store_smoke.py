@@ -20,22 +20,39 @@ def test_store_benchmark_quick_mode_runs(tmp_path: Path) -> None:
     data = json.loads(done.stdout)
     assert data == json.loads(out.read_text())
     assert data["mode"] == "quick"
+    batched = {f"batched_sqlite_{s}_{b}" for s in ("normal", "full") for b in (1, 10, 100)}
     assert set(data["rows"]) == {"raw_sqlite_normal", "petriflow_sqlite_normal",
-                                 "raw_sqlite_full", "petriflow_sqlite_full"}
+                                 "raw_sqlite_full", "petriflow_sqlite_full"} | batched
     assert any("PostgreSQL" in s for s in data["skipped"])  # --quick never touches it
+    assert data["workers"] is None
     for key, row in data["rows"].items():
         for field in ("commits_per_s", "events_per_s", "seconds"):
             assert isinstance(row[field], float)
             assert row[field] > 0
-        if key.startswith("petriflow"):
+        if key.startswith(("petriflow", "batched")):
             assert row["checked_cases"] == 2 + 2 * row["size"]  # warm-up + 2 repetitions
             assert row["commits_per_case"] > 1
             assert row["events_per_commit"] >= 1
-        else:
+        if key.startswith("batched"):
+            # transactions counted at SqlStore._write: batch=N carries up to N changes
+            batch = int(key.rsplit("_", 1)[1])
+            assert 1 <= row["changes_per_transaction"] <= batch
+            if batch == 1:
+                assert row["changes_per_transaction"] == 1
+            else:
+                assert row["changes_per_transaction"] > 1
+        if key.startswith("raw"):
             assert row["events_per_commit"] == 1
     assert {t["target"] for t in data["summary"]["targets"]} == {
         "SQLite NORMAL: petriflow events/s / raw commits/s (%)",
-        "SQLite FULL: petriflow events/s / raw commits/s (%)"}
+        "SQLite FULL: petriflow events/s / raw commits/s (%)",
+        "SQLite NORMAL batch=10: events/s / raw commits/s (%)",
+        "SQLite NORMAL batch=100: events/s / raw commits/s (%)",
+        "SQLite FULL batch=10: events/s / raw commits/s (%)",
+        "SQLite FULL batch=100: events/s / raw commits/s (%)",
+        "Flatness: step time at 60 / at 10 steps"}
+    assert [(b["sync"], b["batch"]) for b in data["summary"]["batched"]] == [
+        (s, b) for s in ("NORMAL", "FULL") for b in (1, 10, 100)]
 
     b = data["breakdown"]["sqlite"]
     assert b["statements_per_commit"] >= 2        # at least the case row and the journal
