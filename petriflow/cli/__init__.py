@@ -139,16 +139,22 @@ def _load_model(path: str, policies: tuple[str, ...] = ()) -> Any:
 
 @main.command("compile")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--to", "fmt", type=click.Choice(["json", "pnml", "dot"]), default="json",
-              show_default=True, help="Output format of the compiled net.")
+@click.option("--to", "fmt", type=click.Choice(["json", "pnml", "dot", "bpmn"]), default="json",
+              show_default=True, help="Output format: the compiled net (json, pnml, dot) or "
+              "the process as BPMN 2.0 XML with its diagram (bpmn).")
 @click.option("--policy", "policies", multiple=True, type=click.Path(dir_okay=False),
               help="Extra policy file (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of standard output.")
 def compile_command(model: str, fmt: str, policies: tuple[str, ...], output: str | None) -> None:
-    """Compile the process MODEL to its colored Petri net (with the source map)."""
+    """Compile the process MODEL to its colored Petri net (with the source map), or
+    export it as BPMN 2.0 (--to bpmn) for Camunda Modeler and bpmn.io."""
     compiled = _load_model(model, policies)
-    if fmt == "json":
+    if fmt == "bpmn":
+        from petriflow.model.bpmn.export import to_bpmn
+
+        text = to_bpmn(compiled)
+    elif fmt == "json":
         from petriflow.model.export import to_json
 
         text = json.dumps(to_json(compiled), indent=2) + "\n"
@@ -257,5 +263,6 @@ def entry() -> None:
 
 
 from petriflow.cli import engine as _engine_commands  # noqa: E402,F401  (registers commands)
+from petriflow.cli import report as _report_commands  # noqa: E402,F401  (registers commands)
 
 __all__ = ["main", "run"]

@@ -28,6 +28,7 @@ from petriflow.net.expr import (
     TupleExpr,
     Update,
     Var,
+    subexpressions,
 )
 
 
@@ -69,7 +70,9 @@ def lower(expr: Expr, fields: list[str] | tuple[str, ...], *, written: Mapping[s
           | None = None, actor: bool = False) -> Expr:
     """Lower a model expression: fields read ``_d``, except those in ``written``, which
     read their new value; ``actor`` (when allowed) reads ``_actor``."""
-    mapping: dict[str, Expr] = {f: data_field(f) for f in fields}
+    used = {e.name for e in subexpressions(expr) if isinstance(e, Var)}
+    known = fields if isinstance(fields, set | frozenset | dict) else set(fields)
+    mapping: dict[str, Expr] = {f: data_field(f) for f in used if f in known}
     if written:
         mapping.update(written)
     if actor:

@@ -97,6 +97,7 @@ class Importer:
         self.policy_lines: list[int] = []
         self.policy_files: list[Path] = []
         self.entries: dict[str, str] = {}  # container id -> the node its flows enter
+        self.header: dict[str, Any] = {}  # version and description from <pf:process>
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -136,7 +137,8 @@ class Importer:
         ModelError.collect(self.problems)
         data: dict[str, Any] = {
             "process": sanitize(str(self.process.get("id"))),
-            "description": str(self.process.get("name") or ""),
+            **({"version": self.header["version"]} if "version" in self.header else {}),
+            "description": str(self.header.get("description", self.process.get("name") or "")),
             "data": self.fields,
             "roles": self.roles,
             "agents": self.agents,
@@ -196,6 +198,13 @@ class Importer:
                             self.problems.extend(exc.problems)
                 self.policies.append(policy)
                 self.policy_lines.append(el.line)
+            elif el.tag == "process" and process is self.process:
+                for key in ("version", "description"):
+                    if el.get(key) is not None:
+                        self.header[key] = str(el.get(key))
+                for role in str(el.get("roles") or "").split():
+                    if role not in self.roles:
+                        self.roles.append(role)
             elif el.tag == "policies" and el.get("file"):
                 base = defs.path.parent if defs.path else Path.cwd()
                 self.policy_files.append(base / str(el.get("file")))
@@ -285,6 +294,8 @@ class Importer:
             else:
                 self.flows.append(_Flow(our, target, node.line))
         self.sequence_flows(seq, local, defs)
+        for b in boundaries:
+            self.direct_boundary(b, local)
         skip = {local[str(b.get("id"))] for b in boundaries} | set(links_catch.values())
         mine = [n for n in dict.fromkeys(local.values()) if n in self.nodes]
         if not starts and mine:  # no start event: every node without incoming flow starts
@@ -388,6 +399,10 @@ class Importer:
             if kind == "terminateEventDefinition":
                 self.map.terminate.add(our)
             node = {**base, "type": "end"} if top else {**base, "type": "task", "kind": "auto"}
+            ext = c.find(BPMN, "extensionElements")
+            pf_end = ext.find(PF, "end") if ext is not None else None
+            if top and pf_end is not None and pf_end.get("compensate") is not None:
+                node["compensate"] = str(pf_end.get("compensate")).lower() in ("true", "1")
             if kind == "messageEventDefinition":  # send the message, then end
                 self.add(our, {**base, "type": "task", "kind": "api",
                                **self.pf_task(c, defs)}, line)
@@ -457,12 +472,16 @@ class Importer:
             if key in _TASK_KEYS:
                 out[key] = value.replace(",", " ").split()
             elif key in ("kind", "role", "agent", "check", "candidate", "confidence",
-                         "remind", "handoff", "threshold"):
+                         "remind", "handoff", "threshold", "compensation", "description"):
                 out[key] = value
             else:
                 self.unsupported(el, f"unknown attribute '{key}' of pf:task", defs)
-        if "handoff" in out:
-            out["handoff"] = self.task_ref(out["handoff"])
+        for key in ("handoff", "compensation"):
+            if key in out:
+                out[key] = self.task_ref(out[key])
+        retry = el.find(PF, "retry")
+        if retry is not None:
+            out["retry"] = dict(retry.attrib)
         sets = {}
         for s in el.findall(PF, "set"):
             if s.get("field") and s.get("value") is not None:
@@ -658,6 +677,26 @@ class Importer:
         self.add(our, {**({"name": b.get("name")} if b.get("name") else {}),
                        "type": "task", "kind": "auto"}, b.line)
 
+    def direct_boundary(self, b: XNode, local: dict[str, str]) -> None:
+        """A boundary event marked ``<pf:direct/>`` (as the exporter writes them) is no
+        node of its own: the timeout or error leads straight to its one flow's target."""
+        ext = b.find(BPMN, "extensionElements")
+        our = local[str(b.get("id"))]
+        if ext is None or ext.find(PF, "direct") is None or our not in self.nodes:
+            return
+        out, host = self.outgoing(our), self.nodes.get(local.get(str(b.get("attachedToRef")), ""))
+        if len(out) != 1 or out[0].condition is not None or self.incoming(our) or host is None:
+            return
+        if host.get("timeout", {}).get("to") == our:
+            host["timeout"]["to"] = out[0].target
+        elif host.get("on_error") == our:
+            host["on_error"] = out[0].target
+        else:
+            return
+        del self.nodes[our]
+        del self.lines[("nodes", our)]
+        self.flows.remove(out[0])
+
     def duration(self, b: XNode, definition: XNode, defs: Definitions) -> str | None:
         dur = definition.find(BPMN, "timeDuration")
         if dur is None:
@@ -707,8 +746,9 @@ class Importer:
         self.dedupe_flows()
         self.pair_inclusive_joins()
         for our, node in self.nodes.items():
-            if node.get("handoff", "").startswith("\0"):
-                node["handoff"] = self.resolve(node["handoff"], our)
+            for key in ("handoff", "compensation"):
+                if str(node.get(key, "")).startswith("\0"):
+                    node[key] = self.resolve(node[key], our)
         for agent in self.agents:
             agent["tasks"] = [self.resolve(t, str(agent.get("id"))) for t in
                               agent.get("tasks", [])]
@@ -735,11 +775,28 @@ class Importer:
                                      file=self.file, element=element))
         return sanitize(bid)
 
+    def _flow_index(self) -> tuple[dict[str, list[_Flow]], dict[str, list[_Flow]]]:
+        """Flows by source and by target, rebuilt when the list or a flow's ends changed
+        (those changes bump ``_flow_epoch``)."""
+        key = (id(self.flows), len(self.flows), getattr(self, "_flow_epoch", 0))
+        cached = getattr(self, "_flow_cache", None)
+        if cached is None or cached[0] != key:
+            out: dict[str, list[_Flow]] = {}
+            into: dict[str, list[_Flow]] = {}
+            for f in self.flows:
+                out.setdefault(f.source, []).append(f)
+                into.setdefault(f.target, []).append(f)
+            cached = self._flow_cache = (key, out, into)
+        return cached[1], cached[2]
+
+    def _moved(self) -> None:
+        self._flow_epoch = getattr(self, "_flow_epoch", 0) + 1
+
     def outgoing(self, nid: str) -> list[_Flow]:
-        return [f for f in self.flows if f.source == nid]
+        return list(self._flow_index()[0].get(nid, ()))
 
     def incoming(self, nid: str) -> list[_Flow]:
-        return [f for f in self.flows if f.target == nid]
+        return list(self._flow_index()[1].get(nid, ()))
 
     def split_mixed_inclusive(self) -> None:
         for nid, node in list(self.nodes.items()):
@@ -750,6 +807,7 @@ class Importer:
                          self.lines[("nodes", nid)])
                 for f in self.outgoing(nid):
                     f.source = split
+                    self._moved()
                 self.flows.append(_Flow(nid, split, self.lines[("nodes", nid)]))
 
     def conditional_activities(self) -> None:
@@ -776,6 +834,7 @@ class Importer:
                      self.lines[("nodes", nid)])
             for f in out:
                 f.source = split
+                self._moved()
                 if f.condition is None and not f.default:
                     f.when = "True"
             self.flows.append(_Flow(nid, split, self.lines[("nodes", nid)]))
@@ -789,6 +848,7 @@ class Importer:
                 self.add(mid, {"type": "task", "kind": "auto"}, f.line)
                 self.flows.append(_Flow(mid, f.target, f.line, None))
                 f.target = mid
+                self._moved()
             seen.add((f.source, f.target))
 
     def pair_inclusive_joins(self) -> None:

@@ -15,7 +15,6 @@ reports every end event where it can fail. A process that would need more than
 from __future__ import annotations
 
 from collections import deque
-from itertools import compress
 
 from petriflow.errors import Problem
 from petriflow.model.bpmn.importer import Mapping
@@ -64,28 +63,35 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
         for i, _ in ins:
             consumers[i].append(t)
     always = [t for t, (ins, _) in enumerate(trans) if not ins]
-    positions = range(len(places))
-    start = tuple(net.initial_marking.count(p) for p in places)
+    # states are sparse (place -> count of the marked places only): a step costs the
+    # size of the marking, not the number of places
+    first = {i: n for i, p in enumerate(places) if (n := net.initial_marking.count(p))}
+    start = tuple(sorted(first.items()))
     seen = {start}
     queue = deque([start])
     bad: dict[int, str] = {}
     while queue:
-        m = queue.popleft()
+        state = queue.popleft()
+        m = dict(state)
         for scope, inside, ends in checks:
             for e in ends:
-                if m[e] and (sum(m[i] for i in inside) > 1 or (not scope and any(
-                        m[f] for f in final))):
+                if m.get(e) and (sum(n for i, n in m.items() if i in inside) > 1 or (
+                        not scope and any(f in m for f in final))):
                     bad.setdefault(e, scope)
-        candidates = {t for i in compress(positions, m) for t in consumers[i]}
+        candidates = {t for i in m for t in consumers[i]}
         candidates.update(always)
         for ins, outs in (trans[t] for t in sorted(candidates)):
-            if all(m[i] >= w for i, w in ins):
-                n = list(m)
+            if all(m.get(i, 0) >= w for i, w in ins):
+                n = dict(m)
                 for i, w in ins:
-                    n[i] -= w
+                    left = n[i] - w
+                    if left:
+                        n[i] = left
+                    else:
+                        del n[i]
                 for i, w in outs:
-                    n[i] += w
-                nt = tuple(n)
+                    n[i] = n.get(i, 0) + w
+                nt = tuple(sorted(n.items()))
                 if nt not in seen:
                     if len(seen) >= MAX_STATES:
                         return [Problem(
