@@ -15,8 +15,8 @@ from petriflow.errors import ModelError, Problem
 from petriflow.governance.policies import parse_policy
 from petriflow.model.bpmn.document import (
     Definitions,
-    choose_process,
-    message_flow_problems,
+    choose_processes,
+    collaboration_name,
     read_definitions,
     read_file,
 )
@@ -35,6 +35,7 @@ class BpmnImport:
     mapping: Mapping
     process_id: str
     warnings: list[Problem] = field(default_factory=list)
+    processes: list[str] = field(default_factory=list)  # BPMN ids of the imported pools
 
 
 def split_target(target: str | Path) -> tuple[Path, str | None]:
@@ -67,9 +68,9 @@ def _in_bpmn_words(exc: ModelError, mapping: Mapping) -> ModelError:
 
 def import_definitions(defs: Definitions, process: str | None = None,
                        extra_policies: list[str | Path] = ()) -> BpmnImport:  # type: ignore[assignment]
-    chosen = choose_process(defs, process)
-    ModelError.collect(message_flow_problems(defs, chosen))
-    imp = Importer(defs, chosen)
+    chosen = choose_processes(defs, process)
+    name = collaboration_name(defs, chosen) if len(chosen) > 1 else None
+    imp = Importer(defs, chosen[0], pools=chosen[1:] and chosen, name=name)
     data = imp.run()
     src = SourceLines(defs.file, dict(imp.lines))
     try:
@@ -95,7 +96,8 @@ def import_definitions(defs: Definitions, process: str | None = None,
         paths += more_paths
     ModelError.collect(problems)
     loaded = LoadedProcess(spec, src, defs.path, policies, sources, paths)
-    return BpmnImport(loaded, imp.map, str(chosen.get("id")), imp.warnings)
+    return BpmnImport(loaded, imp.map, name or str(chosen[0].get("id")), imp.warnings,
+                      [str(p.get("id")) for p in chosen])
 
 
 def load_bpmn(path: str | Path, process: str | None = None,

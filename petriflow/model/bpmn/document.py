@@ -103,23 +103,76 @@ def choose_process(defs: Definitions, wanted: str | None) -> XNode:
                              hint=f"write FILE.bpmn#{main[0].get('id')}"))
 
 
-def message_flow_problems(defs: Definitions, process: XNode) -> list[Problem]:
-    """Message flows that touch ``process`` (its pool or one of its elements)."""
-    inside = {str(n.get("id")) for n in process.iter() if n.get("id")}
-    pools = {pid for pid, p in defs.participants.items()
-             if p.get("processRef") == process.get("id")}
-    out = []
-    for mf in defs.message_flows:
-        ends = {mf.get("sourceRef"), mf.get("targetRef")}
-        if ends & (inside | pools):
-            out.append(Problem(
-                f"messageFlow '{mf.get('id')}' ({mf.get('sourceRef')} -> {mf.get('targetRef')}): "
-                "collaborations with message flows are not supported yet", file=defs.file,
-                line=mf.line, element=mf.get("id"),
-                hint="petriflow verifies one process at a time; a pool without message flows "
-                "can be imported alone (FILE.bpmn#<process id>)"))
+def owner_of(defs: Definitions) -> dict[str, str]:
+    """BPMN id -> id of the process holding it (participants: the process they show)."""
+    out: dict[str, str] = {}
+    for pid, proc in defs.processes.items():
+        for n in proc.iter():
+            if n.get("id"):
+                out.setdefault(str(n.get("id")), pid)
+    for part_id, part in defs.participants.items():
+        if part.get("processRef") in defs.processes:
+            out.setdefault(part_id, str(part.get("processRef")))
     return out
 
 
-__all__ = ["Definitions", "called_ids", "choose_process", "has_flow_nodes",
-           "message_flow_problems", "read_definitions", "read_file"]
+def collaboration_of(defs: Definitions, process: XNode) -> list[XNode]:
+    """``process`` and every process with flow nodes that message flows connect it to,
+    directly or through others (in file order). Message flows that touch a pool boundary
+    (a participant, rather than a flow node) connect nothing."""
+    owner = owner_of(defs)
+    links: dict[str, set[str]] = {}
+    for mf in defs.message_flows:
+        a, b = str(mf.get("sourceRef")), str(mf.get("targetRef"))
+        if a in defs.participants or b in defs.participants:
+            continue
+        pa, pb = owner.get(a), owner.get(b)
+        if pa and pb and pa != pb and has_flow_nodes(defs.processes[pa]) \
+                and has_flow_nodes(defs.processes[pb]):
+            links.setdefault(pa, set()).add(pb)
+            links.setdefault(pb, set()).add(pa)
+    seen, todo = {str(process.get("id"))}, [str(process.get("id"))]
+    while todo:
+        for other in links.get(todo.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return [p for pid, p in defs.processes.items() if pid in seen]
+
+
+def collaboration_name(defs: Definitions, processes: list[XNode]) -> str:
+    """The id of the collaboration that shows these processes (else the first's id)."""
+    ids = {p.get("id") for p in processes}
+    for child in defs.root.children:
+        if child.ns == BPMN and child.tag == "collaboration" and child.get("id") and any(
+                part.get("processRef") in ids for part in child.findall(BPMN, "participant")):
+            return str(child.get("id"))
+    return str(processes[0].get("id"))
+
+
+def choose_processes(defs: Definitions, wanted: str | None) -> list[XNode]:
+    """The processes to import as one: the chosen process (``choose_process``) and those
+    message flows connect it to. ``wanted`` may also name a collaboration."""
+    if wanted is not None and wanted not in defs.processes:
+        for child in defs.root.children:
+            if child.ns == BPMN and child.tag == "collaboration" and child.get("id") == wanted:
+                refs = [str(p.get("processRef")) for p in child.findall(BPMN, "participant")]
+                procs = [defs.processes[r] for r in refs
+                         if r in defs.processes and has_flow_nodes(defs.processes[r])]
+                if procs:
+                    out: list[XNode] = []
+                    for p in procs:
+                        out += [q for q in collaboration_of(defs, p) if q not in out]
+                    return [q for q in defs.processes.values() if q in out]
+    if wanted is None:
+        with_nodes = [p for p in defs.processes.values() if has_flow_nodes(p)]
+        called = called_ids(defs)
+        main = [p for p in with_nodes if p.get("id") not in called] or with_nodes
+        if main and all(p in collaboration_of(defs, main[0]) for p in main):
+            return collaboration_of(defs, main[0])
+    return collaboration_of(defs, choose_process(defs, wanted))
+
+
+__all__ = ["Definitions", "called_ids", "choose_process", "choose_processes",
+           "collaboration_name", "collaboration_of", "has_flow_nodes", "owner_of",
+           "read_definitions", "read_file"]

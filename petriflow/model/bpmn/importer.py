@@ -15,7 +15,7 @@ from typing import Any
 
 from petriflow.errors import ExpressionError, ModelError, Problem
 from petriflow.model.bpmn.conditions import infer_types, parse_condition
-from petriflow.model.bpmn.document import Definitions, read_file
+from petriflow.model.bpmn.document import Definitions, owner_of, read_file
 from petriflow.model.bpmn.names import (
     BPMN,
     CAMUNDA,
@@ -42,6 +42,7 @@ _TOP_START_TRIGGERS = {None, "messageEventDefinition", "timerEventDefinition",
 _TASK_KEYS = ("reads", "writes")
 _POLICY_LISTS = ("tasks", "fields")
 _POLICY_TASKS = ("task", "after", "requires", "review", "before")
+_MAX_PREFIX = 24
 
 
 @dataclass
@@ -79,9 +80,13 @@ class _Flow:
 
 
 class Importer:
-    def __init__(self, defs: Definitions, process: XNode) -> None:
+    def __init__(self, defs: Definitions, process: XNode, pools: list[XNode] | None = None,
+                 name: str | None = None) -> None:
         self.defs = defs
         self.process = process
+        self.pools = list(pools or [])  # several: a collaboration, imported as one process
+        self.name = name or str(process.get("id"))
+        self.messages: list[tuple[XNode, str, str]] = []  # message flow, our sender, receiver
         self.file = defs.file
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
@@ -128,15 +133,19 @@ class Importer:
     # -- the whole process -----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        self.read_process_extensions(self.process, self.defs)
-        self.scope(self.process, "", self.defs, top=True, stack=((self.defs.path,
-                                                                   self.process.get("id")),))
+        if self.pools:
+            self.collaboration()
+        else:
+            self.read_process_extensions(self.process, self.defs)
+            self.scope(self.process, "", self.defs, top=True,
+                       stack=((self.defs.path, self.process.get("id")),))
+            self.resolve_messages()
         self.post_process()
         self.conditions()
         self.map.flows = {f.bpmn_id: (f.source, f.target) for f in self.flows if f.bpmn_id}
         ModelError.collect(self.problems)
         data: dict[str, Any] = {
-            "process": sanitize(str(self.process.get("id"))),
+            "process": sanitize(self.name),
             **({"version": self.header["version"]} if "version" in self.header else {}),
             "description": str(self.header.get("description", self.process.get("name") or "")),
             "data": self.fields,
@@ -157,6 +166,142 @@ class Importer:
         for i, line in enumerate(self.policy_lines):
             self.lines[("policies", i)] = line
         return data
+
+    # -- collaborations: several pools and their message flows -----------------------------
+
+    def collaboration(self) -> None:
+        """Every pool's process under its prefix, between one synthetic start (a parallel
+        split to the pools not started by a message) and one synthetic end (a parallel join
+        of the pools' ends)."""
+        part_of = {str(p.get("processRef")): p for p in self.defs.participants.values()
+                   if p.get("processRef")}
+        line = self.pools[0].line
+        entries: list[tuple[str, XNode]] = []
+        dones: list[str] = []
+        for proc in self.pools:
+            pid = str(proc.get("id"))
+            part = part_of.get(pid)
+            self.read_process_extensions(proc, self.defs)
+            # the pool itself is the pass-through its end events lead to
+            label = (part.get("name") if part is not None else None) or proc.get("name")
+            # the prefix of the pool's node ids: its process id, unless that is long (as
+            # generated ids are), then the pool's name, else its position
+            prefix = next((sanitize(str(x)) for x in (pid, label)
+                           if x and len(sanitize(str(x))) <= _MAX_PREFIX),
+                          f"pool{len(dones) + 1}")
+            pool = self.new_id(prefix, part if part is not None else proc)
+            self.add(pool, {**({"name": label} if label else {}), "type": "task",
+                            "kind": "auto"}, (part if part is not None else proc).line)
+            self.map.scopes.append(Scope(f"{pool}__", pool))
+            entry = self.scope(proc, f"{pool}__", self.defs, top=False, pool=True,
+                               stack=((self.defs.path, pid),), exit_id=pool)
+            dones.append(pool)
+            if entry is not None:
+                entries.append((entry, proc))
+        self.resolve_messages()
+        received = {r for _, _, r in self.messages}
+        first = [e for e, _ in entries if e not in received]
+        start = self.new_id("case_start")
+        self.map.node_of[start], self.map.tag_of[start] = self.name, "collaboration"
+        self.add(start, {"type": "start"}, line)
+        if len(first) == 1:
+            self.flows.append(_Flow(start, first[0], line))
+        elif first:
+            split = self.new_id("start__pools")
+            self.add(split, {"type": "parallel"}, line)
+            self.flows.append(_Flow(start, split, line))
+            self.flows += [_Flow(split, e, line) for e in first]
+        elif entries:
+            self.problems.append(Problem(
+                f"collaboration '{self.name}': every pool starts with a message from another "
+                "pool, so none can start", file=self.file, line=line, element=self.name,
+                hint="give one pool a none start event"))
+        join = self.new_id("end__pools")
+        self.add(join, {"type": "parallel"}, line)
+        self.flows += [_Flow(d, join, line) for d in dones]
+        end = self.new_id("case_end")
+        self.map.node_of[end], self.map.tag_of[end] = self.name, "collaboration"
+        self.add(end, {"type": "end"}, line)
+        self.flows.append(_Flow(join, end, line))
+
+    def resolve_messages(self) -> None:
+        """The message flows between flow nodes of the imported processes; the others touch
+        a pool boundary or a process not imported, cannot change how the imported
+        processes run, and are ignored with a warning."""
+        owner = owner_of(self.defs)
+        mine = {str(p.get("id")) for p in (self.pools or [self.process])}
+        for mf in self.defs.message_flows:
+            a, b = str(mf.get("sourceRef")), str(mf.get("targetRef"))
+            if owner.get(a) not in mine and owner.get(b) not in mine:
+                continue
+            where = f"messageFlow '{mf.get('id')}' ({a} -> {b})"
+            outside = [x for x in (a, b) if x in self.defs.participants or owner.get(x)
+                       not in mine]
+            if outside:
+                self.warnings.append(Problem(
+                    f"{where}: ignored, it touches a pool boundary or a process that is not "
+                    f"imported ({', '.join(outside)}), so it cannot change how the imported "
+                    "process runs", file=self.file, line=mf.line, element=mf.get("id")))
+                continue
+            sender, receiver = self.map.ours.get(a), self.map.ours.get(b)
+            if sender not in self.nodes or receiver not in self.nodes:
+                if not self.problems:  # else an end that is itself reported
+                    self.problems.append(Problem(
+                        f"{where}: connects elements that are not imported flow nodes",
+                        file=self.file, line=mf.line, element=mf.get("id")))
+                continue
+            assert sender is not None and receiver is not None
+            self.messages.append((mf, sender, self.entries.get(receiver, receiver)))
+
+    def wire_messages(self) -> None:
+        """A message flow is an ``auto`` pass-through: a parallel split after its sender
+        starts it beside the sender's own flows; a parallel join before its receiver waits
+        for it and for the receiver's incoming flows (merged first if several). Several
+        messages to one receiver are merged: any one of them is received."""
+        by_source: dict[str, list[str]] = {}
+        by_target: dict[str, list[str]] = {}
+        for mf, sender, receiver in self.messages:
+            mid = str(mf.get("id"))
+            m = self.new_id(sanitize(mid), mf)
+            self.add(m, {"name": str(mf.get("name") or mid), "type": "task", "kind": "auto"},
+                     mf.line)
+            by_source.setdefault(sender, []).append(m)
+            by_target.setdefault(receiver, []).append(m)
+        for s, ms in by_source.items():
+            out = self.outgoing(s)
+            line = self.lines[("nodes", s)]
+            if len(out) + len(ms) == 1:
+                self.flows.append(_Flow(s, ms[0], line))
+                continue
+            split = self.new_id(f"{s}__send")
+            self.add(split, {"type": "parallel"}, line)
+            for f in out:
+                f.source = split
+            self._moved()
+            self.flows.append(_Flow(s, split, line))
+            self.flows += [_Flow(split, m, line) for m in ms]
+        for r, ms in by_target.items():
+            line = self.lines[("nodes", r)]
+            msg = ms[0]
+            if len(ms) > 1:
+                msg = self.new_id(f"{r}__messages")
+                self.add(msg, {"type": "exclusive"}, line)
+                self.flows += [_Flow(m, msg, line) for m in ms]
+            inc = self.incoming(r)
+            if not inc:
+                self.flows.append(_Flow(msg, r, line))
+                continue
+            join = self.new_id(f"{r}__receive")
+            self.add(join, {"type": "parallel"}, line)
+            into = join
+            if len(inc) > 1:
+                into = self.new_id(f"{r}__merge")
+                self.add(into, {"type": "exclusive"}, line)
+                self.flows.append(_Flow(into, join, line))
+            for f in inc:
+                f.target = into
+            self._moved()
+            self.flows += [_Flow(msg, join, line), _Flow(join, r, line)]
 
     # -- extension elements of a process ---------------------------------------------------
 
@@ -249,7 +394,7 @@ class Importer:
 
     def scope(self, container: XNode, prefix: str, defs: Definitions, *, top: bool,
               stack: tuple[tuple[Path | None, str | None], ...],
-              exit_id: str | None = None) -> str | None:
+              exit_id: str | None = None, pool: bool = False) -> str | None:
         """Import the flow nodes of ``container``; returns the id its start leads in at."""
         local: dict[str, str] = {}
         lanes = self.lanes(container)
@@ -281,7 +426,7 @@ class Importer:
             our = self.new_id(prefix + sanitize(str(c.get("id"))), c)
             local[str(c.get("id"))] = our
             made = self.element(c, our, defs, top, stack, lanes, exit_id, links_catch,
-                                links_throw)
+                                links_throw, typed_start=top or pool)
             if made == "start":
                 starts.append(our)
             has_end = has_end or made == "end"
@@ -321,6 +466,8 @@ class Importer:
                     next(s for s in self.map.scopes if s.element == exit_id).ends.append(n)
         if len(starts) != 1:
             what = "process" if top else f"{container.tag} '{container.get('id')}'"
+            if pool:
+                what = f"process '{container.get('id')}'"
             if not starts:
                 self.problems.append(Problem(f"the {what} has no start event", file=defs.file,
                                              line=container.line, element=container.get("id"),
@@ -363,7 +510,8 @@ class Importer:
     def element(self, c: XNode, our: str, defs: Definitions, top: bool,
                 stack: tuple[tuple[Path | None, str | None], ...], lanes: dict[str, str],
                 exit_id: str | None, links_catch: dict[str, str],
-                links_throw: list[tuple[str, str, XNode]]) -> str | None:
+                links_throw: list[tuple[str, str, XNode]],
+                typed_start: bool = False) -> str | None:
         tag, line, name = c.tag, c.line, c.get("name")
         base: dict[str, Any] = {"name": name} if name else {}
         if tag in _KIND:
@@ -384,7 +532,7 @@ class Importer:
             return None
         what = f"{kind[: -len('EventDefinition')]} " if kind else ""
         if tag == "startEvent":
-            if (kind in _TOP_START_TRIGGERS and top) or kind is None:
+            if (kind in _TOP_START_TRIGGERS and typed_start) or kind is None:
                 if top:
                     self.add(our, {**base, "type": "start"}, line)
                 else:
@@ -744,6 +892,7 @@ class Importer:
         self.split_mixed_inclusive()
         self.conditional_activities()
         self.dedupe_flows()
+        self.wire_messages()
         self.pair_inclusive_joins()
         for our, node in self.nodes.items():
             for key in ("handoff", "compensation"):

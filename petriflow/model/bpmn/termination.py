@@ -106,12 +106,18 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
         bid = mapping.node_of.get(node, node)
         tag = mapping.tag_of.get(node, "endEvent")
         where = f"sub-process '{mapping.node_of.get(scope, scope)}'" if scope else "the process"
-        if node in mapping.terminate:
+        if mapping.tag_of.get(scope) in ("participant", "process"):
+            where = f"pool '{mapping.node_of.get(scope, scope)}'"
+        if tag == "collaboration":
+            why = ("the collaboration can end while a message is still unconsumed or a "
+                   "branch of some pool still runs")
+        elif node in mapping.terminate:
             why = ("terminate end event reached while other branches of "
                    f"{where} may still run; withdrawing them is not supported")
         else:
             why = (f"reached while other branches of {where} may still run (or more than "
-                   "once); BPMN's implicit termination is not supported")
+                   "once" + (", or while a message to it is unconsumed" if where.startswith(
+                       "pool") else "") + "); BPMN's implicit termination is not supported")
         out.append(Problem(f"{tag} '{bid}': {why}", file=file, line=lines.get(node),
                            element=bid, hint="join the branches (parallel or inclusive "
                            "gateway) before a single end event"))

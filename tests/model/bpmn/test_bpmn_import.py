@@ -190,14 +190,15 @@ def test_unsupported_elements_are_listed_with_id_tag_and_line() -> None:
     assert run(["compile", _write(text)]) == 2
 
 
-def test_message_flows_are_reported() -> None:
+def test_message_flows_to_a_pool_boundary_are_ignored() -> None:
     text = bpmn('<startEvent id="s"/><sendTask id="send"/><endEvent id="e"/>'
                 + flow("f1", "s", "send") + flow("f2", "send", "e"))
     text = text.replace('<process', '<collaboration id="c"><participant id="A" processRef="p"/>'
                         '<participant id="B"/><messageFlow id="mf" sourceRef="send" '
                         'targetRef="B"/></collaboration><process', 1)
-    ps = problems(text)
-    assert [p.element for p in ps] == ["mf"]
+    imp, _ = compiled(text)  # to a black-box pool: ignored, with a warning
+    assert [w.element for w in imp.warnings] == ["mf"]
+    assert imp.processes == ["p"]
 
 
 def test_hostile_xml_is_refused() -> None:
