@@ -563,17 +563,16 @@ class Engine:
             self._recent_items = {k: v for k, v in self._recent_items.items()
                                   if v.case != rec.id}
             raise
-        if not self.cache:
-            return
-        if len(self._recent) > self.CACHE_LIMIT:
-            self._recent.clear()
-            self._recent_items.clear()
-        self._recent[rec.id] = rec
-        for item in items:
-            if item.status.open:
-                self._recent_items[item.id] = item
-            else:
-                self._recent_items.pop(item.id, None)
+        if self.cache:
+            if len(self._recent) > self.CACHE_LIMIT:
+                self._recent.clear()
+                self._recent_items.clear()
+            self._recent[rec.id] = rec
+            for item in items:
+                if item.status.open:
+                    self._recent_items[item.id] = item
+                else:
+                    self._recent_items.pop(item.id, None)
         dues = self._timer_dues
         if dues is not None:
             for tid in tx.cancel:
@@ -651,7 +650,8 @@ class Engine:
             tx.items[item.id] = WorkItem(item.id, item.case, item.task, item.place, item.kind,
                                          closes, item.created, item.role, item.agent,
                                          item.claimed_by, item.attempt, item.key, item.due,
-                                         item.lease_until, tx.now, t.action, item.leased_by)
+                                         item.lease_until, tx.now, t.action, item.leased_by,
+                                         item.answer)
             tx.cancel.extend(_timer_ids(item, dep.by_place[item.place]))
         if t.action == Action.OFFER.value:
             self._offer(tx, t, event)
@@ -824,6 +824,17 @@ class Engine:
             self._commit_changes(tx)
             return
         assert tx.data is not None
+        recorded = item.answer
+        if recorded is not None and recorded.get("attempt") == item.attempt:
+            # the answer of this attempt was recorded before a crash: use it, don't call again
+            try:
+                self._answer(tx, item, info, dict(recorded["output"]), recorded.get("actor"),
+                             recorded.get("confidence"), recorded.get("rationale"))
+            except (PolicyRefusal, OutputError, NotEnabledError) as exc:
+                self._failed(tx, item, info, str(exc), permanent=False)
+            self._settle(tx)
+            self._commit(tx)
+            return
         attempt = item.attempt + 1
         hidden = tx.dep.enforcer.hidden.get(item.agent or "")
         fields = (tx.dep.enforcer.visible(item.agent, info.reads) if item.agent
@@ -840,13 +851,16 @@ class Engine:
                 if not isinstance(answer, AgentAnswer):
                     raise PermanentError(f"agent {item.agent} returned "
                                          f"{type(answer).__name__}, not an AgentAnswer")
-                self._answer(tx, item, info, dict(answer.output), item.agent,
-                             answer.confidence, answer.rationale)
+                output, actor = dict(answer.output), item.agent
+                confidence, rationale = answer.confidence, answer.rationale
             else:
                 result = _within(limit, handler, ServiceCall(
                     tx.rec.id, info.id, item.kind, visible, info.writes, item.id, attempt,
                     item.key))
-                self._answer(tx, item, info, dict(result or {}), None, None, None)
+                output, actor, confidence, rationale = dict(result or {}), None, None, None
+            if getattr(self.store, "durable", False):
+                tx, item = self._record(tx, item, info, output, actor, confidence, rationale)
+            self._answer(tx, item, info, output, actor, confidence, rationale)
         except PolicyRefusal as exc:
             # a refused answer (outcome check, scope, a field it may not see) is a failed
             # attempt: the step did not happen; the refusal is already in tx.events
@@ -865,6 +879,25 @@ class Engine:
             self._failed(tx, item, info, f"{type(exc).__name__}: {exc}", permanent=False)
         self._settle(tx)
         self._commit(tx)
+
+    def _record(self, tx: _Txn, item: WorkItem, info: TaskInfo, output: dict[str, Any],
+                actor: str | None, confidence: float | None, rationale: str | None
+                ) -> tuple[_Txn, WorkItem]:
+        """Commit an external answer before the step that consumes it, so that a crash in
+        between never makes recovery call the agent or service again for this attempt."""
+        values = self._validate(info.colors, {**output, **(
+            {info.confidence: confidence} if info.confidence and confidence is not None
+            and info.confidence not in output else {})}, f"answer to {info.id} ({item.id})")
+        answer = {"attempt": item.attempt, "output": values, "actor": actor,
+                  "confidence": confidence, "rationale": rationale}
+        item = replace(item, answer=answer)
+        tx.items[item.id] = item
+        self._event(tx, EventKind.WORK, task=info.id, action="answered", actor=actor,
+                    actor_kind=item.kind, work_item=item.id, confidence=confidence,
+                    rationale=rationale, reason=f"attempt {item.attempt} answered")
+        self._commit(tx)
+        fresh = self._begin(self._case(tx.rec.id), allow_failed=True)
+        return fresh, item
 
     def _failed(self, tx: _Txn, item: WorkItem, info: TaskInfo, reason: str, *,
                 permanent: bool) -> None:

@@ -91,6 +91,8 @@ class WorkItem:
     closed: float | None = None
     outcome: str | None = None
     leased_by: str | None = None   # the worker that holds it until ``lease_until``
+    answer: Mapping[str, Any] | None = None  # an agent's or service's answer, recorded
+                                             # before the step that consumes it
 
 
 @dataclass(frozen=True, slots=True)

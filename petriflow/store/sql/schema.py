@@ -83,6 +83,7 @@ work_items = Table(
     Column("closed", Float),
     Column("outcome", String(50)),
     Column("leased_by", String(200)),
+    Column("answer", Text),
     Index("ix_petriflow_items_case", "case_id", "status"),
     Index("ix_petriflow_items_open", "status", "role"),
 )

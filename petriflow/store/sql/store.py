@@ -101,6 +101,7 @@ class SqlStore:
                  create: bool = True, migrate: bool = False, batch: int = 1,
                  echo: bool = False) -> None:
         self.url = url or default_url()
+        self.durable = True  # answers are recorded before the steps that consume them
         if batch < 1:
             raise ValueError("batch is at least 1")
         self.batch = batch
@@ -433,7 +434,8 @@ def _item_row(i: WorkItem) -> dict[str, Any]:
             "status": i.status.value, "created": i.created, "role": i.role,
             "agent": i.agent, "claimed_by": i.claimed_by, "attempt": i.attempt,
             "key": i.key, "due": i.due, "lease_until": i.lease_until, "closed": i.closed,
-            "outcome": i.outcome, "leased_by": i.leased_by}
+            "outcome": i.outcome, "leased_by": i.leased_by,
+            "answer": None if i.answer is None else dumps(dict(i.answer))}
 
 
 def _item(r: Any) -> WorkItem:
@@ -443,7 +445,8 @@ def _item(r: Any) -> WorkItem:
         raise CorruptionError(f"work item {r.id}: unknown status {r.status!r}") from None
     return WorkItem(r.id, r.case_id, r.task, r.place, r.kind, status, r.created, r.role,
                     r.agent, r.claimed_by, r.attempt, r.key, r.due, r.lease_until, r.closed,
-                    r.outcome, r.leased_by)
+                    r.outcome, r.leased_by,
+                    None if r.answer is None else loads(r.answer, f"work item {r.id} answer"))
 
 
 __all__ = ["SqlStore", "default_url"]
