@@ -36,6 +36,7 @@ from petriflow.governance.policies import (
 )
 from petriflow.model.compiled import DATA_VAR, Action, CompiledProcess
 from petriflow.net.evaluate import compile_expr
+from petriflow.net.expr import Field, Var, subexpressions
 
 PASS, FAIL = "pass", "fail"
 
@@ -62,6 +63,7 @@ class _Rule:
     statement: str
     check: Any                     # (transition, actor, before, after, memory) -> reason|None
     about_actor: bool = False      # depends only on who acts (checked again at claim time)
+    reads: frozenset[str] | None = None  # data fields a state condition reads (None: any)
 
 
 @dataclass
@@ -151,7 +153,11 @@ class Enforcer:
                     bad = False
                 return f"the case data would satisfy {text.strip()}" if bad else None
 
-            self.after_checks.append(_Rule(p.id, statement, forbidden))
+            reads = frozenset(e.name for e in subexpressions(ob.condition)
+                              if isinstance(e, Field) and isinstance(e.base, Var)
+                              and e.base.name == DATA_VAR)
+            # a condition over the data can only become true at a step writing what it reads
+            self.after_checks.append(_Rule(p.id, statement, forbidden, reads=reads))
         elif isinstance(p, AgentScope):
             self.scopes.setdefault(p.agent, set()).update(p.tasks)
             self.scopes[p.agent] &= set(p.tasks)
@@ -163,8 +169,11 @@ class Enforcer:
 
     def evaluate(self, transition: str, task: str, action: str | None, actor: str | None,
                  agent: str | None, before: Mapping[str, Any] | None,
-                 after: Mapping[str, Any] | None, memory: Mapping[str, Any]) -> Verdict:
-        """The outcome of every policy that concerns this step."""
+                 after: Mapping[str, Any] | None, memory: Mapping[str, Any],
+                 written: Mapping[str, Any] | None = None) -> Verdict:
+        """The outcome of every policy that concerns this step (``written``: the fields the
+        step changes, when known; state conditions over other fields are not re-checked,
+        since they held before the step and their inputs did not change)."""
         outcomes: list[tuple[str, str]] = []
         failure = reason = None
         if agent is not None and action in (Action.COMPLETE.value, Action.HANDOFF.value):
@@ -183,6 +192,9 @@ class Enforcer:
                 failure, reason = rule.policy_id, f"{rule.statement} ({why})"
         if after is not before and after is not None:
             for rule in self.after_checks:
+                if written is not None and before is not None and rule.reads is not None \
+                        and rule.reads.isdisjoint(written):
+                    continue
                 why = rule.check(transition, actor, before, after, memory)
                 outcomes.append((rule.policy_id, FAIL if why else PASS))
                 if why and failure is None:

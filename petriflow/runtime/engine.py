@@ -626,7 +626,7 @@ class Engine:
         outcomes: tuple[tuple[str, str], ...] = ()
         if self.enforce:
             verdict = dep.enforcer.evaluate(t.id, t.task, t.action, actor, agent, before,
-                                            step.data, tx.memory)
+                                            step.data, tx.memory, step.written)
             outcomes = verdict.outcomes
             if not verdict.allowed:
                 self._event(tx, EventKind.REFUSED, transition=t.id, task=t.task,
