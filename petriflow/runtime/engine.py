@@ -840,7 +840,10 @@ class Engine:
         fields = (tx.dep.enforcer.visible(item.agent, info.reads) if item.agent
                   else info.reads)
         visible = Visible(tx.data, fields, case=tx.rec.id, task=info.id, hidden=hidden)
-        item = replace(item, attempt=attempt)
+        i = item
+        item = WorkItem(i.id, i.case, i.task, i.place, i.kind, i.status, i.created, i.role,
+                        i.agent, i.claimed_by, attempt, i.key, i.due, i.lease_until, i.closed,
+                        i.outcome, i.leased_by, i.answer)
         tx.items[item.id] = item
         limit = info.retry.timeout
         try:

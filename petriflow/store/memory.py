@@ -63,11 +63,12 @@ class InMemoryStore:
             journal = self._events.setdefault(case.id, [])
             journal.extend(change.events)
             # readers get read-only views: they cannot change what the store holds
-            self._cases[case.id] = replace(
-                case, marking=MappingProxyType(dict(case.marking)),
-                data=case.data if isinstance(case.data, Record) else Record(case.data),
-                memory=MappingProxyType(dict(case.memory)),
-                labels=MappingProxyType(dict(case.labels)))
+            c = case
+            self._cases[c.id] = CaseRecord(
+                c.id, c.process, c.fingerprint, c.status, MappingProxyType(dict(c.marking)),
+                c.data if isinstance(c.data, Record) else Record(c.data),
+                MappingProxyType(dict(c.memory)), c.version, c.head, c.started, c.updated,
+                c.incident, MappingProxyType(dict(c.labels)))
             open_ = self._open.setdefault(case.id, {})
             for item in change.items:
                 self._items[item.id] = item
