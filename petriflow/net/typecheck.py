@@ -138,11 +138,9 @@ class _Checker:
         if isinstance(node, IfElse):
             self.want(node.condition, lambda t: isinstance(t, BoolColor), "a boolean condition")
             a, b = self(node.then), self(node.otherwise)
-            if _numeric(a) and _numeric(b):
-                return INT if isinstance(a, IntColor) and isinstance(b, IntColor) else DECIMAL
-            if not comparable(a, b):
+            if not comparable(a, b) and not (_numeric(a) and _numeric(b)):
                 raise self.fail(node, f"both branches must have the same type, found {a} and {b}")
-            return a
+            return _join(a, b)
         if isinstance(node, Call):
             types = [self.want(a, _numeric, "a number") for a in node.args]
             return INT if all(isinstance(t, IntColor) for t in types) else DECIMAL
@@ -223,6 +221,20 @@ def check_condition(expr: Expr, env: Mapping[str, ColorSet], *, file: str | None
         raise ExpressionError(Problem(f"a condition must be true or false, this one is of type {t}",
                                       file=file, line=expr.line, column=expr.column or None,
                                       element=element))
+
+
+def _join(a: ColorSet, b: ColorSet) -> ColorSet:
+    """The type of a value that is either an ``a`` or a ``b`` (branches of a conditional):
+    numbers widen to decimal unless both are integers, records and tuples field by field."""
+    if _numeric(a) and _numeric(b):
+        return INT if isinstance(a, IntColor) and isinstance(b, IntColor) else DECIMAL
+    if isinstance(a, RecordColor) and isinstance(b, RecordColor):
+        fb = dict(b.fields)
+        if [k for k, _ in a.fields] == [k for k, _ in b.fields]:
+            return RecordColor(tuple((k, _join(c, fb[k])) for k, c in a.fields), a.name)
+    if isinstance(a, TupleColor) and isinstance(b, TupleColor) and len(a.items) == len(b.items):
+        return TupleColor(tuple(_join(x, y) for x, y in zip(a.items, b.items, strict=True)))
+    return a
 
 
 def assignable(value_type: ColorSet, target: ColorSet) -> bool:

@@ -353,12 +353,14 @@ class Engine:
         if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
             return False
         item = self._item(timer.work_item)
-        tx = self._begin(rec)
-        tx.now = max(tx.now, timer.due)  # fired late or ahead of the clock: at its due time
-        if not item.status.open:
+        if not item.status.open or rec.status is CaseStatus.COMPLETED:
+            # left behind by a step that closed the item: nothing to do but forget it
+            tx = self._begin(rec, allow_suspended=True)
             tx.cancel.append(timer.id)
             self._commit(tx)
             return True
+        tx = self._begin(rec)
+        tx.now = max(tx.now, timer.due)  # fired late or ahead of the clock: at its due time
         info = tx.dep.by_place[item.place]
         if timer.kind == "timeout":
             assert info.timeout is not None
@@ -841,6 +843,8 @@ class Engine:
                   else info.reads)
         visible = Visible(tx.data, fields, case=tx.rec.id, task=info.id, hidden=hidden)
         i = item
+        if i.leased_by == "engine:retry":  # this attempt is the one its back-off waited for
+            tx.cancel.append(f"{i.id}:retry{i.attempt}")
         item = WorkItem(i.id, i.case, i.task, i.place, i.kind, i.status, i.created, i.role,
                         i.agent, i.claimed_by, attempt, i.key, i.due, i.lease_until, i.closed,
                         i.outcome, i.leased_by, i.answer)

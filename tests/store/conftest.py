@@ -63,10 +63,42 @@ def sqlite_factory(tmp_path: Path) -> Iterator[Callable[[], SqlStore]]:
         store.close()
 
 
+def _own_schema(url: str) -> str:
+    """The URL of a schema of this test process's own (created if missing), so that test
+    runs sharing the database never drop each other's tables."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"pf_store_tests_{os.getpid()}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    finally:
+        engine.dispose()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    base = _postgres_or_skip()
+    url = _own_schema(base)
+    yield url
+    engine = create_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "pf_store_tests_{os.getpid()}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def postgres_factory() -> Iterator[Callable[[], SqlStore]]:
-    """Fresh PostgreSQL stores: every call drops the petriflow tables first."""
-    url = _postgres_or_skip()
+def postgres_factory(_postgres_schema: str) -> Iterator[Callable[[], SqlStore]]:
+    """Fresh PostgreSQL stores: every call drops the petriflow tables first (in a schema
+    of this test run's own)."""
+    url = _postgres_schema
     made: list[SqlStore] = []
 
     def factory() -> SqlStore:
