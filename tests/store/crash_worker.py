@@ -52,6 +52,21 @@ LEDGER_DDL = ("CREATE TABLE IF NOT EXISTS crash_ledger (key TEXT PRIMARY KEY, ta
 Perform = Callable[[ServiceCall], Mapping[str, Any]]
 
 
+def _wal(conn: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Switch to WAL unless it is on already; switching needs a moment with no other
+    writer, which a worker restarted beside a live one may have to wait for."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Ledger:
     """The idempotent external system: one effect per idempotency key."""
 
@@ -62,7 +77,7 @@ class Ledger:
         if self.sqlite:
             path = url.split("///", 1)[1]
             self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            _wal(self.conn)
             self.conn.execute(LEDGER_DDL)
         else:
             from sqlalchemy import create_engine, text

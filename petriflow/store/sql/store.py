@@ -122,9 +122,11 @@ class SqlStore:
             @event.listens_for(self.db, "connect")
             def _pragmas(conn: Any, _record: Any) -> None:
                 cur = conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute(f"PRAGMA synchronous={mode}")
                 cur.execute("PRAGMA busy_timeout=10000")
+                # switching to WAL needs a moment with no other writer; it stays switched
+                if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={mode}")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
 
