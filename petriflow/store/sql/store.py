@@ -131,6 +131,7 @@ class SqlStore:
                 cur.close()
 
         self._colors: dict[str, RecordColor | None] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._processes: dict[str, StoredProcess] = {}
         self._open(create, migrate)
 
@@ -263,6 +264,25 @@ class SqlStore:
             raise ConflictError(f"case {current}: another writer committed the same step "
                                 f"({exc.orig})") from None
 
+    def _sql(self, name: str, stmt: Any) -> tuple[str, tuple[str, ...]]:
+        """A statement as SQLite's driver takes it: the text with ``?`` and the order of
+        its parameters (compiled once; used on the commit path to skip per-call work)."""
+        known = self._compiled.get(name)
+        if known is None:
+            compiled = stmt.compile(dialect=self.db.dialect)
+            known = self._compiled[name] = (compiled.string, tuple(compiled.positiontup))
+        return known
+
+    def _run(self, conn: Any, name: str, stmt: Any, params: Any) -> Any:
+        """Execute a prebuilt statement: on SQLite straight through the driver, elsewhere
+        through SQLAlchemy. ``params`` is a mapping or a list of mappings (executemany)."""
+        if not self.sqlite:
+            return conn.execute(stmt, params)
+        text, order = self._sql(name, stmt)
+        if isinstance(params, list):
+            return conn.exec_driver_sql(text, [tuple(p[k] for k in order) for p in params])
+        return conn.exec_driver_sql(text, tuple(params[k] for k in order))
+
     def _apply(self, conn: Any, change: Change) -> None:
         c = change.case
         values = {"process": c.process, "fingerprint": c.fingerprint,
@@ -272,33 +292,37 @@ class SqlStore:
                   "updated": c.updated, "incident": c.incident,
                   "labels": dumps(dict(c.labels))}
         if change.expected_version is None:
-            conn.execute(_CASE_INSERT, {"id": c.id, **values})
+            self._run(conn, "case_insert", _CASE_INSERT, {"id": c.id, **values})
         else:
-            done = conn.execute(_CASE_UPDATE, {"b_id": c.id,
-                                               "b_version": change.expected_version,
-                                               **values})
+            done = self._run(conn, "case_update", _CASE_UPDATE,
+                             {"b_id": c.id, "b_version": change.expected_version, **values})
             if done.rowcount != 1:
                 raise ConflictError(f"case {c.id} changed since version "
                                     f"{change.expected_version}: another writer moved it; "
                                     "reload and retry")
         if change.events:
-            conn.execute(_EVENT_INSERT, [event_to_row(e) for e in change.events])
+            self._run(conn, "event_insert", _EVENT_INSERT,
+                      [event_to_row(e) for e in change.events])
         new = set(change.new_items)
         fresh = [{"id": i.id, **_item_row(i)} for i in change.items if i.id in new]
         if fresh:
-            conn.execute(_ITEM_INSERT, fresh)
+            self._run(conn, "item_insert", _ITEM_INSERT, fresh)
         for item in change.items:
             if item.id in new:
                 continue
             row = _item_row(item)
-            done = conn.execute(_ITEM_UPDATE, {"b_id": item.id, **row})
+            done = self._run(conn, "item_update", _ITEM_UPDATE, {"b_id": item.id, **row})
             if done.rowcount == 0:
-                conn.execute(_ITEM_INSERT, {"id": item.id, **row})
+                self._run(conn, "item_insert", _ITEM_INSERT, {"id": item.id, **row})
         gone = list(change.cancel_timers) + [t.id for t in change.timers]
         if gone:
-            conn.execute(_TIMER_DELETE, {"ids": gone})
+            if self.sqlite:
+                conn.exec_driver_sql("DELETE FROM petriflow_timers WHERE id IN ("
+                                     + ",".join("?" * len(gone)) + ")", tuple(gone))
+            else:
+                conn.execute(_TIMER_DELETE, {"ids": gone})
         if change.timers:
-            conn.execute(_TIMER_INSERT, [
+            self._run(conn, "timer_insert", _TIMER_INSERT, [
                 {"id": t.id, "case_id": t.case, "due": t.due, "kind": t.kind,
                  "work_item": t.work_item, "transition": t.transition}
                 for t in change.timers])
