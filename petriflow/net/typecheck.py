@@ -152,14 +152,20 @@ class _Checker:
             base = self(node.base)
             if not isinstance(base, RecordColor):
                 raise self.fail(node, f"update() needs a record, found a value of type {base}")
+            literal = isinstance(node.base, RecordExpr)  # its field types are inferred
+            fields = dict(base.fields)
             for name, value in node.changes:
                 target = base.field(name)
                 if target is None:
                     raise self.fail(node, f"record {base} has no field '{name}'",
                                     did_you_mean(name, [k for k, _ in base.fields]))
                 vt = self(value)
-                if not assignable(vt, target):
+                if literal and _numeric(vt) and _numeric(target):
+                    fields[name] = _join(target, vt)  # a literal's number field widens
+                elif not assignable(vt, target):
                     raise self.fail(value, f"field '{name}' holds {target}, not {vt}")
+            if literal:
+                return RecordColor(tuple(fields.items()), base.name)
             return base
         raise self.fail(node, f"unknown expression node {type(node).__name__}")
 
