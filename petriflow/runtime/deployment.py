@@ -75,8 +75,8 @@ class Deployment:
             if origin.role != Action.OFFER.value:
                 continue
             node = nodes.get(origin.element)
-            if not isinstance(node, TaskSpec):  # a task of a called process: inlined
-                node = _inlined(compiled, origin.element)
+            if not isinstance(node, TaskSpec):  # a task of a called process: inlined; its
+                node = None                     # outputs come from the net below
             info = TaskInfo(
                 id=origin.element, kind=origin.participant or ParticipantKind.HUMAN,
                 name=origin.label or origin.element,
@@ -149,13 +149,6 @@ def _false(fn: Callable[[Mapping[str, Any]], Any], env: Mapping[str, Any]) -> bo
         return fn(env) is not True
     except (ArithmeticError, KeyError, TypeError):
         return True
-
-
-def _inlined(compiled: CompiledProcess, element: str) -> TaskSpec | None:
-    """The spec of a task that came from a called process (ids ``call__task``)."""
-    spec = compiled.spec
-    node = getattr(spec, "nodes", {}).get(element)
-    return node if isinstance(node, TaskSpec) else None
 
 
 __all__ = ["Deployment", "TaskInfo"]

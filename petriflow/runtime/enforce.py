@@ -214,10 +214,6 @@ class Enforcer:
                     return rule.policy_id, f"{rule.statement} ({why})"
         return None
 
-    def concerns(self, transition: str) -> bool:
-        return (transition in self.rules or transition in self.actor_tasks
-                or transition in self.remember_fired or bool(self.reviews))
-
     def remember(self, transition: str, actor: str | None, after: Mapping[str, Any] | None,
                  memory: Mapping[str, Any]) -> Mapping[str, Any]:
         """What the case remembers after the step (a new mapping when anything changes)."""

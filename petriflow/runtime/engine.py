@@ -735,13 +735,20 @@ class Engine:
                 raise OutputError(f"{what}: field '{name}': {exc}") from None
         return out
 
+    def _checked(self, item: WorkItem, info: TaskInfo, outputs: dict[str, Any],
+                 confidence: float | None) -> dict[str, Any]:
+        """The answer's outputs validated by their declared types (the agent's stated
+        confidence fills the task's confidence field when the output leaves it out)."""
+        if info.confidence and confidence is not None and info.confidence not in outputs:
+            outputs = {**outputs, info.confidence: confidence}
+        return self._validate(info.colors, outputs, f"answer to {info.id} ({item.id})")
+
     def _answer(self, tx: _Txn, item: WorkItem, info: TaskInfo, outputs: dict[str, Any],
                 actor: str | None, confidence: float | None, rationale: str | None,
-                actor_kind: str | None = None) -> None:
-        """Fire the completion (or handoff) that accepts this answer."""
-        if info.confidence and confidence is not None and info.confidence not in outputs:
-            outputs[info.confidence] = confidence
-        values = self._validate(info.colors, outputs, f"answer to {info.id} ({item.id})")
+                actor_kind: str | None = None, *, checked: bool = False) -> None:
+        """Fire the completion (or handoff) that accepts this answer (``checked``: the
+        outputs went through :meth:`_checked` already)."""
+        values = outputs if checked else self._checked(item, info, outputs, confidence)
         if info.confidence and info.confidence in values:  # record what routing used
             confidence = float(values[info.confidence])
         env = tx.dep.env_for(info, values, actor)
@@ -831,7 +838,8 @@ class Engine:
             # the answer of this attempt was recorded before a crash: use it, don't call again
             try:
                 self._answer(tx, item, info, dict(recorded["output"]), recorded.get("actor"),
-                             recorded.get("confidence"), recorded.get("rationale"))
+                             recorded.get("confidence"), recorded.get("rationale"),
+                             checked=False)  # re-checked: the row came back from storage
             except (PolicyRefusal, OutputError, NotEnabledError) as exc:
                 self._failed(tx, item, info, str(exc), permanent=False)
             self._settle(tx)
@@ -866,8 +874,12 @@ class Engine:
                     item.key))
                 output, actor, confidence, rationale = dict(result or {}), None, None, None
             if getattr(self.store, "durable", False):
-                tx, item = self._record(tx, item, info, output, actor, confidence, rationale)
-            self._answer(tx, item, info, output, actor, confidence, rationale)
+                tx, item, checked = self._record(tx, item, info, output, actor, confidence,
+                                                 rationale)
+                self._answer(tx, item, info, checked, actor, confidence, rationale,
+                             checked=True)
+            else:
+                self._answer(tx, item, info, output, actor, confidence, rationale)
         except PolicyRefusal as exc:
             # a refused answer (outcome check, scope, a field it may not see) is a failed
             # attempt: the step did not happen; the refusal is already in tx.events
@@ -889,12 +901,10 @@ class Engine:
 
     def _record(self, tx: _Txn, item: WorkItem, info: TaskInfo, output: dict[str, Any],
                 actor: str | None, confidence: float | None, rationale: str | None
-                ) -> tuple[_Txn, WorkItem]:
+                ) -> tuple[_Txn, WorkItem, dict[str, Any]]:
         """Commit an external answer before the step that consumes it, so that a crash in
         between never makes recovery call the agent or service again for this attempt."""
-        values = self._validate(info.colors, {**output, **(
-            {info.confidence: confidence} if info.confidence and confidence is not None
-            and info.confidence not in output else {})}, f"answer to {info.id} ({item.id})")
+        values = self._checked(item, info, output, confidence)
         answer = {"attempt": item.attempt, "output": values, "actor": actor,
                   "confidence": confidence, "rationale": rationale}
         item = replace(item, answer=answer)
@@ -904,7 +914,7 @@ class Engine:
                     rationale=rationale, reason=f"attempt {item.attempt} answered")
         self._commit(tx)
         fresh = self._begin(self._case(tx.rec.id), allow_failed=True)
-        return fresh, item
+        return fresh, item, values
 
     def _failed(self, tx: _Txn, item: WorkItem, info: TaskInfo, reason: str, *,
                 permanent: bool) -> None:

@@ -20,10 +20,9 @@ from typing import Any
 from petriflow.errors import ColorError, ModelError, NotEnabledError, Problem
 from petriflow.ids import PlaceId, TransitionId
 from petriflow.model.compiled import DATA_PLACE, DATA_VAR, Action, CompiledProcess, Origin
-from petriflow.net.colors import DOT, ColorSet, Record, RecordColor
+from petriflow.net.colors import ColorSet, Record, RecordColor
 from petriflow.net.evaluate import compile_expr
 from petriflow.net.expr import Update, Var
-from petriflow.net.marking import Marking
 
 #: Roles of transitions the engine fires by itself as soon as they are enabled.
 AUTOMATIC = frozenset({Action.RUN.value, Action.OFFER.value, Action.ROUTE.value,
@@ -230,18 +229,6 @@ class Program:
                 return False
             reached = True
         return reached
-
-    def marking(self, counts: Mapping[str, int] | list[int], data: Mapping[str, Any] | None
-                ) -> Marking:
-        """The kernel's Marking of a case state (to compare with a kernel replay)."""
-        if isinstance(counts, list):
-            named = {self.places[i]: n for i, n in enumerate(counts) if n}
-        else:
-            named = {p: n for p, n in counts.items() if n}
-        places: dict[str, Any] = {p: {DOT: n} for p, n in named.items()}
-        if data is not None:
-            places[DATA_PLACE] = {data: 1}
-        return Marking(places)
 
     def counts_of(self, marking: Mapping[str, int]) -> list[int]:
         counts = [0] * len(self.places)

@@ -55,13 +55,12 @@ def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any]) -
     chain = verify_chain(rec.id, events, rec.head)
     marking = compiled.net.initial_marking
     steps = 0
-    colors = compiled.net
     for e in events:
         if e.kind != EventKind.STEP:
             continue
         steps += 1
         try:
-            binding = _decode(colors, e.transition, e.binding)
+            binding = _decode(compiled.net, e.transition, e.binding)
             marking = fire(compiled.net, marking, e.transition, binding).after
         except FiringError as exc:
             return ReplayReport(rec.id, chain, steps, False,

@@ -16,7 +16,7 @@ Records are frozen: a reader can never change what a store holds by accident.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,10 +29,6 @@ class CaseStatus(enum.Enum):
     COMPLETED = "completed"    # reached an end event
     FAILED = "failed"          # an incident stops it (retries exhausted, no way on)
     SUSPENDED = "suspended"    # stopped by the kill switch until resumed
-
-    @property
-    def finished(self) -> bool:
-        return self is CaseStatus.COMPLETED
 
 
 class ItemStatus(enum.Enum):
@@ -175,10 +171,6 @@ class Store(Protocol):
     def set_switch(self, kind: str, key: str, on: bool) -> None: ...
 
 
-def open_items(items: Iterable[WorkItem]) -> list[WorkItem]:
-    return [i for i in items if i.status.open]
-
-
 __all__ = [
     "CaseRecord",
     "CaseStatus",
@@ -188,5 +180,4 @@ __all__ = [
     "StoredProcess",
     "Timer",
     "WorkItem",
-    "open_items",
 ]
