@@ -2,6 +2,7 @@
 
     python benchmarks/bench_corpus.py --limit 60              # the setting
     python benchmarks/bench_corpus.py --limit 5 --mcc-formulas 0   # a faster pass
+    python benchmarks/bench_corpus.py --limit 60 --every 5 --skip-ibm  # a sample
 
 MCC nets (../shared/corpus/mcc): ReachabilityDeadlock, OneSafe, QuasiLiveness and the
 ReachabilityCardinality formulas, compared with the contest's consensus answers. IBM
@@ -67,10 +68,10 @@ def ask(path: Path, question: str, limit: float, formula_file: Path | None = Non
     return queue.get()
 
 
-def mcc(limit: float, formulas: int, only: int | None) -> list[dict[str, Any]]:
+def mcc(limit: float, formulas: int, only: int | None, every: int = 1) -> list[dict[str, Any]]:
     rows = []
     manifest = list(csv.DictReader((CORPUS / "mcc" / "MANIFEST.tsv").open(), delimiter="\t"))
-    for row in manifest[:only]:
+    for row in manifest[:only][::every]:
         folder = CORPUS / "mcc" / row["instance"]
         expected = dict(line.split() for line in (folder / "expected.txt").read_text().split("\n")
                         if line.strip())
@@ -140,12 +141,15 @@ def main() -> None:
     ap.add_argument("--mcc-formulas", type=int, default=16,
                     help="ReachabilityCardinality formulas per net (0-16)")
     ap.add_argument("--only", type=int, default=None, help="first N nets of each manifest")
+    ap.add_argument("--every", type=int, default=1,
+                    help="a sample: every N-th MCC net of the manifest (1: all)")
     ap.add_argument("--skip-ibm", action="store_true")
     ap.add_argument("--skip-mcc", action="store_true")
     args = ap.parse_args()
     out: dict[str, Any] = {"limit": args.limit, "command": " ".join(sys.argv)}
     if not args.skip_mcc:
-        out["mcc"] = summary(mcc(args.limit, args.mcc_formulas, args.only), "MCC")
+        out["mcc"] = summary(mcc(args.limit, args.mcc_formulas, args.only, args.every),
+                             "MCC")
     if not args.skip_ibm:
         out["ibm"] = summary(ibm(args.limit, args.only), "IBM")
     dest = ROOT / "benchmarks" / "out"

@@ -2,8 +2,10 @@
 
 For a reachability question ``EF goal`` it tries, in order: a small breadth-first
 search (exact on small nets), the state equation with trap refinement (proofs of
-unreachability), a random walk (deep witnesses), and a long breadth-first search with
-stubborn sets for deadlocks. Every witness is replayed by the kernel before it is
+unreachability), a random walk (deep witnesses), k-induction strengthened by the state
+equation and the traps found (proofs the state equation alone misses, and shallow
+witnesses), bounded model checking, Spacer on small nets, and a long breadth-first
+search with stubborn sets for deadlocks. Every witness is replayed by the kernel before it is
 reported; every proof names its method and, for the state equation, its certificate.
 """
 
@@ -62,6 +64,8 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
           seed: int = 0) -> Reach:
     """Decide ``EF goal`` as far as the budget allows."""
     from petriflow.verify.smt.bmc import bmc, recheck_invariant, spacer
+    from petriflow.verify.smt.kinduction import kinduction
+    from petriflow.verify.smt.kinduction import recheck as recheck_kinduction
     from petriflow.verify.smt.state_equation import recheck, state_equation
 
     evaluate = compile_formula(goal, ptnet)
@@ -98,6 +102,16 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
     fired |= w.fired
     if w.found is not None:
         return found(w.path, "random walk")
+    ki = kinduction(ptnet, goal, deadline=time.monotonic() + budget * 0.15, traps=se.traps)
+    if ki.answer == "reachable":
+        return found(ki.path, f"k-induction (base case, k = {ki.k})")
+    if ki.answer == "unreachable" and recheck_kinduction(
+        ptnet, goal, ki.k, ki.traps, timeout_seconds=max(1.0, budget * 0.1)
+    ):
+        return Reach("unreachable", "k-induction + state equation", fired=fired,
+                     certificate={"method": "k-induction", "k": ki.k, "traps": ki.traps,
+                                  "strengthening": "state equation and initially marked "
+                                  "traps", "rechecked": True})
     b = bmc(ptnet, goal, deadline=time.monotonic() + budget * 0.1)
     if b.answer == "reachable":
         return found(b.path, "bounded model checking")
