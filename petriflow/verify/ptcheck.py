@@ -161,17 +161,36 @@ def check_formula(net: Net, ptnet: PTNet, formula: NamedFormula, timeout: float)
 
 
 def check_deadlock(net: Net, ptnet: PTNet, timeout: float) -> Result:
-    """``proved``: no reachable marking is dead; ``violated``: one is (with the trace)."""
+    """``proved``: no reachable marking is dead; ``violated``: one is (with the trace).
+
+    The question is asked of the net after the structural reductions of
+    :mod:`petriflow.verify.reduce`, which keep it; a deadlock found there is lifted to a
+    firing sequence of the original net and replayed by the kernel on it."""
+    from petriflow.verify.reduce import reduce_for_deadlock
+
     t0 = time.monotonic()
-    r = reach(net, ptnet, Deadlock(), t0 + timeout)
+    red = reduce_for_deadlock(ptnet)
+    target, target_pt = (red.net, red.ptnet) if red.smaller else (net, ptnet)
+    r = reach(target, target_pt, Deadlock(), t0 + timeout)
     seconds = time.monotonic() - t0
+    method = r.method + (", on the reduced net" if red.smaller else "")
     if r.answer == "unknown":
-        return Result("deadlock", Verdict.UNKNOWN, r.method, seconds, reason=r.reason)
+        return Result("deadlock", Verdict.UNKNOWN, method, seconds, reason=r.reason)
     if r.answer == "reachable":
-        return Result("deadlock", Verdict.VIOLATED, r.method, seconds,
-                      trace=_trace(ptnet, r.path), mcc_answer="TRUE",
+        path = red.lift([target_pt.transitions[t] for t in r.path]) if red.smaller else \
+            [ptnet.transitions[t] for t in r.path]
+        end = TokenGame(net).replay(path)  # the original net must agree
+        if TokenGame(net, end).enabled():
+            return Result("deadlock", Verdict.UNKNOWN, method, seconds,
+                          reason="internal error, please report it: a deadlock of the reduced "
+                          "net did not lift to one of the original")
+        return Result("deadlock", Verdict.VIOLATED, method, seconds,
+                      trace=tuple(TraceStep(t) for t in path), mcc_answer="TRUE",
                       reason="a reachable marking enables no transition")
-    return Result("deadlock", Verdict.PROVED, r.method, seconds, certificate=r.certificate,
+    certificate = dict(r.certificate or {})
+    if red.smaller:
+        certificate["reduction"] = red.summary(ptnet)
+    return Result("deadlock", Verdict.PROVED, method, seconds, certificate=certificate or None,
                   mcc_answer="FALSE")
 
 

@@ -314,8 +314,11 @@ class Exploration:
                 if self.sat(z3.And(node.region, stuck)):
                     return Finding(i, stuck, kind="deadlock")
             for t in enabled:
+                # A node's region is satisfiable (it was checked, or is the projection of
+                # a satisfiable step), so an unguarded step needs no solver call.
                 pre = z3.And(node.region, t.guard, t.valid)
-                if not self.sat(pre):
+                unguarded = z3.is_true(t.guard) and z3.is_true(t.valid)
+                if not unguarded and not self.sat(pre):
                     continue
                 if t.id in self.monitor.bad:
                     outs = {n: term for n, (term, _) in t.outputs.items()}
@@ -332,7 +335,7 @@ class Exploration:
                 region = self.post(t, node.region)
                 known = self.union.get(nc)
                 fresh_part = region if known is None else z3.And(region, z3.Not(known))
-                if known is not None and not self.sat(fresh_part):
+                if known is not None and (z3.eq(region, known) or not self.sat(fresh_part)):
                     continue
                 self.union[nc] = region if known is None else z3.simplify(z3.Or(known, region))
                 if len(self.nodes) >= self.max_nodes:
@@ -473,13 +476,12 @@ class Exploration:
                 target = self.union.get(tuple(nc))
                 body, new_vars, _ = self.step_formula(t, inv)
                 outs = {n: term for n, (term, _) in t.outputs.items()}
-                bad = self.monitor.bad[t.id](fields, outs, mvars) if t.id in self.monitor.bad \
-                    else z3.BoolVal(False)
-                s.push()
-                s.add(inv, t.guard, t.valid, bad)
-                if s.check() != z3.unsat:
-                    return False
-                s.pop()
+                if t.id in self.monitor.bad:
+                    s.push()
+                    s.add(inv, t.guard, t.valid, self.monitor.bad[t.id](fields, outs, mvars))
+                    if s.check() != z3.unsat:
+                        return False
+                    s.pop()
                 current = {**fields, **mvars}
                 if target is None:
                     s.push()
@@ -545,22 +547,41 @@ class Exploration:
                     out.append((t, tuple(nc)))
             succ[c] = out
         fields = {n: term for n, (term, _) in self.fields.items()}
-        changed = True
-        while changed:
-            changed = False
-            for c, moves in succ.items():
-                if self.is_final(c):
-                    continue
+        # A worklist least fixpoint: a state's region is recomputed only when a successor's
+        # region grew. The step formula of a transition does not depend on the state, so
+        # it is built once; into a successor that completes whatever the data, the
+        # pre-image is just the transition's enabling condition (cached as well).
+        preds: dict[tuple[int, ...], list[tuple[tuple[int, ...], SymTransition]]] = {}
+        for c, moves in succ.items():
+            if not self.is_final(c):
                 for t, nc in moves:
-                    body, new_vars, qvars = self.step_formula(t, z3.BoolVal(True))
+                    preds.setdefault(nc, []).append((c, t))
+        steps: dict[str, tuple[z3.BoolRef, dict[str, z3.ExprRef], list[z3.ExprRef]]] = {}
+        queue = deque(c for c in self.union if self.is_final(c))
+        queued = set(queue)
+        while queue:
+            nc = queue.popleft()
+            queued.discard(nc)
+            for c, t in preds.get(nc, []):
+                if z3.is_true(win[c]):
+                    continue
+                if z3.is_true(win[nc]) and t.id not in self.monitor.updates \
+                        and not self.monitor.choices.get(t.id):
+                    pre = self.enabled_condition(t)
+                else:
+                    if t.id not in steps:
+                        body, new_vars, qvars = self.step_formula(t, z3.BoolVal(True))
+                        qvars = [v for v in qvars if not any(v.eq(fields[n]) for n in t.update)]
+                        steps[t.id] = (body, new_vars, qvars + list(new_vars.values()))
+                    body, new_vars, qvars = steps[t.id]
                     target = z3.substitute(win[nc], *[(fields[n], nv) for n, nv in
                                                       new_vars.items() if n in fields])
-                    qvars = [v for v in qvars if not any(v.eq(fields[n]) for n in t.update)]
-                    qvars += list(new_vars.values())
                     pre = _eliminate(qvars, z3.And(body, target))
-                    if self.sat(z3.And(pre, z3.Not(win[c]))):
-                        win[c] = z3.simplify(z3.Or(win[c], pre))
-                        changed = True
+                if self.sat(z3.And(pre, z3.Not(win[c]))):
+                    win[c] = z3.simplify(z3.Or(win[c], pre))
+                    if c not in queued:
+                        queued.add(c)
+                        queue.append(c)
         return win
 
 
