@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -27,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("PETRIFLOW_CORPUS") or ROOT.parent / "shared" / "corpus")
 GLOBAL = {"ReachabilityDeadlock": "deadlock", "OneSafe": "one-safe",
           "QuasiLiveness": "quasi-liveness"}
 
