@@ -340,7 +340,7 @@ def _node_geometry(node: Any) -> tuple[tuple[float, float], tuple[float, float]]
     kind = node.type
     if kind in ("start", "end"):
         return (120.0 + 2 * _FLOW_ROOM, _EVENT[1] + 2 * _LABEL_ROOM), _EVENT
-    if kind in ("exclusive", "parallel", "inclusive"):
+    if kind in ("exclusive", "parallel", "inclusive", "event"):
         return (130.0 + 2 * _FLOW_ROOM, _GATEWAY[1] + 2 * _LABEL_ROOM), _GATEWAY
     return (_TASK[0] + 2 * _FLOW_ROOM, _TASK[1]), _TASK
 
@@ -348,6 +348,8 @@ def _node_geometry(node: Any) -> tuple[tuple[float, float], tuple[float, float]]
 def _participant(node: Any) -> str:
     if node.type == "call":
         return f"calls {node.process}"
+    if node.type == "timer":
+        return f"timer · {node.after}"
     kind = node.kind.value
     if node.agent:
         return f"{kind} · {node.agent}"
@@ -371,6 +373,8 @@ def _process_edges(spec: Any) -> list[tuple[str, str, str, str]]:
             edges.append((nid, node.timeout.to, f"after {node.timeout.after}", "exception"))
         if node.on_error:
             edges.append((nid, node.on_error, "on error", "exception"))
+        for c in node.catch:
+            edges.append((nid, c.to, f"message {c.message}", "exception"))
         if node.compensation:
             edges.append((nid, node.compensation, "compensation", "compensation"))
     return [e for e in edges if e[0] in spec.nodes and e[1] in spec.nodes]
@@ -494,7 +498,7 @@ def process_svg(compiled: CompiledProcess, trace: Sequence[TraceStep] | None = N
             if node.type == "end" and node.compensate:
                 parts.append(_text(cx, cy + 5, ["⟲"], 14, fill=stroke))
             parts.append(_text(cx, cy + sh / 2 + 13, _wrap(name, 22, 2), 10))
-        elif node.type in ("exclusive", "parallel", "inclusive"):
+        elif node.type in ("exclusive", "parallel", "inclusive", "event"):
             d = f"M{_f(cx)},{_f(cy - sh / 2)} L{_f(cx + sw / 2)},{_f(cy)} " \
                 f"L{_f(cx)},{_f(cy + sh / 2)} L{_f(cx - sw / 2)},{_f(cy)} z"
             parts.append(f'<path d="{d}" fill="#fffde7" stroke="{stroke}" '
@@ -509,9 +513,11 @@ def process_svg(compiled: CompiledProcess, trace: Sequence[TraceStep] | None = N
                 parts.append(f'<path d="M{_f(cx - k)},{_f(cy)} L{_f(cx + k)},{_f(cy)} '
                              f'M{_f(cx)},{_f(cy - k)} L{_f(cx)},{_f(cy + k)}" stroke="#333" '
                              f'stroke-width="3"/>')
-            else:
-                parts.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(k)}" fill="none" '
-                             f'stroke="#333" stroke-width="2.5"/>')
+            else:  # inclusive: a circle; event-based: a double circle
+                for r in (k, k - 3) if node.type == "event" else (k,):
+                    parts.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" '
+                                 f'fill="none" stroke="#333" '
+                                 f'stroke-width="{2.5 if node.type == "inclusive" else 1.5}"/>')
             if node.name:
                 parts.append(_text(cx, cy + sh / 2 + 13, _wrap(name, 24, 2), 10))
         else:

@@ -30,7 +30,7 @@ from petriflow.net.marking import Marking
 from petriflow.verify.result import Result, TraceStep, Verdict
 from petriflow.verify.smt.encode import Unsupported
 from petriflow.verify.smt.monitors import combine, monitor_for
-from petriflow.verify.smt.symbolic import Budget, Exploration, Finding, fields_read
+from petriflow.verify.smt.symbolic import Budget, Diverging, Exploration, Finding, fields_read
 
 PROCESS_PROPERTIES = ("deadlock", "soundness", "bounded")
 
@@ -141,24 +141,78 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
         return _result(p.id, Verdict.PROVED, "structural (model)", t0,
                        certificate={"kind": "structural", "checked": p.type}, **info)
     try:
-        ex = Exploration(compiled, deadline=t0 + timeout, needs=fields_read(ob.condition),
-                         encodings=encodings)
+        ex = Exploration(compiled, deadline=t0 + timeout * EXPLORE_SHARE,
+                         needs=fields_read(ob.condition), encodings=encodings)
         ex.monitor = monitor_for(ob, ex)
-        finding = ex.explore()
-        if finding is None:
-            ok = ex.recheck()
-            if not ok:
-                return _result(p.id, Verdict.UNKNOWN, "symbolic reachability", t0,
-                               reason="the invariant did not re-check", **info)
-            return _result(p.id, Verdict.PROVED, "symbolic reachability (inductive invariant)",
-                           t0, certificate={"kind": "inductive invariant",
-                                            "control_states": len(ex.union),
-                                            "symbolic_states": len(ex.nodes),
-                                            "rechecked": True}, **info)
-        return _violation(p.id, compiled, ex, finding, t0, ob, info)
     except (Budget, Unsupported) as exc:
         return _result(p.id, Verdict.UNKNOWN, "symbolic reachability", t0, reason=str(exc),
                        **info)
+    try:
+        return _policy_by_exploration(compiled, ob, ex, t0, info)
+    except Unsupported as exc:
+        return _result(p.id, Verdict.UNKNOWN, "symbolic reachability", t0, reason=str(exc),
+                       **info)
+    except Budget as exc:
+        first = exc
+    # The exploration did not close: ask Spacer (half of what is left when the exploration
+    # only looked like diverging, so that it can still go on without its cap).
+    diverging = isinstance(first, Diverging)
+    end = t0 + timeout
+    proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end)
+    if proof is not None:
+        return _result(p.id, Verdict.PROVED, "Spacer (CHC, inductive invariant)", t0,
+                       certificate=proof, **info)
+    reason = f"exploration: {first}; Spacer: {why}"
+    if diverging and time.monotonic() < end:
+        ex.max_regions = None
+        ex.deadline = end
+        try:
+            return _policy_by_exploration(compiled, ob, ex, t0, info)
+        except (Budget, Unsupported) as exc:
+            reason = f"exploration: {exc}; Spacer: {why}"
+    return _result(p.id, Verdict.UNKNOWN, "symbolic reachability, then Spacer", t0,
+                   reason=reason, **info)
+
+
+def _policy_by_exploration(compiled: CompiledProcess, ob: Obligation, ex: Exploration,
+                           t0: float, info: dict[str, Any]) -> Result:
+    """Explore to the fixpoint (a proof, re-checked) or to a violation (replayed)."""
+    name = ob.policy.id
+    finding = ex.explore()
+    if finding is None:
+        if not ex.recheck():
+            return _result(name, Verdict.UNKNOWN, "symbolic reachability", t0,
+                           reason="the invariant did not re-check", **info)
+        return _result(name, Verdict.PROVED, "symbolic reachability (inductive invariant)",
+                       t0, certificate={"kind": "inductive invariant",
+                                        "control_states": len(ex.union),
+                                        "symbolic_states": len(ex.nodes),
+                                        "rechecked": True}, **info)
+    return _violation(name, compiled, ex, finding, t0, ob, info)
+
+
+EXPLORE_SHARE = 0.5  # of a property's budget, for the symbolic exploration; Spacer gets the rest
+
+
+def _chc_proof(ex: Exploration, deadline: float, *, deadlock: bool = False
+               ) -> tuple[dict[str, Any] | None, str]:
+    """A proof by Spacer on the whole case as a transition system, for when exploration
+    does not close (data that keeps growing); only an invariant that re-checks counts."""
+    from petriflow.verify.smt.process_chc import recheck, spacer
+
+    ex.deadline = deadline
+    r = spacer(ex, deadline=deadline, deadlock=deadlock)
+    if r.answer == "reachable":
+        return None, ("Spacer finds the bad state reachable but gives no path to replay; "
+                      "a longer budget lets the exploration find one")
+    if r.answer != "unreachable" or r.invariant is None:
+        return None, r.reason or "no answer"
+    if not recheck(ex, r.invariant, timeout_seconds=max(1.0, deadline - time.monotonic() + 30),
+                   deadlock=deadlock):
+        return None, "its invariant did not re-check"
+    text = r.invariant.sexpr()
+    return {"kind": "inductive invariant (Spacer)", "rechecked": True,
+            "invariant": text if len(text) <= 4000 else text[:4000] + " ..."}, ""
 
 
 def _violation(name: str, compiled: CompiledProcess, ex: Exploration, finding: Finding,
@@ -189,25 +243,52 @@ def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
     if proved is not None:
         return _result("deadlock", Verdict.PROVED, proved[0], t0, certificate=proved[1])
     try:
-        ex = Exploration(compiled, deadline=t0 + timeout)
-        finding = ex.explore(check_deadlock=True)
-        if finding is None:
-            if not ex.recheck(check_deadlock=True):
-                return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
-                               reason="the invariant did not re-check")
-            return _result("deadlock", Verdict.PROVED,
-                           "symbolic reachability (inductive invariant)", t0,
-                           certificate={"kind": "inductive invariant",
-                                        "control_states": len(ex.union), "rechecked": True})
-        result = _violation("deadlock", compiled, ex, finding, t0, None, {})
-        if result.verdict is Verdict.VIOLATED:
-            return Result("deadlock", Verdict.VIOLATED, result.method, result.seconds,
-                          trace=result.trace, reason="the case can get stuck: no task or "
-                          "event can happen, and it has not reached an end event")
-        return result
+        ex = Exploration(compiled, deadline=t0 + timeout * EXPLORE_SHARE)
     except (Budget, Unsupported) as exc:
         return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
                        reason=str(exc))
+    try:
+        return _deadlock_by_exploration(compiled, ex, t0)
+    except Unsupported as exc:
+        return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
+                       reason=str(exc))
+    except Budget as exc:
+        first = exc
+    diverging = isinstance(first, Diverging)
+    end = t0 + timeout
+    proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end,
+                            deadlock=True)
+    if proof is not None:
+        return _result("deadlock", Verdict.PROVED, "Spacer (CHC, inductive invariant)", t0,
+                       certificate=proof)
+    reason = f"exploration: {first}; Spacer: {why}"
+    if diverging and time.monotonic() < end:
+        ex.max_regions = None
+        ex.deadline = end
+        try:
+            return _deadlock_by_exploration(compiled, ex, t0)
+        except (Budget, Unsupported) as exc:
+            reason = f"exploration: {exc}; Spacer: {why}"
+    return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability, then Spacer", t0,
+                   reason=reason)
+
+
+def _deadlock_by_exploration(compiled: CompiledProcess, ex: Exploration, t0: float) -> Result:
+    finding = ex.explore(check_deadlock=True)
+    if finding is None:
+        if not ex.recheck(check_deadlock=True):
+            return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability", t0,
+                           reason="the invariant did not re-check")
+        return _result("deadlock", Verdict.PROVED,
+                       "symbolic reachability (inductive invariant)", t0,
+                       certificate={"kind": "inductive invariant",
+                                    "control_states": len(ex.union), "rechecked": True})
+    result = _violation("deadlock", compiled, ex, finding, t0, None, {})
+    if result.verdict is Verdict.VIOLATED:
+        return Result("deadlock", Verdict.VIOLATED, result.method, result.seconds,
+                      trace=result.trace, reason="the case can get stuck: no task or "
+                      "event can happen, and it has not reached an end event")
+    return result
 
 
 def _skeleton_deadlock_proof(compiled: CompiledProcess, deadline: float
@@ -331,6 +412,9 @@ def check_process(compiled: CompiledProcess, properties: list[str], timeout: flo
     return results
 
 
+TOGETHER_SHARE = 0.3  # of the budget, for the shared attempt before one check per policy
+
+
 def check_together(compiled: CompiledProcess, obligations: list[Obligation], timeout: float,
                    encodings: dict[Any, Any] | None = None) -> dict[str, Result]:
     """Prove the deterministic monitors' policies in one exploration.
@@ -346,7 +430,8 @@ def check_together(compiled: CompiledProcess, obligations: list[Obligation], tim
         needs: set[str] = set()
         for ob in group:
             needs |= fields_read(ob.condition)
-        ex = Exploration(compiled, deadline=t0 + timeout, needs=needs, encodings=encodings)
+        ex = Exploration(compiled, deadline=t0 + timeout * TOGETHER_SHARE, needs=needs,
+                         encodings=encodings)
         ex.monitor = combine([monitor_for(ob, ex) for ob in group])
         if ex.explore() is not None or not ex.recheck():
             return {}

@@ -290,7 +290,11 @@ def check_bounded(net: Net, ptnet: PTNet, timeout: float) -> Result:
 def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
     """Classical soundness of a workflow net (van der Aalst): from every reachable marking
     the final marking [o] is reachable, [o] is the only marking that marks o, and every
-    transition can fire. Decided on the complete reachability graph."""
+    transition can fire. Decided on the complete reachability graph of the net after the
+    reductions that keep soundness (:func:`petriflow.verify.reduce.reduce_for_soundness`);
+    a counterexample is lifted to the original net and replayed there."""
+    from petriflow.verify.reduce import reduce_for_soundness
+
     t0 = time.monotonic()
     sources = [p for p in range(len(ptnet.places)) if not ptnet.producers[p]]
     sinks = [p for p in range(len(ptnet.places)) if not ptnet.consumers[p]]
@@ -301,17 +305,51 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
                       reason="not a workflow net (one source place marked once, one sink "
                       "place, no read or inhibitor arcs); soundness is defined for "
                       "workflow nets only")
-    sink = sinks[0]
+    red = reduce_for_soundness(ptnet)
+    target = red.ptnet if red.smaller else ptnet
+    sink = target.pindex[ptnet.places[sinks[0]]]
+    method = "explicit (complete state space" + (", reduced net)" if red.smaller else ")")
+    outcome = _wf_outcome(target, sink, t0 + timeout)
+    seconds = time.monotonic() - t0
+    if outcome.kind == "budget":
+        return Result("soundness", Verdict.UNKNOWN, "explicit", seconds,
+                      reason=f"state space larger than the budget ({outcome.states} states)")
+    if outcome.kind == "sound":
+        certificate: dict[str, Any] = {"states": outcome.states}
+        if red.smaller:
+            certificate["reduction"] = red.summary(ptnet)
+        return Result("soundness", Verdict.PROVED, method, seconds, certificate=certificate)
+    if outcome.kind == "dead":
+        dead = [t for r in outcome.dead for t in (red.originals(r) if red.smaller else [r])]
+        return Result("soundness", Verdict.VIOLATED, method, seconds,
+                      reason=f"dead transitions (can never fire): {', '.join(dead[:6])}")
+    names = [target.transitions[t] for t in outcome.path]
+    path = red.lift(names) if red.smaller else names
+    TokenGame(net).replay(path)  # the original net must agree
+    reason = ("improper completion: the sink is marked while other tokens remain"
+              if outcome.kind == "improper" else
+              "no option to complete: the final marking is unreachable after this trace")
+    return Result("soundness", Verdict.VIOLATED, method, seconds,
+                  trace=tuple(TraceStep(t) for t in path), reason=reason)
+
+
+@dataclass
+class _WfOutcome:
+    kind: str  # "sound" | "improper" | "stuck" | "dead" | "budget"
+    states: int = 0
+    path: list[int] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+
+
+def _wf_outcome(ptnet: PTNet, sink: int, deadline: float) -> _WfOutcome:
     final = tuple(1 if p == sink else 0 for p in range(len(ptnet.places)))
     succ: dict[tuple[int, ...], list[tuple[int, tuple[int, ...]]]] = {}
     parents: dict[tuple[int, ...], tuple[tuple[int, ...], int] | None] = {ptnet.initial: None}
     queue = [ptnet.initial]
-    deadline = t0 + timeout
     fired: set[int] = set()
     while queue:
         if time.monotonic() > deadline or len(succ) > BIG_SEARCH:
-            return Result("soundness", Verdict.UNKNOWN, "explicit", time.monotonic() - t0,
-                          reason=f"state space larger than the budget ({len(succ)} states)")
+            return _WfOutcome("budget", len(succ))
         m = queue.pop()
         out = []
         for t in ptnet.enabled_list(m):
@@ -322,12 +360,7 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
                 parents[n] = (m, t)
                 queue.append(n)
                 if n[sink] and n != final:
-                    path = _path_to(parents, n)
-                    replay(net, ptnet, path)
-                    return Result("soundness", Verdict.VIOLATED, "explicit",
-                                  time.monotonic() - t0, trace=_trace(ptnet, path),
-                                  reason="improper completion: the sink is marked while other "
-                                  "tokens remain")
+                    return _WfOutcome("improper", len(succ), _path_to(parents, n))
         succ[m] = out
     back: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
     for m, out in succ.items():
@@ -342,19 +375,11 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
                 stack.append(prev)
     stuck = next((m for m in succ if m not in ok), None)
     if stuck is not None:
-        path = _path_to(parents, stuck)
-        replay(net, ptnet, path)
-        return Result("soundness", Verdict.VIOLATED, "explicit (complete state space)",
-                      time.monotonic() - t0, trace=_trace(ptnet, path),
-                      reason="no option to complete: the final marking is unreachable after "
-                      "this trace")
+        return _WfOutcome("stuck", len(succ), _path_to(parents, stuck))
     dead = [ptnet.transitions[t] for t in range(len(ptnet.transitions)) if t not in fired]
     if dead:
-        return Result("soundness", Verdict.VIOLATED, "explicit (complete state space)",
-                      time.monotonic() - t0,
-                      reason=f"dead transitions (can never fire): {', '.join(dead[:6])}")
-    return Result("soundness", Verdict.PROVED, "explicit (complete state space)",
-                  time.monotonic() - t0, certificate={"states": len(succ)})
+        return _WfOutcome("dead", len(succ), dead=dead)
+    return _WfOutcome("sound", len(succ))
 
 
 def _path_to(parents: dict[tuple[int, ...], tuple[tuple[int, ...], int] | None],

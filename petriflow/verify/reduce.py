@@ -62,6 +62,8 @@ class Reduction:
     ptnet: PTNet
     expands: dict[str, tuple[str, ...]]
     removed: Counter[str] = field(default_factory=Counter)
+    #: an original transition removed as a duplicate -> the reduced transition it copies
+    twins: dict[str, str] = field(default_factory=dict)
 
     @property
     def smaller(self) -> bool:
@@ -71,6 +73,12 @@ class Reduction:
         """A firing sequence of the reduced net as one of the original net."""
         return [t for step in path for t in self.expands[step]]
 
+    def originals(self, reduced: str) -> list[str]:
+        """The original transitions that fire exactly when ``reduced`` does."""
+        own = list(self.expands[reduced])
+        return own + [t for t, twin in self.twins.items() if twin == reduced
+                      or twin in own]
+
     def summary(self, original: PTNet) -> dict[str, object]:
         return {"places": f"{len(original.places)} -> {len(self.ptnet.places)}",
                 "transitions": f"{len(original.transitions)} -> {len(self.ptnet.transitions)}",
@@ -78,7 +86,26 @@ class Reduction:
 
 
 def reduce_for_deadlock(pt: PTNet, *, max_rounds: int = 1000) -> Reduction:
-    """Apply the rules above until none applies (or ``max_rounds``)."""
+    """Apply every rule above until none applies (or ``max_rounds``)."""
+    return _reduce(pt, max_rounds=max_rounds, places_rules=True, fuse_into_nothing=True)
+
+
+def reduce_for_soundness(pt: PTNet, *, max_rounds: int = 1000) -> Reduction:
+    """The rules that also keep workflow-net soundness: duplicate transitions (a copy
+    is dead exactly when its twin is) and chain fusion where ``t2`` produces something.
+
+    Why fusion keeps soundness (no read or inhibitor arcs in a workflow net): a reached
+    marking of the original becomes one of the fused net by firing ``t2`` once per token
+    in ``p``, which keeps the sink marked and any other token in place, and adds the
+    tokens of ``t2``'s outputs; so "can still complete" and "completed improperly" read
+    the same on both nets, and ``t1``, ``t2`` can fire exactly when the fused
+    transition can. A fused ``t2`` without outputs could hide an improper completion,
+    hence the condition."""
+    return _reduce(pt, max_rounds=max_rounds, places_rules=False, fuse_into_nothing=False)
+
+
+def _reduce(pt: PTNet, *, max_rounds: int, places_rules: bool, fuse_into_nothing: bool
+            ) -> Reduction:
     initial = dict(enumerate(pt.initial))
     places = set(range(len(pt.places)))
     ts = {
@@ -87,27 +114,34 @@ def reduce_for_deadlock(pt: PTNet, *, max_rounds: int = 1000) -> Reduction:
         for t in range(len(pt.transitions))
     }
     removed: Counter[str] = Counter()
+    twins: dict[str, str] = {}
     for _ in range(max_rounds):
         before = sum(removed.values())
-        _duplicate_transitions(ts, removed)
-        _duplicate_places(ts, places, initial, removed)
-        _unobserved_places(ts, places, removed)
-        _constant_places(ts, places, initial, removed)
-        _fuse_chains(ts, places, initial, removed)
+        _duplicate_transitions(ts, removed, twins)
+        if places_rules:
+            _duplicate_places(ts, places, initial, removed)
+            _unobserved_places(ts, places, removed)
+            _constant_places(ts, places, initial, removed)
+        _fuse_chains(ts, places, initial, removed, fuse_into_nothing)
         if sum(removed.values()) == before:
             break
-    return _build(pt, ts, places, initial, removed)
+    reduction = _build(pt, ts, places, initial, removed)
+    reduction.twins = twins
+    return reduction
 
 
-def _duplicate_transitions(ts: dict[str, _T], removed: Counter[str]) -> None:
-    seen: set[tuple[tuple[tuple[int, int], ...], ...]] = set()
+def _duplicate_transitions(ts: dict[str, _T], removed: Counter[str],
+                           twins: dict[str, str]) -> None:
+    seen: dict[tuple[tuple[tuple[int, int], ...], ...], str] = {}
     for tid in list(ts):
         key = ts[tid].key()
         if key in seen:
+            for original in ts[tid].origin:
+                twins[original] = seen[key]
             del ts[tid]
             removed["duplicate transition"] += 1
         else:
-            seen.add(key)
+            seen[key] = tid
 
 
 def _column(ts: dict[str, _T], p: int) -> tuple[tuple[str, int, int, int, int], ...]:
@@ -159,7 +193,7 @@ def _constant_places(ts: dict[str, _T], places: set[int], initial: dict[int, int
 
 
 def _fuse_chains(ts: dict[str, _T], places: set[int], initial: dict[int, int],
-                 removed: Counter[str]) -> None:
+                 removed: Counter[str], into_nothing: bool = True) -> None:
     if any(t.inhibit for t in ts.values()):
         return
     producers: dict[int, list[str]] = {p: [] for p in places}
@@ -180,6 +214,8 @@ def _fuse_chains(ts: dict[str, _T], places: set[int], initial: dict[int, int],
             continue
         a, b = ts[t1], ts[t2]
         if a.post.get(p) != 1 or b.pre != {p: 1} or b.read or p in b.post or p in a.pre:
+            continue
+        if not b.post and not into_nothing:
             continue
         post = {q: w for q, w in a.post.items() if q != p}
         for q, w in b.post.items():
@@ -212,4 +248,4 @@ def _build(pt: PTNet, ts: dict[str, _T], places: set[int], initial: dict[int, in
     return Reduction(net, PTNet(net), expands, removed)
 
 
-__all__ = ["Reduction", "reduce_for_deadlock"]
+__all__ = ["Reduction", "reduce_for_deadlock", "reduce_for_soundness"]

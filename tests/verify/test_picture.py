@@ -206,14 +206,14 @@ def test_size_limit_is_a_clear_message(capsys):
     compiled = compile_file("models/invoice_to_payment.yaml")
     with pytest.raises(PictureTooLarge, match="at most 10"):
         process_svg(compiled, max_nodes=10)
-    with pytest.raises(PictureTooLarge, match="95 nodes"):
+    with pytest.raises(PictureTooLarge, match="93 nodes"):
         compiled_net_svg(compiled, max_nodes=50)
     capsys.readouterr()
     code = run(["render", str(REPO / "models/invoice_to_payment.yaml"), "--net",
                 "--max-nodes", "50"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("petriflow: error: the net 'invoice_to_payment' has 95 nodes")
+    assert err.startswith("petriflow: error: the net 'invoice_to_payment' has 93 nodes")
     assert "Traceback" not in err and err.count("\n") == 1
 
 

@@ -11,21 +11,21 @@ from hypothesis import strategies as st
 from petriflow.net import BLACK, ArcKind, TokenGame
 from petriflow.net.structure import Net
 from petriflow.verify.portfolio import check
+from petriflow.verify.ptcheck import check_wf_soundness
 from petriflow.verify.ptnet import PTNet
-from petriflow.verify.reduce import reduce_for_deadlock
+from petriflow.verify.reduce import reduce_for_deadlock, reduce_for_soundness
 from petriflow.verify.result import Verdict
 from tests.strategies import NetSpec, pt_nets, scaled
-from tests.verify.oracle import PT, explore
+from tests.verify.oracle import PT, explore, replay_trace
+from tests.verify.test_ptnets import wf_sound, workflow_specs
 
 CAP = 3000
 
 
-@st.composite
-def stretched_nets(draw: st.DrawFn) -> NetSpec:
-    """A random P/T net in which some output arcs of weight one are replaced by a short
-    chain ``t -> s -> u -> q`` (what processes are made of), and some transitions and
-    places are copied: every rule of the reducer gets something to do."""
-    spec = draw(pt_nets(max_places=4, max_transitions=4, inhibitor_arcs=draw(st.booleans())))
+def _stretch(draw: st.DrawFn, spec: NetSpec) -> NetSpec:
+    """``spec`` with some output arcs of weight one replaced by a short chain
+    ``t -> s -> u -> q`` (what processes are made of), and maybe a copied transition:
+    every rule of the reducer gets something to do."""
     out = NetSpec(spec.name, list(spec.places), list(spec.transitions), [], dict(spec.env))
     for k, (source, target, weight, kind, inscription) in enumerate(spec.arcs):
         is_output = source.startswith("t")
@@ -43,6 +43,17 @@ def stretched_nets(draw: st.DrawFn) -> NetSpec:
         out.arcs += [(s if t == tid else f"{tid}_copy", f"{tid}_copy" if t == tid else t, w, k,
                       None) for s, t, w, k, _ in spec.arcs if tid in (s, t)]
     return out
+
+
+@st.composite
+def stretched_nets(draw: st.DrawFn) -> NetSpec:
+    return _stretch(draw, draw(pt_nets(max_places=4, max_transitions=4,
+                                       inhibitor_arcs=draw(st.booleans()))))
+
+
+@st.composite
+def stretched_workflows(draw: st.DrawFn) -> NetSpec:
+    return _stretch(draw, draw(workflow_specs()))
 
 
 def _dead_paths(net: Net) -> tuple[bool, list[list[str]]]:
@@ -109,3 +120,23 @@ def test_deadlock_check_on_the_reduced_net_reports_an_original_trace() -> None:
     assert r.trace is not None
     assert [s.transition for s in r.trace] == [f"t{i}" for i in range(30)]
     assert r.certificate is None or "reduction" in (r.certificate or {})
+
+
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(stretched_workflows(), workflow_specs()))
+def test_soundness_on_the_reduced_net_agrees_with_brute_force(spec) -> None:  # type: ignore[no-untyped-def]
+    net = spec.net
+    g = explore(net, CAP)
+    sound = wf_sound(net, g)
+    red = reduce_for_soundness(PTNet(net))
+    for rule in red.removed:
+        event(f"{rule}: applied")
+    r = check_wf_soundness(net, PTNet(net), 10)
+    if sound is None:
+        assert r.verdict is Verdict.UNKNOWN
+        return
+    if r.trace is not None:
+        replay_trace(net, r.trace)
+    if g.complete:
+        assert r.verdict is (Verdict.PROVED if sound else Verdict.VIOLATED), \
+            f"{r.verdict.value} ({r.reason}); brute force sound={sound}; {dict(red.removed)}"

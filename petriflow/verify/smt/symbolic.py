@@ -102,6 +102,16 @@ class Budget(Exception):
     pass
 
 
+class Diverging(Budget):
+    """The exploration keeps adding data regions at one control marking (a counter in a
+    loop): it is unlikely to close, and another method should try first."""
+
+
+# Regions added to one control marking before the exploration calls itself diverging;
+# the reference processes need at most 10.
+MAX_REGIONS = 32
+
+
 class Exploration:
     def __init__(self, compiled: CompiledProcess, monitor: Monitor | None = None, *,
                  deadline: float, max_nodes: int = 20_000,
@@ -112,6 +122,7 @@ class Exploration:
         self.monitor = monitor or Monitor()
         self.deadline = deadline
         self.max_nodes = max_nodes
+        self.max_regions: int | None = MAX_REGIONS
         self.texts = Texts()
         self.translate = Translator(self.texts)
         self.record: RecordColor = compiled.data_color
@@ -293,6 +304,7 @@ class Exploration:
         root = self.initial()
         self.nodes = [root]
         self.union = {root.control: root.region}
+        self.regions: dict[tuple[int, ...], int] = {}
         queue = deque([0])
         fields = {n: term for n, (term, _) in self.fields.items()}
         mvars = {n: v for n, (v, _) in self.monitor.variables.items()}
@@ -338,6 +350,10 @@ class Exploration:
                 if known is not None and (z3.eq(region, known) or not self.sat(fresh_part)):
                     continue
                 self.union[nc] = region if known is None else z3.simplify(z3.Or(known, region))
+                self.regions[nc] = self.regions.get(nc, 0) + 1
+                if self.max_regions is not None and self.regions[nc] > self.max_regions:
+                    raise Diverging(f"the case data keeps changing at one control state "
+                                    f"({self.max_regions} regions)")
                 if len(self.nodes) >= self.max_nodes:
                     raise Budget(f"more than {self.max_nodes} symbolic states")
                 if max(nc) > 1000:
@@ -600,4 +616,4 @@ def _eliminate(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
         return _QE_FALLBACK(formula).as_expr()
 
 
-__all__ = ["Budget", "Exploration", "Finding", "Monitor", "Unsupported", "fields_read"]
+__all__ = ["Budget", "Diverging", "Exploration", "Finding", "Monitor", "Unsupported", "fields_read"]
