@@ -99,6 +99,36 @@ def wf_and(k: int) -> Any:
     return b.build()
 
 
+def wf_and_lock(k: int) -> Any:
+    """Like :func:`wf_and`, but each branch takes a shared lock (made by the split) for its
+    two steps, so the branches interleave through the lock: chain fusion folds each
+    branch into one step around the lock, not the whole net into one transition."""
+    b = NetBuilder(f"and_lock_{k}")
+    b.place("i", initial=1)
+    b.place("o")
+    b.place("lock")
+    b.transition("split")
+    b.transition("join")
+    b.arc("i", "split")
+    b.arc("split", "lock")
+    b.arc("lock", "join")
+    b.arc("join", "o")
+    for n in range(k):
+        for p in (f"a{n}", f"b{n}", f"c{n}"):
+            b.place(p)
+        b.transition(f"take{n}")
+        b.transition(f"give{n}")
+        b.arc("split", f"a{n}")
+        b.arc(f"a{n}", f"take{n}")
+        b.arc("lock", f"take{n}")
+        b.arc(f"take{n}", f"b{n}")
+        b.arc(f"b{n}", f"give{n}")
+        b.arc(f"give{n}", f"c{n}")
+        b.arc(f"give{n}", "lock")
+        b.arc(f"c{n}", "join")
+    return b.build()
+
+
 def wf_sequence(n: int) -> Any:
     b = NetBuilder(f"seq_{n}")
     for i in range(n + 1):
@@ -208,6 +238,7 @@ def main() -> None:
     cap = 10.0 if args.quick else 60.0
     cases = ([(f"AND k={k}", wf_and(k)) for k in (2, 4)] if args.quick else
              [(f"AND k={k}", wf_and(k)) for k in (2, 4, 6, 8, 9, 10, 12, 14)]
+             + [(f"AND+lock k={k}", wf_and_lock(k)) for k in (2, 4, 6, 8, 10, 12)]
              + [(f"sequence n={n}", wf_sequence(n)) for n in (100, 300, 1000)])
     wof = woflan_comparison(cases, cap)
     out["woflan"] = wof
