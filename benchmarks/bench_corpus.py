@@ -69,10 +69,11 @@ def ask(path: Path, question: str, limit: float, formula_file: Path | None = Non
     return queue.get()
 
 
-def mcc(limit: float, formulas: int, only: int | None, every: int = 1) -> list[dict[str, Any]]:
+def mcc(limit: float, formulas: int, only: int | None, every: int = 1, offset: int = 0
+        ) -> list[dict[str, Any]]:
     rows = []
     manifest = list(csv.DictReader((CORPUS / "mcc" / "MANIFEST.tsv").open(), delimiter="\t"))
-    for row in manifest[:only][::every]:
+    for row in manifest[:only][offset::every]:
         folder = CORPUS / "mcc" / row["instance"]
         expected = dict(line.split() for line in (folder / "expected.txt").read_text().split("\n")
                         if line.strip())
@@ -144,12 +145,14 @@ def main() -> None:
     ap.add_argument("--only", type=int, default=None, help="first N nets of each manifest")
     ap.add_argument("--every", type=int, default=1,
                     help="a sample: every N-th MCC net of the manifest (1: all)")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="with --every: start at this net (another sample)")
     ap.add_argument("--skip-ibm", action="store_true")
     ap.add_argument("--skip-mcc", action="store_true")
     args = ap.parse_args()
     out: dict[str, Any] = {"limit": args.limit, "command": " ".join(sys.argv)}
     if not args.skip_mcc:
-        out["mcc"] = summary(mcc(args.limit, args.mcc_formulas, args.only, args.every),
+        out["mcc"] = summary(mcc(args.limit, args.mcc_formulas, args.only, args.every, args.offset),
                              "MCC")
     if not args.skip_ibm:
         out["ibm"] = summary(ibm(args.limit, args.only), "IBM")
