@@ -213,37 +213,61 @@ def check_one_safe(net: Net, ptnet: PTNet, timeout: float) -> Result:
 
 
 def check_quasi_liveness(net: Net, ptnet: PTNet, timeout: float) -> Result:
-    """``proved``: every transition can fire at least once; ``violated``: one never can."""
-    from petriflow.verify.smt.state_equation import recheck, state_equation
+    """``proved``: every transition can fire at least once; ``violated``: one never can.
+
+    Cheap facts first: a transition that needs a token from an initially empty siphon
+    is dead. Then runs (a small search, a random walk) collect the transitions that
+    fire; each remaining one is asked of one shared state-equation solver (a proof that
+    it is dead), then searched for."""
+    from petriflow.verify.siphons import dead_by_siphon, is_siphon
+    from petriflow.verify.smt.state_equation import Session, recheck
 
     t0 = time.monotonic()
     deadline = t0 + timeout
     n = len(ptnet.transitions)
+    dead, siphon = dead_by_siphon(ptnet)
+    places = {ptnet.pindex[p] for p in siphon}
+    if dead and is_siphon(ptnet, places) and not any(ptnet.initial[p] for p in places):
+        name = ptnet.transitions[dead[0]]
+        return Result("quasi-liveness", Verdict.VIOLATED, "structural (empty siphon)",
+                      time.monotonic() - t0, mcc_answer="FALSE",
+                      certificate={"method": "initially empty siphon", "siphon": siphon,
+                                   "transition": name},
+                      reason=f"transition {name} can never fire: it needs a token from "
+                      f"places that start empty and that nothing can fill first")
     fired: set[int] = set()
     first = search(ptnet, None, max_states=SMALL_SEARCH, deadline=t0 + timeout * 0.2)
     fired |= first.fired
     if first.complete:
-        dead = [ptnet.transitions[t] for t in range(n) if t not in fired]
-        verdict = Verdict.VIOLATED if dead else Verdict.PROVED
+        dead_ids = [ptnet.transitions[t] for t in range(n) if t not in fired]
+        verdict = Verdict.VIOLATED if dead_ids else Verdict.PROVED
         return Result("quasi-liveness", verdict, "explicit (complete state space)",
-                      time.monotonic() - t0, mcc_answer="FALSE" if dead else "TRUE",
-                      reason=f"never enabled: {', '.join(dead[:5])}" if dead else None)
-    w = walk(ptnet, None, deadline=time.monotonic() + timeout * 0.3, seed=1)
+                      time.monotonic() - t0, mcc_answer="FALSE" if dead_ids else "TRUE",
+                      reason=f"never enabled: {', '.join(dead_ids[:5])}" if dead_ids else None)
+    w = walk(ptnet, None, deadline=time.monotonic() + timeout * 0.3, seed=1, coverage=True)
     fired |= w.fired
+    session: Session | None = None
     for t in range(n):
         if t in fired:
             continue
         if time.monotonic() > deadline:
             break
         goal = Fireable((ptnet.transitions[t],))
-        se = state_equation(ptnet, goal,
-                            deadline=min(deadline, time.monotonic() + max(1.0, timeout / 10)))
+        if session is None:
+            session = Session(ptnet)
+        se = session.unreachable(
+            goal, deadline=min(deadline, time.monotonic() + max(1.0, timeout / 10)))
         if se.answer == "unsat" and recheck(ptnet, goal, se.traps, timeout_seconds=timeout / 5):
             return Result("quasi-liveness", Verdict.VIOLATED, "state equation + traps",
                           time.monotonic() - t0, mcc_answer="FALSE",
                           certificate={"method": "state-equation", "traps": se.traps,
                                        "transition": ptnet.transitions[t]},
                           reason=f"transition {ptnet.transitions[t]} can never fire")
+    for t in range(n):
+        if t in fired:
+            continue
+        if time.monotonic() > deadline:
+            break
         r = reach(net, ptnet, Fireable((ptnet.transitions[t],)),
                   min(deadline, time.monotonic() + max(1.0, timeout / 5)))
         if r.answer == "reachable":

@@ -25,11 +25,13 @@ class Walk:
 
 def walk(net: PTNet, goal: Evaluator | None, *, deadline: float, seed: int = 0,
          restart: int = 20_000, deadlock_only: bool = False,
-         watch: set[int] | None = None) -> Walk:
+         watch: set[int] | None = None, coverage: bool = False) -> Walk:
     """Walk until ``goal`` holds (or, with ``deadlock_only``, a dead marking) or time is up.
 
     ``watch`` (place indexes) says which places the goal reads, so it is evaluated only
-    after a step that changed one of them; None means after every step.
+    after a step that changed one of them; None means after every step. With
+    ``coverage`` the walk fires a transition that has not fired yet whenever one is
+    enabled (to show that every transition can fire, e.g. for quasi-liveness).
     """
     rng = random.Random(seed)
     rand = rng.random
@@ -56,6 +58,10 @@ def walk(net: PTNet, goal: Evaluator | None, *, deadline: float, seed: int = 0,
                     return Walk(tuple(m), path, total, fired)
                 break
             t = enabled[int(rand() * len(enabled))]
+            if coverage and t in fired:
+                fresh = [u for u in enabled if u not in fired]
+                if fresh:
+                    t = fresh[int(rand() * len(fresh))]
             for p, d in delta[t]:
                 m[p] += d
             path.append(t)

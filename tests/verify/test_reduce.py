@@ -140,3 +140,24 @@ def test_soundness_on_the_reduced_net_agrees_with_brute_force(spec) -> None:  # 
     if g.complete:
         assert r.verdict is (Verdict.PROVED if sound else Verdict.VIOLATED), \
             f"{r.verdict.value} ({r.reason}); brute force sound={sound}; {dict(red.removed)}"
+
+
+# -- siphons ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pt_nets())
+def test_siphon_dead_transitions_never_fire(spec) -> None:  # type: ignore[no-untyped-def]
+    from petriflow.verify.siphons import dead_by_siphon, is_siphon
+
+    net = spec.net
+    pt = PTNet(net)
+    dead, siphon = dead_by_siphon(pt)
+    places = {pt.pindex[p] for p in siphon}
+    assert is_siphon(pt, places)
+    assert not any(pt.initial[p] for p in places)
+    g = explore(net, CAP)
+    fired = {pt.tindex[g.pt.transitions[j]] for out in g.succ.values() for j, _ in out}
+    if dead:
+        event("a transition is dead by a siphon")
+    assert not set(dead) & fired, "a transition the siphon calls dead fires"

@@ -139,8 +139,9 @@ def smt_state(f: StateFormula, net: PTNet) -> str:
     return "(or " + " ".join(smt_state(o, net) for o in f.operands) + " false)"
 
 
-def build(net: PTNet, goal: StateFormula, *, integer: bool = True
+def build(net: PTNet, goal: StateFormula | None, *, integer: bool = True
           ) -> tuple[z3.Solver, list[z3.ArithRef]]:
+    """The state equation (and ``goal``, unless None) in a fresh solver."""
     sort = "Int" if integer else "Real"
     eff: list[list[tuple[int, int]]] = [[] for _ in net.places]
     for t, d in enumerate(net.delta):
@@ -154,7 +155,8 @@ def build(net: PTNet, goal: StateFormula, *, integer: bool = True
         terms = " ".join(f"(* {_num(c)} x{t})" for t, c in eff[p])
         rhs = f"(+ {net.initial[p]} {terms})" if terms else str(net.initial[p])
         lines.append(f"(assert (= m{p} {rhs}))")
-    lines.append(f"(assert {smt_state(goal, net)})")
+    if goal is not None:
+        lines.append(f"(assert {smt_state(goal, net)})")
     s = make_solver()
     s.from_string("\n".join(lines))
     m = [(z3.Int if integer else z3.Real)(f"m{i}") for i in range(len(net.places))]
@@ -200,6 +202,45 @@ def state_equation(net: PTNet, goal: StateFormula, *, deadline: float,
     return StateEquationResult("unknown", reason="trap refinement did not conclude")
 
 
+class Session:
+    """One solver holding the state equation, asked about many goals in turn (building
+    the equation of a large net costs more than solving it for one goal)."""
+
+    def __init__(self, net: PTNet) -> None:
+        self.net = net
+        self.solver, self.m = build(net, None)
+
+    def unreachable(self, goal: StateFormula, *, deadline: float, max_traps: int = 50
+                    ) -> StateEquationResult:
+        net, s, m = self.net, self.solver, self.m
+        s.push()
+        try:
+            s.from_string(f"(assert {smt_state(goal, net)})")
+            traps: list[list[str]] = []
+            for _ in range(max_traps + 1):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return StateEquationResult("unknown", traps, "time budget spent")
+                s.set("timeout", max(1, int(remaining * 1000)))
+                answer, reason = check(s)
+                if answer == "unsat":
+                    return StateEquationResult("unsat", traps)
+                if answer == "unknown":
+                    return StateEquationResult("unknown", traps, reason)
+                model = s.model()
+                empty = {p for p in range(len(net.places))
+                         if model.eval(m[p], model_completion=True).as_long() == 0}
+                trap = maximal_trap(net, empty)
+                if not trap or not any(net.initial[p] for p in trap):
+                    return StateEquationResult("sat", traps, "the state equation has a "
+                                               "solution that no trap rules out")
+                traps.append(sorted(net.places[p] for p in trap))
+                s.add(z3.Sum([m[p] for p in trap]) >= 1)
+            return StateEquationResult("unknown", traps, "trap refinement did not conclude")
+        finally:
+            s.pop()
+
+
 def recheck(net: PTNet, goal: StateFormula, traps: list[list[str]], *,
             timeout_seconds: float = 60.0) -> bool:
     """Re-check a state-equation certificate with a fresh solver (and the traps by hand)."""
@@ -214,5 +255,5 @@ def recheck(net: PTNet, goal: StateFormula, traps: list[list[str]], *,
     return check(s)[0] == "unsat"
 
 
-__all__ = ["StateEquationResult", "encode_state", "is_trap", "maximal_trap", "recheck",
+__all__ = ["Session", "StateEquationResult", "encode_state", "is_trap", "maximal_trap", "recheck",
            "state_equation"]
