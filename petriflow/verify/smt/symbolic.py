@@ -134,6 +134,7 @@ class Exploration:
         self.control_places = [p.id for p in self.net.places if p.id != DATA_PLACE]
         self.cindex = {p: i for i, p in enumerate(self.control_places)}
         self.finals = {self.cindex[p] for p in compiled.final_places}
+        self.implicit = compiled.implicit  # BPMN's implicit termination (SEMANTICS.md)
         self.history = {self.cindex[p] for p in compiled.history_places}
         # Explorations of one check call that track the same fields share their encoding
         # (text codes, transitions, enabling conditions): it does not depend on the monitor.
@@ -292,8 +293,10 @@ class Exploration:
         return control[self.cindex["source"]] == 0
 
     def is_final(self, control: tuple[int, ...]) -> bool:
-        ends = [p for p in self.finals if control[p]]
-        if len(ends) != 1 or control[ends[0]] != 1:
+        """Explicit termination: one token in one end place; implicit: at least one token
+        in end places. In both, no control token elsewhere (history places aside)."""
+        ends = sum(control[p] for p in self.finals)
+        if ends == 0 or (ends > 1 and not self.implicit):
             return False
         return all(n == 0 or p in self.finals or p in self.history
                    for p, n in enumerate(control))
@@ -522,13 +525,20 @@ class Exploration:
             groups.setdefault((t.consume, t.inhibit), []).append(t)
         domains = z3.And([domain(term, c, self.texts) for term, c in self.fields.values()])
         for members in groups.values():
-            some = z3.Or([self.enabled_condition(t) for t in members])
+            conditions = [self.enabled_condition(t) for t in members]
+            if any(z3.is_true(c) for c in conditions):
+                continue  # an unguarded member: this group is never blocked by data
+            some = z3.Or(conditions)
             if self.sat(z3.And(domains, z3.Not(some))):
                 return False
         return True
 
     def improper_completion(self) -> Finding | None:
-        """A reached marking with an end place marked while other work is open."""
+        """A reached marking with an end place marked while other work is open (explicit
+        termination only: under implicit termination other branches may still run when
+        one reaches its end, and the case ends when they all have)."""
+        if self.implicit:
+            return None
         for i, node in enumerate(self.nodes):
             ends = [p for p in self.finals if node.control[p]]
             others = [p for p, n in enumerate(node.control)
@@ -601,9 +611,29 @@ class Exploration:
         return win
 
 
+# Projections repeat across the explorations of one check (the same step from the same
+# region under different monitors): they are cached by formula. An entry keeps its
+# formula alive, and a hit is confirmed structurally, so a reused AST id cannot alias.
+_PROJECTIONS: dict[tuple[int, tuple[int, ...]], tuple[z3.BoolRef, list[z3.ExprRef],
+                                                       z3.BoolRef]] = {}
+
+
 def _eliminate(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
     if not variables:
         return body
+    key = (body.get_id(), tuple(v.get_id() for v in variables))
+    hit = _PROJECTIONS.get(key)
+    if hit is not None and z3.eq(hit[0], body) and all(
+            z3.eq(a, b) for a, b in zip(hit[1], variables, strict=True)):
+        return hit[2]
+    if len(_PROJECTIONS) > 20_000:
+        _PROJECTIONS.clear()
+    result = _project(variables, body)
+    _PROJECTIONS[key] = (body, list(variables), result)
+    return result
+
+
+def _project(variables: list[z3.ExprRef], body: z3.BoolRef) -> z3.BoolRef:
     # If elimination ever left a quantifier, later solver calls would still be exact
     # (or answer unknown, which ends the exploration as inconclusive).
     formula = z3.Exists(variables, body)
