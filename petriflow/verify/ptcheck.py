@@ -1,11 +1,12 @@
 """The P/T portfolio: one call per property, cheap methods first, under a time budget.
 
-For a reachability question ``EF goal`` it tries, in order: a small breadth-first
-search (exact on small nets), the state equation with trap refinement (proofs of
-unreachability), a random walk (deep witnesses), k-induction strengthened by the state
-equation and the traps found (proofs the state equation alone misses, and shallow
-witnesses), bounded model checking, Spacer on small nets, and a long breadth-first
-search with stubborn sets for deadlocks. Every witness is replayed by the kernel before it is
+For a reachability question ``EF goal`` it runs the checkers of
+:mod:`petriflow.verify.methods` in order: a small breadth-first search (exact on small
+nets), the state equation with trap refinement (proofs of unreachability), a random walk
+(deep witnesses), k-induction strengthened by the state equation and the traps found
+(proofs the state equation alone misses, and shallow witnesses), bounded model
+checking, Spacer on small nets, and a long breadth-first search with stubborn sets for
+deadlocks. Every witness is replayed by the kernel before it is
 reported; every proof names its method and, for the state equation, its certificate.
 """
 
@@ -30,16 +31,11 @@ from petriflow.verify.formulas import (
     StateFormula,
     TokenSum,
     compile_formula,
-    places_of,
-    uses_enabling,
 )
+from petriflow.verify.methods import BIG_SEARCH, SMALL_SEARCH
 from petriflow.verify.ptnet import PTNet
 from petriflow.verify.randomwalk import walk
 from petriflow.verify.result import Result, TraceStep, Verdict
-
-SMALL_SEARCH = 30_000
-SPACER_PLACES = 100  # Spacer is tried on nets up to this many places
-BIG_SEARCH = 3_000_000
 
 
 @dataclass
@@ -62,80 +58,20 @@ def replay(net: Net, ptnet: PTNet, path: list[int]) -> None:
 
 def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
           seed: int = 0) -> Reach:
-    """Decide ``EF goal`` as far as the budget allows."""
-    from petriflow.verify.smt.bmc import bmc, recheck_invariant, spacer
-    from petriflow.verify.smt.kinduction import kinduction
-    from petriflow.verify.smt.kinduction import recheck as recheck_kinduction
-    from petriflow.verify.smt.state_equation import recheck, state_equation
+    """Decide ``EF goal`` as far as the budget allows: the checkers of
+    :data:`petriflow.verify.methods.PORTFOLIO`, cheapest first."""
+    from petriflow.verify.methods import Question, run_portfolio
 
-    evaluate = compile_formula(goal, ptnet)
-    deadlock_only = isinstance(goal, Deadlock)
-    fired: set[int] = set()
-    start = time.monotonic()
-    budget = max(0.0, deadline - start)
-
-    def found(path: list[int], method: str) -> Reach:
-        replay(net, ptnet, path)  # a witness is believed only once the kernel agrees
-        return Reach("reachable", method, path, fired=fired)
-
-    # On large nets a state takes long to expand and a small search rarely finishes.
-    cap = SMALL_SEARCH if len(ptnet.transitions) < 500 else 1_000
-    small = search(ptnet, evaluate, max_states=cap, deadline=start + budget * 0.2,
-                   deadlock_only=deadlock_only)
-    fired |= small.fired
-    if small.found is not None:
-        return found(small.path, "explicit (breadth first)")
-    if small.complete:
-        return Reach("unreachable", "explicit (complete state space)", fired=fired,
-                     certificate={"states": small.states})
-    se = state_equation(ptnet, goal, deadline=time.monotonic() + budget * 0.3)
-    # A proof counts only once a fresh solver re-checks its certificate (and the traps
-    # are re-checked to be initially marked traps, by plain set arithmetic).
-    if se.answer == "unsat" and recheck(ptnet, goal, se.traps,
-                                        timeout_seconds=max(1.0, budget * 0.2)):
-        return Reach("unreachable", "state equation + traps", fired=fired,
-                     certificate={"method": "state-equation", "traps": se.traps,
-                                  "rechecked": True})
-    watch = None if uses_enabling(goal) else {ptnet.pindex[p] for p in places_of(goal)}
-    w = walk(ptnet, evaluate, deadline=time.monotonic() + budget * 0.35, seed=seed,
-             deadlock_only=deadlock_only, watch=watch)
-    fired |= w.fired
-    if w.found is not None:
-        return found(w.path, "random walk")
-    ki = kinduction(ptnet, goal, deadline=time.monotonic() + budget * 0.15, traps=se.traps)
-    if ki.answer == "reachable":
-        return found(ki.path, f"k-induction (base case, k = {ki.k})")
-    if ki.answer == "unreachable" and recheck_kinduction(
-        ptnet, goal, ki.k, ki.traps, timeout_seconds=max(1.0, budget * 0.1)
-    ):
-        return Reach("unreachable", "k-induction + state equation", fired=fired,
-                     certificate={"method": "k-induction", "k": ki.k, "traps": ki.traps,
-                                  "strengthening": "state equation and initially marked "
-                                  "traps", "rechecked": True})
-    b = bmc(ptnet, goal, deadline=time.monotonic() + budget * 0.1)
-    if b.answer == "reachable":
-        return found(b.path, "bounded model checking")
-    if len(ptnet.places) <= SPACER_PLACES:
-        sp = spacer(ptnet, goal, deadline=time.monotonic() + budget * 0.2)
-        if sp.answer == "unreachable" and sp.invariant is not None and recheck_invariant(
-            ptnet, goal, sp.invariant, timeout_seconds=max(1.0, budget * 0.1)
-        ):
-            return Reach("unreachable", "Spacer (CHC)", fired=fired,
-                         certificate={"method": "inductive invariant", "invariant":
-                                      sp.invariant, "rechecked": True})
-    big = search(ptnet, evaluate, max_states=BIG_SEARCH, deadline=deadline,
-                 deadlock_only=deadlock_only)
-    fired |= big.fired
-    if big.found is not None:
-        return found(big.path, "explicit (breadth first" + (", stubborn sets)" if deadlock_only
-                                                             else ")"))
-    if big.complete:
-        return Reach("unreachable", "explicit (complete state space" +
-                     (", stubborn sets)" if deadlock_only else ")"), fired=fired,
-                     certificate={"states": big.states})
-    reasons = [r for r in (se.reason, big.reason) if r]
-    return Reach("unknown", "portfolio", fired=fired,
-                 reason="; ".join(reasons) or "no method concluded within the budget")
+    q = Question(ptnet, goal, compile_formula(goal, ptnet),
+                 budget=max(0.0, deadline - time.monotonic()), seed=seed)
+    answer = run_portfolio(q, deadline)
+    if answer is None:
+        return Reach("unknown", "portfolio", fired=q.fired,
+                     reason="; ".join(q.reasons) or "no method concluded within the budget")
+    if answer.answer == "reachable":
+        replay(net, ptnet, answer.path)  # a witness is believed only once the kernel agrees
+    return Reach(answer.answer, answer.method, answer.path, certificate=answer.certificate,
+                 fired=q.fired)
 
 
 def _trace(ptnet: PTNet, path: list[int]) -> tuple[TraceStep, ...]:

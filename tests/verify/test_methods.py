@@ -1,0 +1,39 @@
+"""Every checker of the portfolio, on its own, agrees with brute force wherever it
+concludes: its witnesses reach the goal and its proofs are right."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from petriflow.verify.formulas import compile_formula
+from petriflow.verify.methods import PORTFOLIO, Question
+from petriflow.verify.ptnet import PTNet
+from petriflow.verify.result import TraceStep
+from tests.strategies import pt_nets, scaled
+from tests.verify.oracle import explore, replay_trace
+from tests.verify.test_differential import CAP, state_formulas
+
+
+@settings(max_examples=scaled(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pt_nets(), st.data())
+def test_each_checker_agrees_with_brute_force(spec, data) -> None:  # type: ignore[no-untyped-def]
+    net = spec.net
+    ptnet = PTNet(net)
+    goal = data.draw(state_formulas(ptnet.places, ptnet.transitions), label="goal")
+    g = explore(net, CAP)
+    witnesses = g.satisfying(goal)
+    for checker in PORTFOLIO:
+        q = Question(ptnet, goal, compile_formula(goal, ptnet), budget=0.5)
+        answer = checker.run(q, time.monotonic() + 0.5)
+        if answer is None:
+            continue
+        event(f"{type(checker).__name__}: {answer.answer}")
+        if answer.answer == "reachable":
+            end = replay_trace(net, tuple(TraceStep(ptnet.transitions[t]) for t in answer.path))
+            assert g.pt.holds(goal, end), f"{checker.name}: the witness misses the goal"
+        else:
+            assert not witnesses, f"{checker.name} proved unreachable, brute force reaches " \
+                f"{witnesses[0]}"
