@@ -275,7 +275,10 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
         return Result("soundness", Verdict.UNKNOWN, "explicit", seconds,
                       reason=f"state space larger than the budget ({outcome.states} states)")
     if outcome.kind == "sound":
-        certificate: dict[str, Any] = {"states": outcome.states}
+        from petriflow.verify.siphons import free_choice
+
+        certificate: dict[str, Any] = {"states": outcome.states,
+                                       "free_choice": free_choice(ptnet)}
         if red.smaller:
             certificate["reduction"] = red.summary(ptnet)
         return Result("soundness", Verdict.PROVED, method, seconds, certificate=certificate)
