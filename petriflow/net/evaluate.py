@@ -85,7 +85,21 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs}
+def _widened(pick: Callable[..., Any]) -> Callable[..., Any]:
+    """``min``/``max`` whose result is a decimal when any argument is one, as the type
+    checker says (``min(1, 2.5)`` is the decimal 1, not the int 1)."""
+
+    def call(*args: Any) -> Any:
+        result = pick(*args)
+        if type(result) is int and any(isinstance(a, decimal.Decimal) for a in args):
+            return decimal.Decimal(result)
+        return result
+
+    return call
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"min": _widened(min), "max": _widened(max),
+                                             "abs": abs}
 
 
 def evaluate(expr: Expr, env: Env) -> Any:

@@ -189,13 +189,21 @@ class _Translator:
         self.column0 = column
         self.element = element
 
+    #: where the parsed (left-stripped) text starts inside ``text``: lines and columns
+    skipped_lines = 0
+    skipped_columns = 0
+
+    def position(self, lineno: int, col: int) -> dict[str, int]:
+        """A 1-based column and a line in the original text, from a 1-based line and a
+        0-based column in the left-stripped text that ``ast`` parsed."""
+        if lineno == 1:
+            col += self.skipped_columns
+        line = lineno + self.skipped_lines
+        return {"line": self.line0 + line - 1,
+                "column": (self.column0 if line == 1 else 0) + col + 1}
+
     def where(self, node: ast.AST) -> dict[str, int]:
-        lineno = getattr(node, "lineno", 1)
-        col = getattr(node, "col_offset", 0)
-        return {
-            "line": self.line0 + lineno - 1,
-            "column": (self.column0 if lineno == 1 else 0) + col + 1,
-        }
+        return self.position(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
 
     def fail(self, node: ast.AST | None, message: str, hint: str | None = None) -> ExpressionError:
         pos = self.where(node) if node is not None else {"line": self.line0, "column": 0}
@@ -226,7 +234,10 @@ class _Translator:
             if isinstance(node.op, ast.Not):
                 return Not(operand, **pos)
             if isinstance(node.op, ast.USub):
-                if isinstance(operand, Const) and type(operand.value) in (int, decimal.Decimal):
+                # a negative literal ("-5") is a constant; a negated expression that only
+                # evaluates to one ("-(+5)", what unparse writes for Neg(Const)) is not
+                if isinstance(node.operand, ast.Constant) and isinstance(operand, Const) \
+                        and type(operand.value) in (int, decimal.Decimal):
                     return Const(-operand.value, **pos)
                 return Neg(operand, **pos)
             if isinstance(node.op, ast.UAdd):
@@ -362,15 +373,22 @@ def parse(
         raise tr.fail(None, f"longer than {MAX_LENGTH} characters")
     if not text.strip():
         raise tr.fail(None, "the expression is empty")
+    # ``ast`` refuses leading indentation in eval mode: parse the text without its
+    # leading blanks, and count them back into every position it reports.
+    body = text.lstrip()
+    skipped = text[: len(text) - len(body)]
+    tr.skipped_lines = skipped.count("\n")
+    tr.skipped_columns = len(skipped) - (skipped.rfind("\n") + 1)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(body.rstrip(), mode="eval")
     except SyntaxError as exc:
+        where = tr.position(exc.lineno or 1, (exc.offset or 1) - 1)
         raise ExpressionError(
             Problem(
                 f"in expression {text!r}: {exc.msg}",
                 file=file,
-                line=line + (exc.lineno or 1) - 1,
-                column=(column if (exc.lineno or 1) == 1 else 0) + (exc.offset or 1),
+                line=where["line"],
+                column=where["column"],
                 element=element,
             )
         ) from None
@@ -386,8 +404,11 @@ def unparse(expr: Expr) -> str:
     if isinstance(expr, Var):
         return expr.name
     if isinstance(expr, Field):
-        return f"{_wrap(expr.base)}.{expr.name}"
+        base = f"({unparse(expr.base)})" if _number(expr.base) else _wrap(expr.base)
+        return f"{base}.{expr.name}"  # "1.x" would not parse
     if isinstance(expr, Neg):
+        if _number(expr.operand):
+            return f"-(+{unparse(expr.operand)})"  # "-5" would parse as the constant -5
         return f"-{_wrap(expr.operand)}"
     if isinstance(expr, Not):
         return f"not {_wrap(expr.operand)}"
@@ -413,6 +434,10 @@ def unparse(expr: Expr) -> str:
         changes = "".join(f", {k}={unparse(v)}" for k, v in expr.changes)
         return f"update({unparse(expr.base)}{changes})"
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def _number(expr: Expr) -> bool:
+    return isinstance(expr, Const) and type(expr.value) in (int, decimal.Decimal)
 
 
 def _dec(value: decimal.Decimal) -> str:
