@@ -58,12 +58,22 @@ def _child(e: Element, name: str) -> Element | None:
     return None
 
 
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+# Characters XML 1.0 cannot carry at all, not even as character references.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _text(e: Element | None) -> str | None:
-    """The ``<text>`` of a PNML label element."""
+    """The ``<text>`` of a PNML label element: trimmed (tools pretty-print labels),
+    unless it says ``xml:space="preserve"``, as our writer does for significant blanks."""
     if e is None:
         return None
     t = _child(e, "text")
-    return t.text.strip() if t is not None and t.text is not None else None
+    if t is None:
+        return None
+    if t.get(_XML_SPACE) == "preserve":
+        return t.text or ""
+    return (t.text or "").strip() or None
 
 
 def _ours(e: Element) -> Element | None:
@@ -110,7 +120,9 @@ class _Reader:
                                     file=self.file, element=net_el.get("id"),
                                     hint="use the P/T version of the net, or petriflow's "
                                     "colored extension"))
-        name = _text(_child(net_el, "name")) or net_el.get("id") or "net"
+        name = _text(_child(net_el, "name"))
+        if name is None:
+            name = net_el.get("id") or "net"
         builder = NetBuilder(name, file=self.file)
         refs: dict[str, str] = {}
         arcs: list[Element] = []
@@ -215,7 +227,7 @@ class _Reader:
                         variables[str(c.get("name"))] = color_from_json(json.loads(c.text or ""))
                     except (ColorError, ValueError, RecursionError) as exc:
                         self.problem(f"transition '{tid}': bad variable: {exc}", tid)
-                elif tag == "meta" and c.get("key"):
+                elif tag == "meta" and c.get("key") is not None:
                     meta[str(c.get("key"))] = c.text or ""
         builder.transition(tid, guard=guard, variables=variables, meta=meta,
                            name=_text(_child(e, "name")))
@@ -312,12 +324,27 @@ def write_pnml(net: Net) -> str:
             SubElement(el, ns + "type", value=a.kind.value)
         if a.inscription is not None:
             SubElement(_tool(el, ns), ns + "expression").text = unparse(a.inscription)
+    parents = {child: parent for parent in root.iter() for child in parent}
+    for el in root.iter():
+        for text in (el.text, *el.attrib.values()):
+            if text and _NOT_XML.search(text):
+                owner: Element | None = el
+                while owner is not None and owner.get("id") is None:
+                    owner = parents.get(owner)
+                raise PnmlError(Problem(
+                    f"{text!r} holds a control character that XML 1.0 cannot carry",
+                    element=owner.get("id") if owner is not None else None,
+                    hint="remove control characters from names and facts"))
     indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="unicode") + "\n"
+    body = tostring(root, encoding="unicode").replace("\r", "&#13;")  # XML reads \r as \n
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
 
 
 def _label(parent: Element, ns: str, tag: str, text: str) -> None:
-    SubElement(SubElement(parent, ns + tag), ns + "text").text = text
+    el = SubElement(SubElement(parent, ns + tag), ns + "text")
+    el.text = text
+    if text != text.strip() or not text:
+        el.set(_XML_SPACE, "preserve")
 
 
 def _tool(parent: Element, ns: str) -> Element:
