@@ -37,3 +37,19 @@ def test_each_checker_agrees_with_brute_force(spec, data) -> None:  # type: igno
         else:
             assert not witnesses, f"{checker.name} proved unreachable, brute force reaches " \
                 f"{witnesses[0]}"
+
+
+@settings(max_examples=scaled(200), deadline=None)
+@given(pt_nets(), st.data())
+def test_the_guided_walks_distance_is_zero_exactly_where_the_goal_holds(spec, data) -> None:  # type: ignore[no-untyped-def]
+    from petriflow.verify.guided import distance
+
+    net = spec.net
+    ptnet = PTNet(net)
+    goal = data.draw(state_formulas(ptnet.places, ptnet.transitions), label="goal")
+    m = tuple(data.draw(st.lists(st.integers(0, 5), min_size=len(ptnet.places),
+                                 max_size=len(ptnet.places)), label="marking"))
+    holds = compile_formula(goal, ptnet)(m)
+    d = distance(goal, ptnet)(m)
+    assert d >= 0
+    assert (d == 0) == holds, f"distance {d} but the goal {'holds' if holds else 'fails'}"
