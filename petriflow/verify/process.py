@@ -160,7 +160,7 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
     end = t0 + timeout
     proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end)
     if proof is not None:
-        return _result(p.id, Verdict.PROVED, "Spacer (CHC, inductive invariant)", t0,
+        return _result(p.id, Verdict.PROVED, _proof_method(proof), t0,
                        certificate=proof, **info)
     reason = f"exploration: {first}; Spacer: {why}"
     if diverging and time.monotonic() < end:
@@ -170,7 +170,7 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
             return _policy_by_exploration(compiled, ob, ex, t0, info)
         except (Budget, Unsupported) as exc:
             reason = f"exploration: {exc}; Spacer: {why}"
-    return _result(p.id, Verdict.UNKNOWN, "symbolic reachability, then Spacer", t0,
+    return _result(p.id, Verdict.UNKNOWN, FALLBACK, t0,
                    reason=reason, **info)
 
 
@@ -191,28 +191,46 @@ def _policy_by_exploration(compiled: CompiledProcess, ob: Obligation, ex: Explor
     return _violation(name, compiled, ex, finding, t0, ob, info)
 
 
+FALLBACK = "symbolic reachability, then Spacer and k-induction"
 EXPLORE_SHARE = 0.5  # of a property's budget, for the symbolic exploration; Spacer gets the rest
 
 
 def _chc_proof(ex: Exploration, deadline: float, *, deadlock: bool = False
                ) -> tuple[dict[str, Any] | None, str]:
-    """A proof by Spacer on the whole case as a transition system, for when exploration
-    does not close (data that keeps growing); only an invariant that re-checks counts."""
-    from petriflow.verify.smt.process_chc import recheck, spacer
+    """A proof on the whole case as a transition system, for when exploration does not
+    close (data that keeps growing): Spacer first, then k-induction; only a certificate
+    that re-checks counts."""
+    from petriflow.verify.smt.process_chc import kinduction, recheck, recheck_kinduction, spacer
 
     ex.deadline = deadline
-    r = spacer(ex, deadline=deadline, deadlock=deadlock)
+    start = time.monotonic()
+    r = spacer(ex, deadline=start + (deadline - start) * 0.6, deadlock=deadlock)
     if r.answer == "reachable":
         return None, ("Spacer finds the bad state reachable but gives no path to replay; "
                       "a longer budget lets the exploration find one")
-    if r.answer != "unreachable" or r.invariant is None:
-        return None, r.reason or "no answer"
-    if not recheck(ex, r.invariant, timeout_seconds=max(1.0, deadline - time.monotonic() + 30),
-                   deadlock=deadlock):
-        return None, "its invariant did not re-check"
-    text = r.invariant.sexpr()
-    return {"kind": "inductive invariant (Spacer)", "rechecked": True,
-            "invariant": text if len(text) <= 4000 else text[:4000] + " ..."}, ""
+    if r.answer == "unreachable" and r.invariant is not None:
+        if recheck(ex, r.invariant, deadlock=deadlock,
+                   timeout_seconds=max(1.0, deadline - time.monotonic() + 30)):
+            text = r.invariant.sexpr()
+            return {"kind": "inductive invariant (Spacer)", "rechecked": True,
+                    "invariant": text if len(text) <= 4000 else text[:4000] + " ..."}, ""
+        why = "its invariant did not re-check"
+    else:
+        why = r.reason or "no answer"
+    ki = kinduction(ex, deadline=deadline, deadlock=deadlock)
+    if ki.answer == "unreachable" and recheck_kinduction(
+            ex, ki.k, deadlock=deadlock,
+            timeout_seconds=max(1.0, deadline - time.monotonic() + 30)):
+        return {"kind": "k-induction", "k": ki.k, "rechecked": True,
+                "note": "no bad state within k steps of the start, and none after k good "
+                "states on a path without repetition"}, ""
+    return None, f"{why}; k-induction: {ki.reason or ki.answer}"
+
+
+def _proof_method(certificate: dict[str, Any]) -> str:
+    if certificate["kind"] == "k-induction":
+        return f"k-induction (k = {certificate['k']})"
+    return "Spacer (CHC, inductive invariant)"
 
 
 def _violation(name: str, compiled: CompiledProcess, ex: Exploration, finding: Finding,
@@ -259,7 +277,7 @@ def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
     proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end,
                             deadlock=True)
     if proof is not None:
-        return _result("deadlock", Verdict.PROVED, "Spacer (CHC, inductive invariant)", t0,
+        return _result("deadlock", Verdict.PROVED, _proof_method(proof), t0,
                        certificate=proof)
     reason = f"exploration: {first}; Spacer: {why}"
     if diverging and time.monotonic() < end:
@@ -269,8 +287,7 @@ def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
             return _deadlock_by_exploration(compiled, ex, t0)
         except (Budget, Unsupported) as exc:
             reason = f"exploration: {exc}; Spacer: {why}"
-    return _result("deadlock", Verdict.UNKNOWN, "symbolic reachability, then Spacer", t0,
-                   reason=reason)
+    return _result("deadlock", Verdict.UNKNOWN, FALLBACK, t0, reason=reason)
 
 
 def _deadlock_by_exploration(compiled: CompiledProcess, ex: Exploration, t0: float) -> Result:
@@ -287,7 +304,8 @@ def _deadlock_by_exploration(compiled: CompiledProcess, ex: Exploration, t0: flo
     if result.verdict is Verdict.VIOLATED:
         return Result("deadlock", Verdict.VIOLATED, result.method, result.seconds,
                       trace=result.trace, reason="the case can get stuck: no task or "
-                      "event can happen, and it has not reached an end event")
+                      "event can happen, and it has not reached an end event" + (
+                          " on every branch" if compiled.implicit else ""))
     return result
 
 
@@ -348,7 +366,8 @@ def check_soundness(compiled: CompiledProcess, timeout: float,
             res = _violation("soundness", compiled, ex, stuck, t0, None, {})
             return Result("soundness", res.verdict, res.method, res.seconds, trace=res.trace,
                           reason="no option to complete: after this trace the case can never "
-                          "reach an end event" if res.trace else res.reason)
+                          "reach an end event" + (" on every branch" if compiled.implicit
+                                                  else "") if res.trace else res.reason)
         if not ex.recheck():
             return _result("soundness", Verdict.UNKNOWN, "symbolic reachability", t0,
                            reason="the invariant did not re-check")

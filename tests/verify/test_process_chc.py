@@ -17,7 +17,7 @@ from petriflow.net.evaluate import evaluate
 from petriflow.verify.portfolio import check
 from petriflow.verify.result import Verdict
 from petriflow.verify.smt.monitors import monitor_for
-from petriflow.verify.smt.process_chc import recheck, spacer
+from petriflow.verify.smt.process_chc import kinduction, recheck, recheck_kinduction, spacer
 from petriflow.verify.smt.symbolic import Exploration, fields_read
 from tests.model.test_random_processes import compile_data, processes
 from tests.strategies import scaled
@@ -101,6 +101,25 @@ def test_a_wrong_invariant_does_not_recheck(tmp_path: Path) -> None:
     assert recheck(ex, r.invariant)
 
 
+def test_kinduction_proves_the_counter_bound_and_its_certificate_rechecks(tmp_path: Path) -> None:
+    c = _loop(tmp_path, "attempts < 0")
+    ob = c.obligations[0]
+    ex = Exploration(c, deadline=time.monotonic() + 30, needs=fields_read(ob.condition))
+    ex.monitor = monitor_for(ob, ex)
+    r = kinduction(ex, deadline=time.monotonic() + 30)
+    assert r.answer == "unreachable", r.reason
+    assert recheck_kinduction(ex, r.k)
+    assert not recheck_kinduction(ex, 0) or r.k == 0
+
+
+def test_kinduction_finds_a_shallow_violation(tmp_path: Path) -> None:
+    c = _loop(tmp_path, "attempts > 1")
+    ob = c.obligations[0]
+    ex = Exploration(c, deadline=time.monotonic() + 30, needs=fields_read(ob.condition))
+    ex.monitor = monitor_for(ob, ex)
+    assert kinduction(ex, deadline=time.monotonic() + 30).answer == "reachable"
+
+
 # -- against brute force on random processes -------------------------------------------------
 
 
@@ -116,8 +135,17 @@ def _spacer_answer(c, ob, deadlock: bool = False) -> str:  # type: ignore[no-unt
     return r.answer
 
 
+def _kinduction_answer(c, ob) -> str:  # type: ignore[no-untyped-def]
+    ex = Exploration(c, deadline=time.monotonic() + 20, needs=fields_read(ob.condition))
+    ex.monitor = monitor_for(ob, ex)
+    r = kinduction(ex, deadline=time.monotonic() + 5, max_k=4)
+    if r.answer == "unreachable":
+        assert recheck_kinduction(ex, r.k), "the k-induction certificate does not re-check"
+    return r.answer
+
+
 @pytest.mark.slow
-@settings(max_examples=scaled(15), deadline=None,
+@settings(max_examples=scaled(10), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(processes(max_depth=2), st.data())
 def test_spacer_agrees_with_brute_force_on_policies(data, draw):  # type: ignore[no-untyped-def]
@@ -151,9 +179,10 @@ def test_spacer_agrees_with_brute_force_on_policies(data, draw):  # type: ignore
                                          {t: set(obs["duties"].transitions[t])
                                           for t in people[:2]})
     for name, bad in broken.items():
-        answer = _spacer_answer(c, obs[name])
-        event(f"{name}: Spacer {answer}")
-        if answer == "unreachable":
-            assert not bad, f"{name}: Spacer proved a policy that brute force breaks"
-        elif answer == "reachable":
-            assert bad, f"{name}: Spacer reaches a bad state brute force never reaches"
+        for method, answer in (("Spacer", _spacer_answer(c, obs[name])),
+                               ("k-induction", _kinduction_answer(c, obs[name]))):
+            event(f"{name}: {method} {answer}")
+            if answer == "unreachable":
+                assert not bad, f"{name}: {method} proved a policy that brute force breaks"
+            elif answer == "reachable":
+                assert bad, f"{name}: {method} reaches a bad state brute force never reaches"

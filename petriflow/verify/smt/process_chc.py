@@ -111,9 +111,13 @@ class System:
         ex = self.ex
         c = self.control
         others = [p for p in range(len(c)) if p not in ex.finals and p not in ex.history]
-        final = z3.Or([z3.And(c[f] == 1, *[c[g] == 0 for g in ex.finals if g != f],
-                              *[c[p] == 0 for p in others]) for f in ex.finals]) \
-            if ex.finals else z3.BoolVal(False)
+        if not ex.finals:
+            final = z3.BoolVal(False)
+        elif ex.implicit:  # at least one end token, nothing else (SEMANTICS.md)
+            final = z3.And(z3.Sum([c[f] for f in ex.finals]) >= 1, *[c[p] == 0 for p in others])
+        else:
+            final = z3.Or([z3.And(c[f] == 1, *[c[g] == 0 for g in ex.finals if g != f],
+                                  *[c[p] == 0 for p in others]) for f in ex.finals])
         can_fire = [z3.And(*self._enabled(t), ex.enabled_condition(t)) for t in ex.transitions]
         return z3.And(z3.Not(final), *[z3.Not(f) for f in can_fire])
 
@@ -201,4 +205,122 @@ def recheck(ex: Exploration, invariant: z3.BoolRef, *, timeout_seconds: float = 
     return True
 
 
-__all__ = ["ChcResult", "System", "recheck", "spacer"]
+
+
+
+# -- k-induction on the same transition system -------------------------------------------
+
+
+@dataclass
+class KInductionResult:
+    answer: str  # "unreachable" | "reachable" | "unknown"
+    k: int = 0
+    reason: str | None = None
+
+
+class _Unrolled:
+    """Copies of the system's state for steps 0..n, each step with fresh answers."""
+
+    def __init__(self, system: System, solver: z3.Solver, tag: str, bad: list[z3.BoolRef]):
+        self.system = system
+        self.solver = solver
+        self.tag = tag
+        self.states: list[list[z3.ExprRef]] = []
+        self.steps = [system.step(t) for t in system.ex.transitions]
+        self.bad = bad
+        state_ids = {v.get_id() for v in (*system.current, *system.next)}
+        self.local = [c for c in _free_constants([*self.steps, *bad])
+                      if c.get_id() not in state_ids]
+
+    def _fresh(self, i: int, what: str) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        return [(c, z3.Const(f"{self.tag}{i}{what}!{c}", c.sort())) for c in self.local]
+
+    def add_state(self) -> list[z3.ExprRef]:
+        i = len(self.states)
+        s = [z3.Const(f"{self.tag}{i}!{v}", v.sort()) for v in self.system.current]
+        if self.states:
+            prev = self.states[-1]
+            moves = []
+            for body in self.steps:
+                moves.append(z3.substitute(body, *zip(self.system.current, prev, strict=True),
+                                           *zip(self.system.next, s, strict=True),
+                                           *self._fresh(i, "s")))
+            self.solver.add(z3.Or(moves) if moves else z3.BoolVal(False))
+        self.states.append(s)
+        return s
+
+    def bad_at(self, i: int) -> z3.BoolRef:
+        s = self.states[i]
+        return z3.Or([z3.substitute(b, *zip(self.system.current, s, strict=True),
+                                    *self._fresh(i, "b")) for b in self.bad])
+
+
+def kinduction(ex: Exploration, *, deadline: float, deadlock: bool = False,
+               max_k: int = 12) -> KInductionResult:
+    """k-induction (Sheeran, Singh, Stålmarck, FMCAD 2000) on the case as a transition
+    system: no bad state within ``k`` steps of the start, and no simple path of ``k``
+    good states followed by a bad one. Both together prove the bad state unreachable
+    (a shortest path to it is simple and good until its end)."""
+    system = System(ex)
+    bad = _bad(system, deadlock)
+    if not bad:
+        return KInductionResult("unknown", reason="the policy has no bad state to search for")
+    base = make_solver()
+    b = _Unrolled(system, base, "B", bad)
+    first = b.add_state()
+    base.add(z3.substitute(system.init(), *zip(system.current, first, strict=True)))
+    step = make_solver()
+    s = _Unrolled(system, step, "S", bad)
+    for k in range(max_k + 1):
+        for solver, query in ((base, b.bad_at(k)), (step, None)):
+            if solver is step:
+                new = s.add_state()
+                for earlier in s.states[:-1]:
+                    step.add(z3.Or([x != y for x, y in zip(earlier, new, strict=True)]))
+                query = s.bad_at(k)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return KInductionResult("unknown", k, "time budget spent")
+            solver.set("timeout", max(1, int(remaining * 1000)))
+            solver.push()
+            solver.add(query)
+            answer = solver.check()
+            solver.pop()
+            if answer == z3.unknown:
+                return KInductionResult("unknown", k, f"the solver could not decide at k = {k} "
+                                        f"({solver.reason_unknown()})")
+            if solver is base and answer == z3.sat:
+                return KInductionResult("reachable", k)
+            if solver is step and answer == z3.unsat:
+                return KInductionResult("unreachable", k)
+        step.add(z3.Not(s.bad_at(k)))
+        b.add_state()
+    return KInductionResult("unknown", max_k, f"not k-inductive for k <= {max_k}")
+
+
+def recheck_kinduction(ex: Exploration, k: int, *, deadlock: bool = False,
+                       timeout_seconds: float = 60.0) -> bool:
+    """Both queries for exactly ``k``, from scratch in fresh solvers."""
+    system = System(ex)
+    bad = _bad(system, deadlock)
+    base = make_solver(timeout_seconds)
+    b = _Unrolled(system, base, "RB", bad)
+    first = b.add_state()
+    base.add(z3.substitute(system.init(), *zip(system.current, first, strict=True)))
+    for _ in range(k):
+        b.add_state()
+    base.add(z3.Or([b.bad_at(i) for i in range(k + 1)]))
+    if base.check() != z3.unsat:
+        return False
+    step = make_solver(timeout_seconds)
+    s = _Unrolled(system, step, "RS", bad)
+    for _ in range(k + 1):
+        s.add_state()
+    for i, x in enumerate(s.states):
+        for y in s.states[i + 1:]:
+            step.add(z3.Or([p != q for p, q in zip(x, y, strict=True)]))
+    step.add(*[z3.Not(s.bad_at(i)) for i in range(k)], s.bad_at(k))
+    return step.check() == z3.unsat
+
+__all__ = ["ChcResult", "KInductionResult", "System", "kinduction", "recheck",
+           "recheck_kinduction", "spacer"]
