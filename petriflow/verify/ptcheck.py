@@ -272,6 +272,22 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
     outcome = _wf_outcome(target, sink, t0 + timeout)
     seconds = time.monotonic() - t0
     if outcome.kind == "budget":
+        from petriflow.verify.smt.structural import uncovered_transitions
+
+        source = target.pindex[ptnet.places[sources[0]]]
+        uncovered = uncovered_transitions(target, extra=(sink, source),
+                                          timeout=max(1.0, timeout / 10))
+        if uncovered:
+            names = [t for u in uncovered for t in (
+                red.originals(target.transitions[u]) if red.smaller
+                else [target.transitions[u]])]
+            return Result("soundness", Verdict.VIOLATED, "structural (T-invariants)",
+                          time.monotonic() - t0,
+                          certificate={"method": "T-invariants", "uncovered": names[:20]},
+                          reason=f"transition {names[0]} lies on no T-invariant of the net "
+                          "closed from its end back to its start, so it cannot stay live "
+                          "there: the net is not sound (no run is shown: the state space "
+                          f"is larger than the budget, {outcome.states} states)")
         return Result("soundness", Verdict.UNKNOWN, "explicit", seconds,
                       reason=f"state space larger than the budget ({outcome.states} states)")
     if outcome.kind == "sound":

@@ -161,3 +161,27 @@ def test_siphon_dead_transitions_never_fire(spec) -> None:  # type: ignore[no-un
     if dead:
         event("a transition is dead by a siphon")
     assert not set(dead) & fired, "a transition the siphon calls dead fires"
+
+
+# -- T-invariants ----------------------------------------------------------------------------
+
+
+@settings(max_examples=scaled(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflow_specs())
+def test_a_transition_on_no_t_invariant_means_unsound(spec) -> None:  # type: ignore[no-untyped-def]
+    from petriflow.verify.smt.structural import uncovered_transitions
+    from tests.verify.test_ptnets import wf_shape
+
+    net = spec.net
+    shape = wf_shape(net)
+    if shape is None:
+        return
+    source, sink = shape
+    pt = PTNet(net)
+    uncovered = uncovered_transitions(pt, extra=(sink, source))
+    assert uncovered is not None
+    g = explore(net, CAP)
+    if uncovered:
+        event("a transition on no T-invariant")
+        if g.complete:
+            assert wf_sound(net, g) is False, "a sound net has a transition on no T-invariant"

@@ -40,4 +40,40 @@ def check_weights(net: PTNet, weights: dict[str, int]) -> bool:
     return all(sum(c * weights[net.places[p]] for p, c in d) <= 0 for d in net.delta)
 
 
-__all__ = ["check_weights", "structurally_bounded"]
+__all__ = ["check_weights", "structurally_bounded", "uncovered_transitions"]
+
+
+def uncovered_transitions(net: PTNet, *, extra: tuple[int, int] | None = None,
+                          timeout: float = 10.0) -> list[int] | None:
+    """Transitions that no T-invariant (firing counts ``x >= 0`` with ``C·x = 0``)
+    contains; None if the solver could not decide in time.
+
+    A bounded and live net is covered by T-invariants (every transition lies on a
+    cycle of the finite reachability graph; Murata, 1989), so an uncovered transition
+    is a structural proof that the net is not both. With ``extra = (sink, source)``
+    the question is asked of the net short-circuited by a transition from the sink
+    place back to the source place, as for workflow-net soundness (van der Aalst)."""
+    n_t = len(net.transitions)
+    x = [z3.Int(f"x{t}") for t in range(n_t + (1 if extra else 0))]
+    s = make_solver(timeout)
+    s.add(*[v >= 0 for v in x])
+    effect: list[list[z3.ArithRef]] = [[] for _ in net.places]
+    for t, delta in enumerate(net.delta):
+        for p, d in delta:
+            effect[p].append(d * x[t])
+    if extra is not None:
+        sink, source = extra
+        effect[sink].append(-1 * x[n_t])
+        effect[source].append(x[n_t])
+    s.add(*[z3.Sum(e) == 0 for e in effect if e])
+    out = []
+    for t in range(n_t):
+        s.push()
+        s.add(x[t] >= 1)
+        answer, _ = check(s)
+        s.pop()
+        if answer == "unknown":
+            return None
+        if answer == "unsat":
+            out.append(t)
+    return out
