@@ -17,6 +17,11 @@ Measured in one run, each as the median of several repetitions after a warm-up:
 
 The three engines get the same nets (built from one description), the same case tokens
 and the same number of firings; petriflow and the floor use the same random choice rule.
+Both colored nets are case-shaped, so ``TokenGame`` runs them on its fast path
+(``petriflow.net.case_game``); rows marked ``fast=False`` run the general binding
+machinery on the same nets, for information. One case at a time, petriflow and the floor
+both reuse one game and ``put`` each case on the source place (``TokenGame.put`` is the
+documented way to add cases to a running game); SNAKES adds the token to its place.
 Run ``python benchmarks/bench_firing.py`` (about 3 minutes) or ``--quick`` (a few
 seconds, a smoke test). Results: a table on stdout and JSON in benchmarks/out/firing.json.
 """
@@ -255,6 +260,14 @@ def colored_rows(spec: Spec, mode: Mode, n_seq: int) -> list[dict[str, Any]]:
             raise AssertionError("petriflow did not take the case to the sink")
         return fired
 
+    def pf_seq_general(rng: random.Random) -> int:
+        fired = 0
+        g = TokenGame(net, Marking(), fast=False)
+        for c in seq:
+            g.put(src, [c])
+            fired += g.run(per_case + 1, rng).fired
+        return fired
+
     def pf_seq_new_game(rng: random.Random) -> int:
         fired = 0
         for c in seq:
@@ -294,6 +307,8 @@ def colored_rows(spec: Spec, mode: Mode, n_seq: int) -> list[dict[str, Any]]:
     rng_setup = lambda: random.Random(1)  # noqa: E731
     row("petriflow", "TokenGame.put + run (one game)", one,
         measured(pf_seq, rng_setup), n_seq * per_case)
+    row("petriflow", "TokenGame(fast=False).put + run (general path)", one,
+        measured(pf_seq_general, rng_setup), n_seq * per_case, "info", primary=False)
     row("petriflow", "TokenGame.run (new TokenGame per case)", one,
         measured(pf_seq_new_game, rng_setup), n_seq * per_case, "info", primary=False)
     row("petriflow", "TokenGame.run, run() only", one,
@@ -348,6 +363,10 @@ def colored_rows(spec: Spec, mode: Mode, n_seq: int) -> list[dict[str, Any]]:
             raise AssertionError("petriflow did not take every case to the sink")
         return r.fired
 
+    def pf_flight_general(rng: random.Random) -> int:
+        g = TokenGame(net, Marking({src: Multiset(flight)}), fast=False)
+        return g.run(10**9, rng).fired
+
     def fl_flight(state: tuple[floor.CaseGame, random.Random]) -> int:
         game, rng = state
         for c in flight:
@@ -359,6 +378,8 @@ def colored_rows(spec: Spec, mode: Mode, n_seq: int) -> list[dict[str, Any]]:
 
     row("petriflow", "TokenGame.run", many, measured(pf_flight, rng_setup),
         len(flight) * per_case, "one TokenGame, all cases in its initial marking")
+    row("petriflow", "TokenGame(fast=False).run (general path)", many,
+        measured(pf_flight_general, rng_setup), len(flight) * per_case, "info", primary=False)
     row("floor", "CaseGame.run", many,
         measured(fl_flight, lambda: (floor.CaseGame(fnet), random.Random(1))),
         len(flight) * per_case)

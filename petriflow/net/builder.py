@@ -323,7 +323,8 @@ class NetBuilder:
         # Outputs that copy a variable of exactly the place's color need no re-validation.
         trusted = isinstance(a.inscription, Var) and env.get(a.inscription.name) == color
         check = None if (a.is_input or trusted) else color
-        return ArcPlan(a.place, a.weight, pattern, compile_expr(a.inscription), check)
+        copies = a.inscription.name if isinstance(a.inscription, Var) and not a.is_input else None
+        return ArcPlan(a.place, a.weight, pattern, compile_expr(a.inscription), check, copies)
 
 
 __all__ = ["NetBuilder"]

@@ -88,6 +88,12 @@ class ColoredState:
                                                               strict=True) if bag
         })
 
+    def enabled_indices(self) -> list[int]:
+        return list(self.enabled.items)
+
+    def is_dead(self) -> bool:
+        return not self.enabled
+
     def bindings(self, u: int) -> list[Env]:
         if self.plans[u].simple_in is None:
             return list(self.full[u])

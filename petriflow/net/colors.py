@@ -302,6 +302,17 @@ class RecordColor(ColorSet):
         return None
 
     def validate(self, value: Any) -> Any:
+        if type(value) is Record and len(value) == len(self.fields):
+            # The common case: a record with exactly these fields, in this order, each
+            # already normal. It is its own normal form (and keeps its cached hash).
+            for (key, color), name in zip(self.fields, value, strict=True):
+                if key != name:
+                    break
+                item = value[key]
+                if color.validate(item) is not item:
+                    break
+            else:
+                return value
         if not isinstance(value, Mapping):
             raise self._refuse(value, "a record is expected")
         names = {k for k, _ in self.fields}

@@ -4,11 +4,12 @@
 right for search and audit but wasteful for a simulation of millions of steps.
 :class:`TokenGame` keeps P/T markings as a list of integer counts and, after each
 firing, re-examines only the transitions that read a place whose count changed; for
-colored nets it delegates to :class:`~petriflow.net.colored_game.ColoredState`, which
-keeps every transition's bindings up to date from token deltas. Both use the firing
-plans of ``fire``, so a game fires exactly what is enabled and produces what ``fire``
-would; :meth:`TokenGame.marking` returns the state as an immutable
-:class:`~petriflow.net.marking.Marking` at any time.
+colored nets it delegates to :class:`~petriflow.net.case_game.CaseState` when the net is
+case-shaped (interned tokens, one tight loop) and otherwise to
+:class:`~petriflow.net.colored_game.ColoredState`; both keep every transition's bindings
+up to date from token deltas. All use the firing plans of ``fire``, so a game fires
+exactly what is enabled and produces what ``fire`` would; :meth:`TokenGame.marking`
+returns the state as an immutable :class:`~petriflow.net.marking.Marking` at any time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from petriflow.errors import FiringError, NotEnabledError
 from petriflow.ids import PlaceId, TransitionId
+from petriflow.net.case_game import CaseState
 from petriflow.net.colored_game import ColoredState
 from petriflow.net.colors import DOT
 from petriflow.net.firing import EMPTY_BINDING, Binding, Step
@@ -37,20 +39,31 @@ class RunResult:
 
 
 class TokenGame:
-    """A mutable token game over a frozen net, starting from ``marking`` (default: initial)."""
+    """A mutable token game over a frozen net, starting from ``marking`` (default: initial).
 
-    def __init__(self, net: Net, marking: Marking | None = None) -> None:
+    A colored net that is case-shaped (see :mod:`petriflow.net.case_game`) runs on the
+    fast path, whose tables are built once per net; ``fast=False`` forces the general
+    binding machinery instead (same firings, for comparison and testing).
+    """
+
+    def __init__(self, net: Net, marking: Marking | None = None, *, fast: bool = True) -> None:
         self.net = net
         start = net.initial_marking if marking is None else marking
         for place in start:
             if place not in net.place_map:
                 raise FiringError(f"the marking puts tokens on '{place}', which is not a place "
                                   f"of net '{net.name}'")
+        self._colored: ColoredState | CaseState | None = None
+        layout = net._case_layout if fast else None
+        if layout is not None:  # the fast path: tables shared by every game of the net
+            self._places, self._tids, self._tindex = layout.places, layout.tids, layout.tindex
+            self._plans: list[TransitionPlan] = layout.plans
+            self._colored = CaseState(layout, start)
+            return
         self._places = [p.id for p in net.places]
         self._tids = [t.id for t in net.transitions]
         self._tindex = {t: i for i, t in enumerate(self._tids)}
-        self._plans: list[TransitionPlan] = [net.plan(t) for t in self._tids]
-        self._colored: ColoredState | None = None
+        self._plans = [net.plan(t) for t in self._tids]
         if not net.is_pt:
             self._colored = ColoredState(self._places, self._plans, start)
             return
@@ -121,7 +134,8 @@ class TokenGame:
 
     def enabled(self) -> list[TransitionId]:
         """The transitions enabled now (with at least one binding), in declaration order."""
-        indices = self._colored.enabled.items if self._colored is not None else self._enabled
+        indices = (self._colored.enabled_indices() if self._colored is not None
+                   else self._enabled)
         return [self._tids[ti] for ti in sorted(indices)]
 
     def bindings(self, transition: str) -> list[Binding]:
@@ -132,7 +146,7 @@ class TokenGame:
         return [EMPTY_BINDING] if self._position[ti] >= 0 else []
 
     def is_dead(self) -> bool:
-        return not (self._colored.enabled if self._colored is not None else self._enabled)
+        return self._colored.is_dead() if self._colored is not None else not self._enabled
 
     def put(self, place: str, tokens: int | Iterable[Any] = 1) -> None:
         """Add tokens to a place of the running game (a new case entering, say).
@@ -140,9 +154,10 @@ class TokenGame:
         ``tokens`` is a count of black tokens for a P/T place, or an iterable of values
         for a colored place; each value is validated by the place's color set.
         """
-        if place not in self.net.place_map:
+        found = self.net.place_map.get(place)  # type: ignore[call-overload]
+        if found is None:
             raise FiringError(f"net '{self.net.name}' has no place '{place}'")
-        color = self.net.place(place).color
+        color = found.color
         if isinstance(tokens, int):
             values = [DOT] * tokens if tokens >= 0 else None
             if values is None:
@@ -241,7 +256,7 @@ class TokenGame:
         rng = rng or random.Random()
         if self._colored is not None:
             fired = self._colored.run(steps, rng.random)
-            return RunResult(fired, not self._colored.enabled)
+            return RunResult(fired, self._colored.is_dead())
         return self._run_pt(steps, rng)
 
     def _run_pt(self, steps: int, rng: random.Random) -> RunResult:

@@ -69,6 +69,7 @@ class ArcPlan:
     pattern: Expr | None      # for input arcs that bind variables (None = black token)
     value: Compiled | None    # computes the token from the binding (None = black token)
     check: ColorSet | None    # output color to validate against, when not guaranteed
+    copies: str | None = None  # output arcs inscribed with a plain variable: its name
 
 
 class TransitionPlan:

@@ -22,6 +22,7 @@ from petriflow.net.expr import Expr, unparse
 from petriflow.net.marking import Marking
 
 if TYPE_CHECKING:
+    from petriflow.net.case_layout import CaseLayout
     from petriflow.net.plan import TransitionPlan
 
 
@@ -123,6 +124,16 @@ class Net:
 
     def plan(self, transition_id: str) -> TransitionPlan:
         return self._plans[transition_id]  # type: ignore[index]
+
+    @cached_property
+    def _case_layout(self) -> CaseLayout | None:
+        """The firing tables of the colored fast path, if the net is case-shaped (else None).
+
+        Built on first use and shared by every :class:`~petriflow.net.game.TokenGame` of
+        the net (see :mod:`petriflow.net.case_game`)."""
+        from petriflow.net.case_layout import case_layout
+
+        return None if self.is_pt else case_layout(self)
 
     @cached_property
     def is_pt(self) -> bool:
