@@ -25,10 +25,11 @@ Measures, in one run:
    counted is on disk. Reported: durable events/s, transactions/s, changes per
    transaction and both as a share of the raw commit rate of the same run. ``batch=1``
    with this driver is the like-for-like baseline of the batched rows.
-2. **Per-commit cost breakdown** (the store has no batching yet): in a separate,
-   instrumented run, the statements each ``store.commit`` sends (counted and timed by
-   kind through SQLAlchemy's cursor events), the driver's COMMIT, the reads the engine
-   makes between commits, and a cProfile of the run (sorted by cumulative time). Then
+2. **Per-commit cost breakdown** (unbatched): in a separate, instrumented run, the
+   statements each ``store.commit`` sends (counted and timed by kind through a wrapper
+   around the store's own driver connection, ``SqlStore._connection``), the driver's
+   COMMIT (and, on PostgreSQL, the explicit BEGIN), the reads the engine makes between
+   commits, and a cProfile of the run (sorted by cumulative time). Then
    the very SQL those commits sent is replayed on a fresh database through the raw
    driver, one commit per change and grouped 10 and 100 changes per transaction (what
    batching could give at best), and the captured ``Change`` objects are replayed through
@@ -91,7 +92,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy  # noqa: E402
-from sqlalchemy import event as sa_event  # noqa: E402
 
 from petriflow.model import compile_file, compile_loaded, load_text  # noqa: E402
 from petriflow.runtime import AgentAnswer, Engine, ManualClock  # noqa: E402
@@ -548,7 +548,6 @@ def breakdown(url: str, cp: Any, n: int, capture: bool = True) -> dict[str, Any]
     store = SqlStore(url)
     e = invoice_engine(store, cp)
     run_invoices(e, cp, 2, prefix="w")          # warm the statement caches
-    db = store.db
     phase = ["engine"]
     stmt_n: Counter[tuple[str, str]] = Counter()
     stmt_s: defaultdict[tuple[str, str], float] = defaultdict(float)
@@ -557,44 +556,69 @@ def breakdown(url: str, cp: Any, n: int, capture: bool = True) -> dict[str, Any]
     driver: Counter[str] = Counter()
     driver_s: defaultdict[str, float] = defaultdict(float)
     captured: list[list[tuple[str, Any, bool]]] = []
-    started: dict[int, float] = {}
     clock = time.perf_counter
 
-    @sa_event.listens_for(db, "before_cursor_execute")
-    def _before(conn: Any, cur: Any, statement: str, params: Any, ctx: Any, many: bool
-                ) -> None:
-        started[id(cur)] = clock()
-        if capture and phase[0] == "commit":
-            captured[-1].append((statement, params, many))
-
-    @sa_event.listens_for(db, "after_cursor_execute")
-    def _after(conn: Any, cur: Any, statement: str, params: Any, ctx: Any, many: bool
-               ) -> None:
+    def record(statement: str, params: Any, many: bool, seconds: float) -> None:
+        if statement in ("BEGIN", "COMMIT"):   # PostgreSQL's explicit transaction
+            driver[f"{phase[0]}: driver {statement}"] += 1
+            driver_s[f"{phase[0]}: driver {statement}"] += seconds
+            return
         key = (phase[0], _kind(statement))
         stmt_n[key] += 1
-        stmt_s[key] += clock() - started.pop(id(cur), clock())
+        stmt_s[key] += seconds
+        if capture and phase[0] == "commit":
+            captured[-1].append((statement, list(params) if many else params, many))
 
-    @sa_event.listens_for(db, "checkout")
-    def _checkout(*_: Any) -> None:
-        driver[f"{phase[0]}: pool checkout"] += 1
+    class Cursor:
+        """The driver's cursor, each statement timed and recorded."""
 
-    dialect = db.dialect
+        def __init__(self, cur: Any) -> None:
+            self.cur = cur
 
-    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.cur, name)
+
+        def execute(self, statement: str, params: Any = ()) -> Any:
             t0 = clock()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                driver[f"{phase[0]}: {name}"] += 1
-                driver_s[f"{phase[0]}: {name}"] += clock() - t0
-        return wrapper
+            out = self.cur.execute(statement, params)
+            record(statement, params, False, clock() - t0)
+            return out
 
-    dialect.do_commit = timed("driver COMMIT", dialect.do_commit)  # type: ignore[method-assign]
-    dialect.do_rollback = timed("driver ROLLBACK (reset on return)",  # type: ignore[method-assign]
-                                dialect.do_rollback)
-    dialect.do_ping = timed("pre-ping", dialect.do_ping)  # type: ignore[method-assign]
-    dialect.do_begin = timed("begin", dialect.do_begin)  # type: ignore[method-assign]
+        def executemany(self, statement: str, params: Any) -> Any:
+            params = list(params)
+            t0 = clock()
+            out = self.cur.executemany(statement, params)
+            record(statement, params, True, clock() - t0)
+            return out
+
+    class Connection:
+        """The store's own driver connection (``SqlStore._call``), instrumented."""
+
+        def __init__(self, conn: Any) -> None:
+            self.conn = conn
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.conn, name)
+
+        def cursor(self) -> Cursor:
+            return Cursor(self.conn.cursor())
+
+        def execute(self, statement: str, params: Any = ()) -> Any:
+            return Cursor(self.conn.cursor()).execute(statement, params)
+
+        def commit(self) -> None:
+            t0 = clock()
+            self.conn.commit()
+            driver[f"{phase[0]}: driver COMMIT"] += 1
+            driver_s[f"{phase[0]}: driver COMMIT"] += clock() - t0
+
+    inner_connection = store._connection
+
+    def connection() -> tuple[Any, Any]:
+        raw, conn = inner_connection()
+        return raw, Connection(conn)
+
+    store._connection = connection  # type: ignore[method-assign]
 
     changes: list[Change] = []
     inner_commit = store.commit
@@ -632,9 +656,7 @@ def breakdown(url: str, cp: Any, n: int, capture: bool = True) -> dict[str, Any]
     t0 = clock()
     ids = run_invoices(e, cp, n)
     total = clock() - t0
-    sa_event.remove(db, "before_cursor_execute", _before)
-    sa_event.remove(db, "after_cursor_execute", _after)
-    sa_event.remove(db, "checkout", _checkout)
+    store._connection = inner_connection  # type: ignore[method-assign]
     check_completed(store, ids)
     store.close()
 
@@ -642,7 +664,8 @@ def breakdown(url: str, cp: Any, n: int, capture: bool = True) -> dict[str, Any]
     events = sum(len(c.events) for c in changes)
     read_s = sum(v for k, v in store_s.items() if k != "commit")
     exec_commit = sum(v for (p, _), v in stmt_s.items() if p == "commit")
-    commit_driver = driver_s.get("commit: driver COMMIT", 0.0)
+    commit_driver = driver_s.get("commit: driver COMMIT", 0.0) + driver_s.get(
+        "commit: driver BEGIN", 0.0)
     per_commit_us = store_s["commit"] / commits * 1e6
     statements = {f"{p}: {k}": {"count": c, "per_commit": c / commits, "per_case": c / n,
                                 "us_each": stmt_s[(p, k)] / c * 1e6}
@@ -864,10 +887,15 @@ def flatness(url: str, checkpoints: tuple[int, ...], window: int) -> dict[str, A
     e.deploy(cp)
     journal_reads = [0]
 
-    @sa_event.listens_for(store.db, "before_cursor_execute")
-    def _reads(conn: Any, cur: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "petriflow_events" in statement:
+    inner_rows = store._rows
+
+    def rows(query: tuple[str, tuple[Any, ...]]) -> list[Any]:
+        # every read of the store goes through _rows (SQLite: the driver directly)
+        if "petriflow_events" in query[0]:
             journal_reads[0] += 1
+        return inner_rows(query)
+
+    store._rows = rows  # type: ignore[method-assign]
 
     limit = max(checkpoints)
     case = e.start(cp, {"limit": limit}, case_id="long")

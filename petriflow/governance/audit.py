@@ -100,10 +100,6 @@ def canonical(value: Any) -> str:
 _string = json.encoder.encode_basestring  # the encoder's own escaping (ensure_ascii=False)
 
 
-def _str(value: str | None) -> str:
-    return "null" if value is None else _string(value)
-
-
 def _num(value: float | int | None) -> str:
     if value is None:
         return "null"
@@ -132,28 +128,67 @@ def _value(v: Any) -> str:
 def _mapping(m: Mapping[str, Any]) -> str:
     if not m:
         return "{}"
-    if not all(type(k) is str for k in m):
+    try:
+        keys = sorted(m)
+    except TypeError:  # keys of mixed types: the encoder says what is wrong
         return canonical(m)
-    return "{" + ",".join(_string(k) + ":" + _value(m[k]) for k in sorted(m)) + "}"
+    s = _string
+    parts = []
+    for k in keys:
+        if type(k) is not str:
+            return canonical(m)
+        v = m[k]
+        t = type(v)
+        if t is str:
+            parts.append(f"{s(k)}:{s(v)}")
+        elif t is bool:
+            parts.append(f"{s(k)}:{'true' if v else 'false'}")
+        elif t is Decimal:
+            parts.append(f'{s(k)}:{{"$decimal":{s(str(v))}}}')
+        else:
+            parts.append(f"{s(k)}:{_value(v)}")
+    return "{" + ",".join(parts) + "}"
 
 
 def _pairs(policies: tuple[tuple[str, str], ...]) -> str:
-    return "[" + ",".join("[" + ",".join(map(_value, p)) + "]" for p in policies) + "]"
+    s = _string
+    try:  # the usual shape: (policy id, outcome) pairs of strings
+        return "[" + ",".join([f"[{s(a)},{s(b)}]" for a, b in policies]) + "]"
+    except (TypeError, ValueError):
+        return "[" + ",".join("[" + ",".join(map(_value, p)) + "]" for p in policies) + "]"
+
+
+def _strings(values: tuple[str, ...]) -> str:
+    try:
+        return "[" + ",".join(map(_string, values)) + "]"
+    except TypeError:  # not all strings
+        return "[" + ",".join(map(_value, values)) + "]"
 
 
 def event_text(e: AuditEvent) -> str:
-    """``canonical(e.body())``, built field by field: events are sealed on the engine's hot
-    path, and most of their fields are short strings or empty (``tests`` check that the two
-    texts are identical)."""
-    return "".join((
-        "[", str(HASH_VERSION), ",", _string(e.case), ",", _num(e.seq), ",", _string(e.kind),
-        ",", _num(e.at), ",", _str(e.transition), ",", _str(e.task), ",", _str(e.action),
-        ",", _str(e.actor), ",", _str(e.actor_kind), ",", _str(e.agent_version), ",",
-        _mapping(e.binding), ",",
-        "[" + ",".join(map(_value, e.reads)) + "]", ",",
-        _mapping(e.writes), ",", _pairs(e.policies), ",",
-        _num(e.confidence), ",", _str(e.rationale), ",", _str(e.reason), ",",
-        _str(e.work_item), ",", _string(e.prev), "]"))
+    """``canonical(e.body())``, built in one expression: events are sealed on the engine's
+    hot path, and most of their fields are short strings or empty (``tests`` check that
+    the two texts are identical)."""
+    s = _string
+    seq, at, reads, policies, conf = e.seq, e.at, e.reads, e.policies, e.confidence
+    return (
+        f'[{HASH_VERSION},{s(e.case)},{seq if type(seq) is int else _num(seq)},{s(e.kind)},'
+        f'{float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)},'
+        f'{"null" if (x := e.transition) is None else s(x)},'
+        f'{"null" if (x := e.task) is None else s(x)},'
+        f'{"null" if (x := e.action) is None else s(x)},'
+        f'{"null" if (x := e.actor) is None else s(x)},'
+        f'{"null" if (x := e.actor_kind) is None else s(x)},'
+        f'{"null" if (x := e.agent_version) is None else s(x)},'
+        f'{_mapping(e.binding)},'
+        f'{_strings(reads) if reads else "[]"},'
+        f'{_mapping(e.writes)},'
+        f'{_pairs(policies) if policies else "[]"},'
+        f'{"null" if conf is None else _num(conf)},'
+        f'{"null" if (x := e.rationale) is None else s(x)},'
+        f'{"null" if (x := e.reason) is None else s(x)},'
+        f'{"null" if (x := e.work_item) is None else s(x)},'
+        f'{s(e.prev)}]')
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -162,7 +197,33 @@ def event_hash(event: AuditEvent) -> str:
 
 def seal(event: AuditEvent) -> AuditEvent:
     """The event with its hash filled in (``prev`` must already be set)."""
-    event.hash = event_hash(event)
+    event.hash = hashlib.sha256(event_text(event).encode()).hexdigest()
+    return event
+
+
+def plain_middle(transition: str | None, task: str | None, action: str | None,
+                 actor_kind: str | None) -> str:
+    """The part of :func:`event_text` between ``at`` and ``prev`` for a *plain* event:
+    one with these four fields and no other (no actor, binding, reads, writes, policies,
+    confidence, rationale, reason or work item), as the engine's routing steps and offers
+    are. The engine keeps it per transition for :func:`seal_plain`."""
+    e = AuditEvent("", 0, "", 0.0, transition, task, action, None, actor_kind)
+    text = event_text(e)
+    head = f'[{HASH_VERSION},"",0,"",0.0,'
+    tail = f"{_string(e.prev)}]"
+    assert text.startswith(head) and text.endswith(tail)
+    return text[len(head):-len(tail)]
+
+
+def seal_plain(event: AuditEvent, middle: str) -> AuditEvent:
+    """:func:`seal` for a plain event whose :func:`plain_middle` is ``middle`` (the same
+    hash, with a fifth of the work; ``tests`` check that the two agree)."""
+    s, seq, at = _string, event.seq, event.at
+    text = (f'[{HASH_VERSION},{s(event.case)},{seq if type(seq) is int else _num(seq)},'
+            f'{s(event.kind)},'
+            f'{float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)},'
+            f'{middle}{s(event.prev)}]')
+    event.hash = hashlib.sha256(text.encode()).hexdigest()
     return event
 
 
@@ -213,6 +274,8 @@ __all__ = [
     "EventKind",
     "canonical",
     "event_hash",
+    "plain_middle",
     "seal",
+    "seal_plain",
     "verify_chain",
 ]

@@ -103,7 +103,7 @@ class Process:
         """Add a task. The kind follows from ``role`` (human), ``agent`` (agent) or ``set``
         (auto) unless given; other options are those of the YAML language (reads, writes,
         set, check, candidate, confidence, threshold, handoff, retry, timeout, on_error,
-        compensation, name)."""
+        compensation, catch, name)."""
         if kind is None:
             kind = ("human" if role is not None else "agent" if agent is not None
                     else "auto" if options.get("set") else None)
@@ -127,6 +127,15 @@ class Process:
     def inclusive(self, node_id: str, *, after: After = None,
                   pairs: str | None = None) -> NodeHandle:
         return self._node(node_id, {"type": "inclusive", "pairs": pairs}, after)
+
+    def event(self, node_id: str, *, after: After = None) -> NodeHandle:
+        """An event-based gateway: the receive tasks and timers after it wait together,
+        and the first to happen wins."""
+        return self._node(node_id, {"type": "event"}, after)
+
+    def timer(self, node_id: str, after_time: str | float, *, after: After = None) -> NodeHandle:
+        """A wait of ``after_time`` (ISO 8601 duration or seconds)."""
+        return self._node(node_id, {"type": "timer", "after": after_time}, after)
 
     def call(self, node_id: str, process_file: str, *, after: After = None) -> NodeHandle:
         return self._node(node_id, {"type": "call", "process": process_file}, after)
@@ -152,6 +161,7 @@ class Process:
             side |= {v["timeout"]["to"] for v in nodes.values()
                      if isinstance(v.get("timeout"), dict)}
             side |= {v.get("compensation") for v in nodes.values()}
+            side |= {str(c["to"]) for v in nodes.values() for c in v.get("catch", ())}
             first = [n for n in nodes if n not in targets and n not in side]
             nodes = {"start": {"type": "start"}, **nodes}
             flows = [{"from": "start", "to": n} for n in first] + flows

@@ -31,15 +31,32 @@ from petriflow.model.compiled import (
     output_var,
 )
 from petriflow.model.durations import parse_duration
+from petriflow.model.events import (
+    compile_catches,
+    compile_event_gateway,
+    compile_noninterrupting,
+    compile_timer,
+    waits_of,
+)
 from petriflow.model.inline import Flow, Graph, flatten
 from petriflow.model.loader import LoadedProcess, load_process
 from petriflow.model.lowering import conjunction, lower, outputs
 from petriflow.model.obligations import obligations
-from petriflow.model.spec import EndSpec, GatewaySpec, StartSpec, TaskSpec
+from petriflow.model.spec import EndSpec, GatewaySpec, StartSpec, TaskSpec, TimerSpec
 from petriflow.model.validate import field_default, validate
 from petriflow.net.builder import NetBuilder
-from petriflow.net.colors import ColorSet, RecordColor, StrColor
-from petriflow.net.expr import Compare, Const, Expr, Not, RecordExpr, Update, Var, parse
+from petriflow.net.colors import BoolColor, ColorSet, RecordColor, StrColor
+from petriflow.net.expr import (
+    Compare,
+    Const,
+    Expr,
+    Field,
+    Not,
+    RecordExpr,
+    Update,
+    Var,
+    parse,
+)
 from petriflow.net.structure import ArcKind
 
 D = Var(DATA_VAR)
@@ -52,6 +69,9 @@ class _Net:
     builder: NetBuilder
     places: dict[PlaceId, Origin] = field(default_factory=dict)
     transitions: dict[TransitionId, Origin] = field(default_factory=dict)
+    # a work place -> its task's non-interrupting events (name, armed place, fired place):
+    # every transition that takes the work item comes in one variant per state of them
+    pending: dict[PlaceId, list[tuple[str, PlaceId, PlaceId]]] = field(default_factory=dict)
 
     def place(self, pid: str, origin: Origin, **kwargs: Any) -> PlaceId:
         if pid not in self.places:
@@ -64,6 +84,25 @@ class _Net:
                    guard: Expr | None = None, variables: dict[str, ColorSet] | None = None,
                    inhibitors: list[str] = (), meta: dict[str, str] | None = None  # type: ignore[assignment]
                    ) -> TransitionId:
+        events = [e for p in dict.fromkeys(inputs) for e in self.pending.get(PlaceId(p), ())]
+        if not events:
+            return self._transition(tid, origin, inputs, outputs_, data, reads_data, guard,
+                                    variables, inhibitors, meta)
+        # the work item ends: each pending event is either still armed or has fired, and
+        # one variant takes the token of each (models/SEMANTICS.md, Non-interrupting events)
+        for fired in itertools.product((False, True), repeat=len(events)):
+            names = [name for (name, _, _), f in zip(events, fired, strict=True) if f]
+            extra = [fp if f else ap for (_, ap, fp), f in zip(events, fired, strict=True)]
+            vid = f"{tid}~{'+'.join(names)}" if names else tid
+            self._transition(vid, origin, [*inputs, *extra], outputs_, data, reads_data, guard,
+                             variables, inhibitors,
+                             {**(meta or {}), "variant_of": tid} if names else meta)
+        return TransitionId(tid)
+
+    def _transition(self, tid: str, origin: Origin, inputs: list[str], outputs_: list[str],
+                    data: Expr | None, reads_data: bool, guard: Expr | None,
+                    variables: dict[str, ColorSet] | None, inhibitors: list[str],
+                    meta: dict[str, str] | None) -> TransitionId:
         info = {"element": origin.element, "action": origin.role or ""}
         if origin.participant is not None:
             info["participant"] = origin.participant.value
@@ -137,6 +176,7 @@ class _Compiler:
 
     def run(self) -> CompiledProcess:
         self.compensator_return = {}
+        self.waits = waits_of(self.g.nodes, self.g.flows)  # events after event gateways
         self.data_color = RecordColor(tuple(self.colors.items()), self.spec.process)
         self.net.place(SOURCE_PLACE, Origin(self.spec.process, "process"), initial=1)
         self.net.place(DATA_PLACE, Origin(self.spec.process, "data"), color=self.data_color)
@@ -150,6 +190,8 @@ class _Compiler:
                 self.task(nid, node)
             elif isinstance(node, GatewaySpec):
                 self.gateway(nid, node)
+            elif isinstance(node, TimerSpec):
+                compile_timer(self, nid, node)
         self.finish_compensation()
         ModelError.collect(self.problems)
         try:
@@ -170,6 +212,7 @@ class _Compiler:
             obligations=(),
             spec=self.spec,
             final_places=finals,
+            termination=self.spec.termination,
         )
         return CompiledProcess(**{**compiled.__dict__,
                                   "obligations": obligations(compiled, self.loaded, self.g)})
@@ -184,6 +227,8 @@ class _Compiler:
                 variables[output_var(name)] = color
             elif name in self.spec.data:
                 values.append((name, Const(field_default(self.spec.data[name], color))))
+            elif isinstance(color, BoolColor):  # a completion-order flag
+                values.append((name, Const(False)))
             else:
                 values.append((name, Const("")))
         origin = self.origin(nid, "start", Action.START)
@@ -202,6 +247,8 @@ class _Compiler:
     def task(self, nid: str, node: TaskSpec) -> None:
         kind = node.kind
         done = [self.done_place(nid)] if node.compensation else []
+        if nid in self.waits:
+            return  # a receive task after an event-based gateway: part of the gateway's wait
         if nid in self.compensator_return or self.g.incoming(nid) or nid in self.g.side_entries:
             entry = self.input_place(nid)
         else:
@@ -210,7 +257,8 @@ class _Compiler:
             assigned = {k: lower(self.expr(v, nid), self.fields) for k, v in node.set.items()}
             check = (lower(self.expr(node.check, nid), self.fields, written=assigned)
                      if node.check else None)
-            data = Update(D, tuple(assigned.items())) if assigned else None
+            changes = [*assigned.items(), *self.completion_order(nid)]
+            data = Update(D, tuple(changes)) if changes else None
             self.net.transition(nid, self.origin(nid, "task", Action.RUN, kind), inputs=[entry],
                                 outputs_=self.out_places(nid) + done, data=data,
                                 reads_data=check is not None, guard=check)
@@ -220,8 +268,9 @@ class _Compiler:
         if node.agent:
             agent = self.agents.get(node.agent)
             meta.update(agent=node.agent, agent_version=agent.version if agent else "")
+        armed = compile_noninterrupting(self, nid, node, work)
         self.net.transition(f"{nid}:offer", self.origin(nid, "task", Action.OFFER, kind),
-                            inputs=[entry], outputs_=[work], meta=meta)
+                            inputs=[entry], outputs_=[work, *armed], meta=meta)
         written = outputs(node.writes)
         variables = {output_var(w): self.colors[w] for w in node.writes}
         changes: list[tuple[str, Expr]] = list(written.items())
@@ -248,11 +297,14 @@ class _Compiler:
                        if node.check else None)
         if check_guard is not None:
             guards.append(check_guard)
+        order = self.completion_order(nid)
+        if order:
+            data = Update(D, (*changes, *order))
         self.net.transition(f"{nid}:complete", self.origin(nid, "task", Action.COMPLETE, kind),
                             inputs=[work], outputs_=self.out_places(nid) + done, data=data,
                             reads_data=True, variables=variables, guard=conjunction(guards),
                             meta=meta)
-        if node.timeout is not None:
+        if node.timeout is not None and node.timeout.interrupting:
             seconds = parse_duration(node.timeout.after)
             self.net.transition(f"{nid}:timeout",
                                 self.origin(nid, "task", Action.TIMEOUT, ParticipantKind.TIMER),
@@ -262,6 +314,7 @@ class _Compiler:
             self.net.transition(f"{nid}:error", self.origin(nid, "task", Action.ERROR, kind),
                                 inputs=[work], outputs_=[self.input_place(node.on_error)],
                                 meta=meta)
+        compile_catches(self, nid, node, work)
 
     def threshold(self, nid: str, node: TaskSpec) -> Any:
         if node.kind is not ParticipantKind.AGENT or node.handoff is None:
@@ -288,6 +341,9 @@ class _Compiler:
             return
         if node.type == "inclusive":
             self.inclusive(nid, node)
+            return
+        if node.type == "event":
+            compile_event_gateway(self, nid)
             return
         entry = self.input_place(nid)
         if len(outgoing) == 1:
@@ -389,7 +445,8 @@ class _Compiler:
         return self.net.place(f"{nid}:done", self.origin(nid, "history"))
 
     def plan_compensation(self) -> None:
-        """One chain that undoes completed compensable tasks, in reverse declaration order."""
+        """The compensation loop: it undoes the latest completion not yet undone, until
+        none is left (reverse completion order, see ``models/SEMANTICS.md``)."""
         comp_ends = [n for n, s in self.g.nodes.items() if isinstance(s, EndSpec) and s.compensate]
         compensable = [n for n, s in self.g.nodes.items()
                        if isinstance(s, TaskSpec) and s.compensation]
@@ -401,21 +458,35 @@ class _Compiler:
                                          f"{', '.join(comp_ends)}", file=self.file))
             return
         end = comp_ends[0]
-        steps = list(reversed(compensable))
-        places = [self.net.place(f"compensation:{i}", self.origin(end, "compensation"))
-                  for i in range(len(steps) + 1)]
-        self.compensation_entry = places[0]
-        for i, task in enumerate(steps):
+        loop = self.net.place("compensation:0", self.origin(end, "compensation"))
+        self.compensation_entry = loop
+        ordered = ordered_tasks(self.g)
+        # reverse declaration order breaks ties (only after a task completed more than once)
+        for task in reversed(compensable):
             compensator = str(self.g.nodes[task].compensation)  # type: ignore[union-attr]
-            self.compensator_return[compensator] = places[i]
+            self.compensator_return[compensator] = loop
+            others = [x for x in ordered if x != task] if task in ordered else []
+            # undo ``task`` only if no other task completed after it and is still to undo;
+            # once undone, it no longer holds back the tasks that completed before it
+            guard = conjunction([Not(Field(D, order_field(task, x))) for x in others])
+            data = (Update(D, tuple((order_field(x, task), Const(False)) for x in others))
+                    if others else None)
             self.net.transition(f"compensate:{task}",
                                 self.origin(task, "task", Action.COMPENSATE),
-                                inputs=[places[i], self.done_place(task)],
-                                outputs_=[self.input_place_for_compensator(compensator)])
-            self.net.transition(f"compensate:{task}:skip",
-                                self.origin(task, "task", Action.SKIP), inputs=[places[i]],
-                                inhibitors=[self.done_place(task)], outputs_=[places[i + 1]])
-        self._comp_last = places[-1]
+                                inputs=[loop, self.done_place(task)],
+                                outputs_=[self.input_place_for_compensator(compensator)],
+                                data=data, reads_data=guard is not None, guard=guard)
+        self._comp_done = [self.done_place(t) for t in compensable]
+        self._comp_last = loop
+
+    def completion_order(self, nid: str) -> list[tuple[str, Expr]]:
+        """The data changes that record a completion of ``nid`` as the latest one."""
+        ordered = ordered_tasks(self.g)
+        if nid not in ordered:
+            return []
+        others = [x for x in ordered if x != nid]
+        return [*((order_field(x, nid), Const(True)) for x in others),
+                *((order_field(nid, x), Const(False)) for x in others)]
 
     def input_place_for_compensator(self, compensator: str) -> PlaceId:
         self.g.side_entries.add(compensator)
@@ -425,7 +496,55 @@ class _Compiler:
         if self.compensation_entry and getattr(self, "compensation_exit", None):
             self.net.transition("compensation:done", Origin("compensation", "compensation",
                                                             Action.END.value, self.file),
-                                inputs=[self._comp_last], outputs_=[self.compensation_exit])
+                                inputs=[self._comp_last], inhibitors=self._comp_done,
+                                outputs_=[self.compensation_exit])
+
+
+def order_field(task: str, later: str) -> str:
+    """The case-data flag: ``later`` has a completion, not yet undone, after the latest
+    completion of ``task`` (kept for compensation, when several tasks are compensable)."""
+    return f"_later:{task}:{later}"
+
+
+def ordered_tasks(graph: Graph) -> list[str]:
+    """The compensable tasks whose completion order is recorded: all of them when an end
+    event compensates, there are two or more (with one, there is no order to keep), and
+    none of them lies on a cycle. (A task in a loop completes any number of times: the
+    flags could order only its latest completion, and their guards would keep the
+    checker's data-free methods off a net that is unbounded already; the net then leaves
+    the order open, see models/SEMANTICS.md.)"""
+    if not any(isinstance(s, EndSpec) and s.compensate for s in graph.nodes.values()):
+        return []
+    tasks = [n for n, s in graph.nodes.items() if isinstance(s, TaskSpec) and s.compensation]
+    if len(tasks) < 2 or any(_on_cycle(graph, t) for t in tasks):
+        return []
+    return tasks
+
+
+def _on_cycle(graph: Graph, nid: str) -> bool:
+    """Whether ``nid`` can be reached again after it runs, along flows, handoffs,
+    timeouts, error paths and catches (an over-approximation of "may run twice")."""
+    seen: set[str] = set()
+    stack = _successors(graph, nid)
+    while stack:
+        n = stack.pop()
+        if n == nid:
+            return True
+        if n not in seen:
+            seen.add(n)
+            stack.extend(_successors(graph, n))
+    return False
+
+
+def _successors(graph: Graph, nid: str) -> list[str]:
+    out = [f.target for f in graph.outgoing(nid)]
+    node = graph.nodes.get(nid)
+    if isinstance(node, TaskSpec):
+        out += [t for t in (node.handoff, node.on_error) if t]
+        if node.timeout is not None:
+            out.append(node.timeout.to)
+        out += [c.to for c in node.catch]
+    return out
 
 
 def compile_loaded(loaded: LoadedProcess) -> CompiledProcess:
@@ -435,6 +554,9 @@ def compile_loaded(loaded: LoadedProcess) -> CompiledProcess:
     for nid, node in graph.nodes.items():  # tasks of called processes record actors too
         if isinstance(node, TaskSpec) and node.kind.has_actor:
             colors.setdefault(actor_field(nid), StrColor())
+    ordered = ordered_tasks(graph)
+    for task, later in itertools.permutations(ordered, 2):
+        colors[order_field(task, later)] = BoolColor()
     return _Compiler(loaded, graph, colors).run()
 
 

@@ -9,6 +9,7 @@ with the transitions it constrains.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ class Action(enum.Enum):
     COMPLETE = "complete"  # the work item completed with its outputs
     HANDOFF = "handoff"    # an agent's low-confidence answer handed to a person
     TIMEOUT = "timeout"
+    MESSAGE = "message"    # a message (or signal) caught while a work item waits
     ERROR = "error"
     ROUTE = "route"        # a gateway choosing or synchronising
     COMPENSATE = "compensate"
@@ -111,6 +113,12 @@ class CompiledProcess:
     obligations: tuple[Obligation, ...]
     spec: Any = field(repr=False, compare=False)
     final_places: tuple[PlaceId, ...] = ()
+    termination: str = "explicit"   # or "implicit": see models/SEMANTICS.md, Final markings
+
+    @property
+    def implicit(self) -> bool:
+        """Whether the case ends when no token is left outside end places (BPMN)."""
+        return self.termination == "implicit"
 
     @property
     def history_places(self) -> tuple[PlaceId, ...]:
@@ -119,7 +127,12 @@ class CompiledProcess:
 
     @property
     def fingerprint(self) -> str:
-        return self.net.fingerprint
+        """The net's fingerprint; under implicit termination, the mode is part of it (the
+        same net ends differently), so explicit fingerprints are those of their nets."""
+        if not self.implicit:
+            return self.net.fingerprint
+        return hashlib.sha256(f"{self.net.fingerprint}|termination:implicit".encode()
+                              ).hexdigest()
 
     def start_transition(self) -> TransitionId:
         starts = [t for t, o in self.source_map.transitions.items() if o.role == "start"]

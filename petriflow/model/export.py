@@ -50,7 +50,7 @@ def to_json(compiled: CompiledProcess) -> dict[str, Any]:
     return {
         "process": compiled.name, "version": compiled.version,
         "fingerprint": compiled.fingerprint, "inputs": list(compiled.inputs),
-        "final_places": list(compiled.final_places),
+        "final_places": list(compiled.final_places), "termination": compiled.termination,
         "places": places, "transitions": transitions, "arcs": arcs, "policies": policies,
     }
 

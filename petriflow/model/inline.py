@@ -83,8 +83,8 @@ class Graph:
 
 
 def _side_targets(node: TaskSpec) -> list[str]:
-    return [x for x in (node.handoff, node.on_error, node.timeout.to if node.timeout else None)
-            if x]
+    return [x for x in (node.handoff, node.on_error, node.timeout.to if node.timeout else None,
+                        *(c.to for c in node.catch)) if x]
 
 
 def flatten(loaded: LoadedProcess, colors: dict[str, ColorSet],
@@ -131,6 +131,10 @@ def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
     sub = load(path)
     sub_colors = validate(sub)
     problems = []
+    if sub.spec.termination == "implicit":  # its ends would each leave the call once
+        problems.append(Problem(f"call activity '{nid}': the called process has implicit "
+                                "termination; a call activity waits for one end of it",
+                                **where, hint="join its branches before one end event"))
     for name in sub.spec.data:
         if name not in colors:
             problems.append(Problem(f"call activity '{nid}': the called process uses field "
@@ -165,6 +169,10 @@ def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
             if sub_node.timeout is not None:
                 moved = sub_node.timeout.model_copy(update={"to": rename[sub_node.timeout.to]})
                 sub_node = sub_node.model_copy(update={"timeout": moved})
+            if sub_node.catch:  # message names are prefixed too: one name, one place
+                sub_node = sub_node.model_copy(update={"catch": tuple(
+                    c.model_copy(update={"to": rename[c.to], "message": f"{nid}{SEPARATOR}"
+                                         f"{c.message}"}) for c in sub_node.catch)})
         g.nodes[new] = sub_node
         g.where[new] = inner.where[old]
     g.flows += [Flow(rename[f.source], rename[f.target], f.when, f.default, f.file, f.line)

@@ -158,8 +158,8 @@ def spec_from_data(data: Any, src: SourceLines) -> ProcessSpec:
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in (
-                "start", "end", "task", "exclusive", "parallel", "inclusive", "call"
-            ) and len(err["loc"]) > 2 and err["loc"][0] == "nodes"))
+                "start", "end", "task", "exclusive", "parallel", "inclusive", "event", "timer",
+                "call") and len(err["loc"]) > 2 and err["loc"][0] == "nodes"))
             element = str(loc[1]) if len(loc) > 1 and loc[0] in ("nodes", "data") else None
             where = ".".join(str(p) for p in loc)
             msg = err["msg"]
@@ -169,7 +169,7 @@ def spec_from_data(data: Any, src: SourceLines) -> ProcessSpec:
                 msg = f"'{loc[-1]}' is required"
             elif err["type"] == "union_tag_invalid":
                 msg = ("unknown node type; expected one of start, end, task, exclusive, "
-                       "parallel, inclusive, call")
+                       "parallel, inclusive, event, timer, call")
             problems.append(src.problem(f"{where}: {msg}", *loc, element=element))
         raise ModelError(problems) from None
     ModelError.collect(problems)

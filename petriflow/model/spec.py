@@ -47,10 +47,24 @@ class RetrySpec(_Spec):
 
 class TimeoutSpec(_Spec):
     """A timer on a task's work item: after ``after`` (ISO 8601 duration such as
-    ``P3D`` or ``PT4H``, or seconds), the item is withdrawn and the case goes to ``to``."""
+    ``P3D`` or ``PT4H``, or seconds), the item is withdrawn and the case goes to ``to``.
+    With ``interrupting: false`` the item stays open and a token also starts at ``to``
+    (at most once per offer of the item)."""
 
     after: str | float
     to: Identifier
+    interrupting: bool = True
+
+
+class CatchSpec(_Spec):
+    """A message (or signal) that interrupts a task's work item: when ``message`` is
+    delivered while the item waits, the item is withdrawn and the case goes to ``to``.
+    With ``interrupting: false`` the item stays open and a token also starts at ``to``
+    (at most once per offer of the item)."""
+
+    message: Identifier
+    to: Identifier
+    interrupting: bool = True
 
 
 class _Node(_Spec):
@@ -85,6 +99,7 @@ class TaskSpec(_Node):
     remind: str | float | None = None   # a reminder while the work item waits (every period)
     on_error: Identifier | None = None
     compensation: Identifier | None = None
+    catch: tuple[CatchSpec, ...] = ()   # interrupting messages while the work item waits
 
     @field_validator("kind")
     @classmethod
@@ -95,8 +110,19 @@ class TaskSpec(_Node):
 
 
 class GatewaySpec(_Node):
-    type: Literal["exclusive", "parallel", "inclusive"]
+    """``event`` is an event-based gateway: a deferred choice among the receive tasks and
+    timers its flows lead to; the first message or deadline wins."""
+
+    type: Literal["exclusive", "parallel", "inclusive", "event"]
     pairs: Identifier | None = None
+
+
+class TimerSpec(_Node):
+    """An intermediate timer event: the case waits ``after`` (ISO 8601 duration such as
+    ``PT4H``, or seconds), then goes on."""
+
+    type: Literal["timer"]
+    after: str | float
 
 
 class CallSpec(_Node):
@@ -105,7 +131,8 @@ class CallSpec(_Node):
 
 
 NodeSpec = Annotated[
-    StartSpec | EndSpec | TaskSpec | GatewaySpec | CallSpec, Field(discriminator="type")
+    StartSpec | EndSpec | TaskSpec | GatewaySpec | TimerSpec | CallSpec,
+    Field(discriminator="type"),
 ]
 
 
@@ -141,12 +168,16 @@ class ProcessSpec(_Spec):
     flows: tuple[FlowSpec, ...] = ()
     policies: tuple[dict[str, Any], ...] = ()
     policy_files: tuple[str, ...] = ()
+    # when a case ends: ``explicit``, exactly one token in one end event and nothing else;
+    # ``implicit`` (BPMN), no token left outside end events (models/SEMANTICS.md)
+    termination: Literal["explicit", "implicit"] = "explicit"
 
 
 __all__ = [
     "FIELD_TYPES",
     "AgentSpec",
     "CallSpec",
+    "CatchSpec",
     "EndSpec",
     "FieldSpec",
     "FlowSpec",
@@ -157,4 +188,5 @@ __all__ = [
     "StartSpec",
     "TaskSpec",
     "TimeoutSpec",
+    "TimerSpec",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 from petriflow.errors import ColorError, ExpressionError, ModelError, Problem, did_you_mean
 from petriflow.governance.participants import ParticipantKind
 from petriflow.governance.policies import DataMinimisation, LowConfidenceReview
+from petriflow.model.events import catch_targets, check_events
 from petriflow.model.loader import LoadedProcess, SourceLines
 from petriflow.model.spec import (
     CallSpec,
@@ -118,6 +119,7 @@ class Validator:
         self.structure()
         self.tasks()
         self.flows()
+        check_events(self)
         self.reachability()
         self.policies()
         ModelError.collect(self.problems)
@@ -323,6 +325,7 @@ class Validator:
             if isinstance(n, TaskSpec):
                 side_entries |= {x for x in (n.handoff, n.on_error,
                                              n.timeout.to if n.timeout else None) if x}
+                side_entries |= set(catch_targets(n))
         for nid, node in nodes.items():
             at = ("nodes", nid)
             n_in, n_out = len(incoming[nid]), len(outgoing[nid])
@@ -386,7 +389,8 @@ class Validator:
                 succ[f.source].add(f.target)
         for nid, n in nodes.items():
             if isinstance(n, TaskSpec):
-                for x in (n.handoff, n.on_error, n.timeout.to if n.timeout else None):
+                for x in (n.handoff, n.on_error, n.timeout.to if n.timeout else None,
+                          *catch_targets(n)):
                     if x in succ:
                         succ[nid].add(x)
         seen = {starts[0]}

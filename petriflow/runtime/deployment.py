@@ -47,6 +47,13 @@ class TaskInfo:
     error: ProgramTransition | None = None
     timeout_after: float | None = None
     remind_every: float | None = None
+    # messages that end the wait: message name -> (transition, what the message carries)
+    catches: dict[str, tuple[ProgramTransition, dict[str, ColorSet]]] = field(
+        default_factory=dict)
+    kind_value: str = field(init=False)  # kind.value, read on every offer
+
+    def __post_init__(self) -> None:
+        self.kind_value = self.kind.value
 
 
 class Deployment:
@@ -97,7 +104,14 @@ class Deployment:
                 info.check, info.check_text = compile_expr(expr), node.check
             work = self.program.places[t.outs[0][0]]
             for u in self.program.transitions:
-                if any(self.program.places[p] == work for p, _ in u.ins):
+                if u.task == info.id and u.meta.get("interrupting") == "false":
+                    # a non-interrupting event of the task: it leaves the work item open
+                    if u.action == Action.TIMEOUT.value:
+                        info.timeout = u
+                        info.timeout_after = float(u.meta.get("after_seconds", "0"))
+                    elif u.action == Action.MESSAGE.value:
+                        info.catches[u.meta.get("message", u.task)] = (u, {})
+                elif any(self.program.places[p] == work for p, _ in u.ins):
                     if u.action in (Action.COMPLETE.value, Action.HANDOFF.value):
                         info.answers.append(u)
                     elif u.action == Action.TIMEOUT.value:
@@ -105,6 +119,11 @@ class Deployment:
                         info.timeout_after = float(u.meta.get("after_seconds", "0"))
                     elif u.action == Action.ERROR.value:
                         info.error = u
+                    elif u.action == Action.MESSAGE.value:
+                        prefix = output_var("")
+                        info.catches[u.meta.get("message", u.task)] = (u, {
+                            n[len(prefix):]: c for n, c in u.answers.items()
+                            if n.startswith(prefix)})
             complete = next((u for u in info.answers if u.action == Action.COMPLETE.value),
                             None)
             if complete is not None:  # the net is the authority on what an answer holds
@@ -114,11 +133,30 @@ class Deployment:
                 info.writes = tuple(info.colors)
             self.tasks[info.id] = info
             self.by_place[work] = info
+        # a transition that takes a work item with non-interrupting events -> its variants
+        # (one per state of those events: armed or fired); see variant()
+        self.variants: dict[str, list[ProgramTransition]] = {}
+        for u in self.program.transitions:
+            base = u.meta.get("variant_of")
+            if base is not None:
+                group = self.variants.setdefault(base, [self.program.by_id[base]])
+                group.append(u)
+                self.variants[u.id] = group
         self.offer_place = {t.id: self.program.places[t.outs[0][0]]
                             for t in self.program.transitions
                             if t.action == Action.OFFER.value}
         self.start = self.program.by_id[compiled.start_transition()]
+        # (transition, actor kind) -> the audit text of its plain steps (audit.plain_middle)
+        self.plain_texts: dict[tuple[str, str], str] = {}
         self.inputs = {n[len(output_var("")):]: c for n, c in self.start.answers.items()}
+
+    def variant(self, t: ProgramTransition, counts: list[int]) -> ProgramTransition:
+        """The variant of ``t`` whose control inputs are marked (``t`` itself when it has
+        none): the variants differ only in which token of each pending event they take."""
+        group = self.variants.get(t.id)
+        if group is None:
+            return t
+        return next((u for u in group if all(counts[p] >= w for p, w in u.ins)), t)
 
     def env_for(self, info: TaskInfo, values: Mapping[str, Any], actor: str | None
                 ) -> dict[str, Any]:

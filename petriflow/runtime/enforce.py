@@ -39,6 +39,7 @@ from petriflow.net.evaluate import compile_expr
 from petriflow.net.expr import Field, Var, subexpressions
 
 PASS, FAIL = "pass", "fail"
+_ANSWERS = (Action.COMPLETE.value, Action.HANDOFF.value)  # (an enum's .value costs a call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,25 @@ class Enforcer:
             self.scopes.setdefault(agent, set(tasks))
         self._scope_ids = {ob.policy.agent: ob.policy.id for ob in self.compiled.obligations
                            if isinstance(ob.policy, AgentScope)}
+        # Decided once per deployed process, so that the engine skips the calls for the
+        # many steps no policy concerns (routing, offers): see :meth:`concerns`.
+        self.stateful = any(r.reads is None for r in self.after_checks)
+        self.remembers = frozenset(
+            self.remember_fired | set(self.actor_tasks)
+            | {t for _, tasks, reviews, _ in self.reviews for t in tasks | reviews})
+        self._reviews_of: dict[str, list[tuple[str, frozenset[str], frozenset[str], Any]]] = {}
+        for review in self.reviews:  # in declaration order, as remember() applies them
+            for t in sorted(review[1] | review[2]):
+                self._reviews_of.setdefault(t, []).append(review)
+
+    def concerns(self, transition: str, agent: str | None, written: Mapping[str, Any]
+                 ) -> bool:
+        """False when :meth:`evaluate` would allow the step with no outcome to record: no
+        rule names the transition, no agent acts, and the step writes no field (a state
+        condition can only become true at a step that writes what it reads). Inlined by
+        the engine's hot path; ``tests/runtime/test_enforce.py`` checks the two agree."""
+        return (transition in self.rules or agent is not None or self.stateful
+                or bool(written and self.after_checks))
 
     def _rule(self, transitions: tuple[str, ...] | list[str], rule: _Rule) -> None:
         for t in transitions:
@@ -176,7 +196,7 @@ class Enforcer:
         since they held before the step and their inputs did not change)."""
         outcomes: list[tuple[str, str]] = []
         failure = reason = None
-        if agent is not None and action in (Action.COMPLETE.value, Action.HANDOFF.value):
+        if agent is not None and action in _ANSWERS:
             scope = self.scopes.get(agent)
             if scope is not None:
                 pid = self._scope_ids.get(agent, f"registry:{agent}")
@@ -229,7 +249,7 @@ class Enforcer:
                 actors = {k: list(v) for k, v in done.items()}
                 actors.setdefault(task, []).append(actor)
                 changed["actors"] = actors
-        for pid, tasks, reviews, cond in self.reviews:
+        for pid, tasks, reviews, cond in self._reviews_of.get(transition, ()):
             pending = pid in (changed or memory).get("pending", ())
             if transition in tasks and cond is not None and not pending:
                 try:

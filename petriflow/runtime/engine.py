@@ -10,7 +10,10 @@ timers that changed. A policy that refuses a step commits only the refusal.
 External work (people, agents, bots, APIs, messages) waits as work items. Agents and
 services with a registered handler are called right after the commit that offered
 their item ("inline" dispatch), or when a scheduler calls :meth:`Engine.perform`
-("deferred" dispatch, used by simulations that model the time a call takes).
+("deferred" dispatch, used by simulations that model the time a call takes). On a
+store that keeps nothing across a crash (the in-memory store), inline calls join the
+transaction that offered their item, so a request and the calls it leads to are one
+write, with the same steps in the same order (:meth:`Engine._perform_offered`).
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from petriflow.errors import (
     PolicyRefusal,
     WorkItemError,
 )
-from petriflow.governance.audit import AuditEvent, EventKind, seal
+from petriflow.governance.audit import AuditEvent, EventKind, plain_middle, seal, seal_plain
 from petriflow.governance.participants import ParticipantKind
-from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess
+from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
 from petriflow.model.document import from_document, to_document
 from petriflow.net.colors import DecimalColor
 from petriflow.runtime.clock import Clock, SystemClock
@@ -67,6 +70,7 @@ from petriflow.store.base import (
 )
 
 ENGINE = "engine"
+_OFFER, _HANDOFF = Action.OFFER.value, Action.HANDOFF.value  # (an enum's .value costs a call)
 
 
 @dataclass
@@ -88,6 +92,7 @@ class _Txn:
     timers: list[Timer] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
     offered: list[WorkItem] = field(default_factory=list)
+    performed: int = 0      # how many of ``offered`` were considered for an inline call
 
 
 class Engine:
@@ -298,11 +303,57 @@ class Engine:
 
     def deliver(self, case_id: str, task: str, outputs: Mapping[str, Any] | None = None
                 ) -> CaseRecord:
-        """A message for a receive task of the case arrived."""
+        """A message for a receive task of the case arrived. ``task`` may also name a
+        message that an open work item catches (a receive task after an event-based
+        gateway, a task's ``catch``): its transition fires and ends the wait."""
         items = [i for i in self.store.work_items(case=case_id) if i.task == task]
         if not items:
-            raise WorkItemError(f"case {case_id} is not waiting for {task}", case=case_id)
+            return self._catch(case_id, task, outputs)
         return self.complete(items[0].id, None, outputs)
+
+    def _catch(self, case_id: str, message: str, outputs: Mapping[str, Any] | None
+               ) -> CaseRecord:
+        for open_item in self.store.work_items(case=case_id):
+            if not open_item.status.open:
+                continue
+            tx, item, info = self._open_item(open_item.id)
+            if message not in info.catches:
+                continue
+            t, colors = info.catches[message]
+            t = tx.dep.variant(t, tx.counts)
+            values = self._validate(colors, dict(outputs or {}), f"message {message}")
+            env = {output_var(k): v for k, v in values.items()}
+            # the wait after an event gateway completes; a task's catch interrupts it; a
+            # non-interrupting one leaves it open and happens at most once per offer
+            closes = ItemStatus.WITHDRAWN if t.task == info.id else ItemStatus.COMPLETED
+            if t.meta.get("interrupting") == "false":
+                if tx.dep.program.why_not(t, tx.counts, tx.data, dict(env)) is not None:
+                    continue  # it has happened already while this item waits
+                self._fire(tx, t, env, actor=None, actor_kind="message",
+                           reason=f"message {message} arrived; {item.task} goes on")
+                self._settle(tx)
+                self._commit(tx)
+                self._drain()
+                return self._case(case_id)
+            try:
+                reason = tx.dep.program.why_not(t, tx.counts, tx.data, dict(env))
+                if reason is not None:  # the receive task's check is false on this message
+                    self._event(tx, EventKind.REFUSED, transition=t.id, task=t.task,
+                                action=t.action, actor_kind="message", binding=_binding(env),
+                                reason=f"message {message}: {reason}", work_item=item.id,
+                                policies=(("outcome_check", "fail"),))
+                    raise PolicyRefusal(f"case {tx.rec.id}: message {message}: {reason}",
+                                        case=tx.rec.id, policy="outcome_check")
+                self._fire(tx, t, env, actor=None, actor_kind="message", item=item,
+                           closes=closes, reason=f"message {message} arrived")
+            except PolicyRefusal:
+                self._commit(tx)  # the refusal is recorded; nothing else changed
+                raise
+            self._settle(tx)
+            self._commit(tx)
+            self._drain()
+            return self._case(case_id)
+        raise WorkItemError(f"case {case_id} is not waiting for {message}", case=case_id)
 
     def perform(self, item_id: str) -> CaseRecord:
         """Call the agent or service that does a work item (deferred dispatch)."""
@@ -364,7 +415,18 @@ class Engine:
         info = tx.dep.by_place[item.place]
         if timer.kind == "timeout":
             assert info.timeout is not None
-            self._fire(tx, info.timeout, {}, actor=None, actor_kind="timer", item=item,
+            timeout = tx.dep.variant(info.timeout, tx.counts)
+            if timeout.meta.get("interrupting") == "false":  # the item stays open
+                tx.cancel.append(timer.id)
+                if tx.dep.program.why_not(timeout, tx.counts, tx.data, {}) is None:
+                    self._fire(tx, timeout, {}, actor=None, actor_kind="timer",
+                               reason=f"{_duration(info.timeout_after)} passed; "
+                               f"{item.task} goes on")
+                self._settle(tx)
+                self._commit(tx)
+                self._drain()
+                return True
+            self._fire(tx, timeout, {}, actor=None, actor_kind="timer", item=item,
                        closes=ItemStatus.TIMED_OUT, reason=f"no answer within "
                        f"{_duration(info.timeout_after)}")
             self._settle(tx)
@@ -502,7 +564,7 @@ class Engine:
             raise EngineError(f"process {rec.process} is suspended", case=rec.id,
                               hint="resume the process first")
         dep = self.deployment(rec.fingerprint)
-        return _Txn(dep, rec, dep.program.counts_of(rec.marking), rec.data or None,
+        return _Txn(dep, rec, dep.program.counts_of(rec.marking), rec.data,
                     rec.memory, rec.status, rec.incident, rec.version, rec.head,
                     self.clock.now())
 
@@ -549,7 +611,14 @@ class Engine:
         tx.events.append(event)
         return event
 
-    def _commit(self, tx: _Txn, *, new: bool = False) -> None:
+    def _commit(self, tx: _Txn, *, new: bool = False, batch: bool = True) -> None:
+        if batch and tx.performed < len(tx.offered) and self.dispatch == "inline" and \
+                not getattr(self.store, "durable", False):
+            try:
+                self._perform_offered(tx)
+            except BaseException:
+                self._commit(tx, new=new, batch=False)  # what came before the failed call
+                raise
         program = tx.dep.program
         old = tx.rec
         rec = CaseRecord(old.id, old.process, old.fingerprint, tx.status,
@@ -582,10 +651,45 @@ class Engine:
             for timer in tx.timers:
                 dues[timer.id] = timer.due
         if self.dispatch == "inline":
-            self._queue.extend(i.id for i in tx.offered if i.kind in ("agent", "bot", "api"))
+            self._queue.extend(i.id for i in tx.offered[tx.performed:]
+                               if i.kind in ("agent", "bot", "api"))
         for hook in self.on_offer:
             for offered in tx.offered:
                 hook(tx.items.get(offered.id, offered))
+
+    def _perform_offered(self, tx: _Txn) -> None:
+        """Inline dispatch on a store that keeps nothing across a crash: call the agents
+        and services of the items this transaction offered before it commits, so that a
+        request and the calls it leads to are one write (as :meth:`_drain` would call
+        them, in the same order, one after the other). A durable store commits each
+        offer first instead, so that recovery finds the item (and its idempotency key)
+        whatever happens during the call. If a call raises, the transaction is taken
+        back to before that call (and committed so), and the items after it wait in the
+        queue, as they would have after separate commits."""
+        while tx.performed < len(tx.offered):
+            offered = tx.offered[tx.performed]
+            if offered.kind not in ("agent", "bot", "api"):
+                tx.performed += 1
+                continue
+            if tx.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED) or \
+                    self._process_suspended(tx.rec):
+                tx.performed = len(tx.offered)  # as _drain: left for resume
+                return
+            item = tx.items.get(offered.id, offered)
+            tx.performed += 1
+            if not item.status.open:
+                continue
+            saved = (list(tx.events), dict(tx.items), list(tx.timers), list(tx.cancel),
+                     list(tx.offered), tx.counts, tx.data, tx.memory, tx.status,
+                     tx.incident, tx.seq, tx.head, tx.now, tx.performed)
+            tx.now = max(tx.now, self.clock.now())
+            try:
+                self._perform(tx, item, tx.dep.by_place[item.place])
+            except BaseException:
+                (tx.events, tx.items, tx.timers, tx.cancel, tx.offered, tx.counts, tx.data,
+                 tx.memory, tx.status, tx.incident, tx.seq, tx.head, tx.now,
+                 tx.performed) = saved
+                raise
 
     def _commit_changes(self, tx: _Txn) -> None:
         if tx.events or tx.items or tx.timers or tx.cancel:
@@ -616,38 +720,59 @@ class Engine:
               actor_kind: str, item: WorkItem | None = None,
               closes: ItemStatus = ItemStatus.COMPLETED, confidence: float | None = None,
               rationale: str | None = None, reason: str | None = None,
-              reads: tuple[str, ...] = ()) -> None:
+              reads: tuple[str, ...] = (), checked: bool = False) -> None:
         """Fire ``t`` in the transaction, under the policies; a refusal raises PolicyRefusal
-        after recording it (the caller decides whether the refusal commits)."""
+        after recording it (the caller decides whether the refusal commits). ``checked``:
+        the caller has just seen ``t`` enabled with ``env`` in this very state."""
         dep = tx.dep
-        program = dep.program
         before = tx.data
-        step = program.fire(t, tx.counts, before, env)
+        step = dep.program.fire(t, tx.counts, before, env, checked=checked)
         # an agent acting is an agent acting, whichever work item it reaches for
         agent = actor if actor is not None and actor in dep.agent_ids else None
         outcomes: tuple[tuple[str, str], ...] = ()
         if self.enforce:
-            verdict = dep.enforcer.evaluate(t.id, t.task, t.action, actor, agent, before,
+            enforcer = dep.enforcer
+            tid = t.id
+            # Enforcer.concerns, inlined: most steps (routing, offers) concern no policy
+            if tid in enforcer.rules or agent is not None or enforcer.stateful or \
+                    (step.written and enforcer.after_checks):
+                verdict = enforcer.evaluate(tid, t.task, t.action, actor, agent, before,
                                             step.data, tx.memory, step.written)
-            outcomes = verdict.outcomes
-            if not verdict.allowed:
-                self._event(tx, EventKind.REFUSED, transition=t.id, task=t.task,
-                            action=t.action, actor=actor, actor_kind=actor_kind,
-                            binding=_binding(env), policies=outcomes, reason=verdict.reason,
-                            work_item=item.id if item else None, confidence=confidence,
-                            rationale=rationale)
-                raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: {verdict.reason}",
-                                    case=tx.rec.id, policy=verdict.failure or "",
-                                    transition=t.id)
-            tx.memory = dep.enforcer.remember(t.id, actor, step.data, tx.memory)
+                outcomes = verdict.outcomes
+                if not verdict.allowed:
+                    self._event(tx, EventKind.REFUSED, transition=tid, task=t.task,
+                                action=t.action, actor=actor, actor_kind=actor_kind,
+                                binding=_binding(env), policies=outcomes,
+                                reason=verdict.reason, work_item=item.id if item else None,
+                                confidence=confidence, rationale=rationale)
+                    raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: "
+                                        f"{verdict.reason}", case=tx.rec.id,
+                                        policy=verdict.failure or "", transition=tid)
+            if tid in enforcer.remembers:
+                tx.memory = enforcer.remember(tid, actor, step.data, tx.memory)
         tx.counts = step.counts
         tx.data = step.data
-        event = self._event(
-            tx, EventKind.STEP, transition=t.id, task=t.task, action=t.action, actor=actor,
-            actor_kind=actor_kind, agent_version=dep.agent_versions.get(agent) if agent else None,
-            binding=_binding(env), reads=reads, writes=step.written, policies=outcomes,
-            confidence=confidence, rationale=rationale, reason=reason,
-            work_item=item.id if item is not None else None)
+        # the event, built in place (this is the engine's hottest path; see _event)
+        tx.seq += 1
+        binding = _binding(env) if len(env) > 1 or DATA_VAR not in env else {}
+        event = AuditEvent(tx.rec.id, tx.seq, EventKind.STEP, tx.now, t.id, t.task, t.action,
+                           actor, actor_kind,
+                           dep.agent_versions.get(agent) if agent else None, binding,
+                           reads, step.written, outcomes, confidence, rationale, reason,
+                           item.id if item is not None else None, tx.head)
+        if self.audit:
+            if actor is None and item is None and not binding and not step.written and \
+                    not outcomes and not reads and reason is None and confidence is None \
+                    and rationale is None:  # a plain step (routing, an offer)
+                middle = dep.plain_texts.get((t.id, actor_kind))
+                if middle is None:
+                    middle = dep.plain_texts[t.id, actor_kind] = plain_middle(
+                        t.id, t.task, t.action, actor_kind)
+                seal_plain(event, middle)
+            else:
+                seal(event)
+        tx.head = event.hash
+        tx.events.append(event)
         if item is not None:
             tx.items[item.id] = WorkItem(item.id, item.case, item.task, item.place, item.kind,
                                          closes, item.created, item.role, item.agent,
@@ -655,19 +780,18 @@ class Engine:
                                          item.lease_until, tx.now, t.action, item.leased_by,
                                          item.answer)
             tx.cancel.extend(_timer_ids(item, dep.by_place[item.place]))
-        if t.action == Action.OFFER.value:
+        if t.action == _OFFER:
             self._offer(tx, t, event)
 
     def _offer(self, tx: _Txn, t: ProgramTransition, event: AuditEvent) -> None:
         dep = tx.dep
         place = dep.offer_place[t.id]
         info = dep.by_place[place]
-        item_id = f"{tx.rec.id}.{event.seq}"
+        case, seq = tx.rec.id, event.seq
+        item_id = f"{case}.{seq}"
         due = tx.now + info.timeout_after if info.timeout is not None else None
-        item = WorkItem(id=item_id, case=tx.rec.id, task=info.id, place=place,
-                        kind=info.kind.value, status=ItemStatus.OFFERED, created=tx.now,
-                        role=info.role, agent=info.agent, key=f"{tx.rec.id}:{event.seq}",
-                        due=due)
+        item = WorkItem(item_id, case, info.id, place, info.kind_value, ItemStatus.OFFERED,
+                        tx.now, info.role, info.agent, key=f"{case}:{seq}", due=due)
         tx.items[item_id] = item
         tx.offered.append(item)
         if due is not None:
@@ -695,7 +819,7 @@ class Engine:
                 break
             fired += 1
             try:
-                self._fire(tx, t, {}, actor=None, actor_kind="auto")
+                self._fire(tx, t, {}, actor=None, actor_kind="auto", checked=True)
             except PolicyRefusal as exc:
                 tx.incident = str(exc)
                 self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,
@@ -705,7 +829,7 @@ class Engine:
             tx.status, tx.incident = CaseStatus.COMPLETED, None
         elif tx.incident is not None:
             tx.status = CaseStatus.FAILED
-        elif any(tx.counts[p] for p in program.work_places):
+        elif program.waits(tx.counts):
             tx.status = CaseStatus.WAITING
         else:
             marked = ", ".join(sorted(program.named(tx.counts)))
@@ -718,19 +842,21 @@ class Engine:
 
     def _validate(self, colors: Mapping[str, Any], values: Mapping[str, Any], what: str,
                   optional: Iterable[str] = ()) -> dict[str, Any]:
-        unknown = sorted(set(values) - set(colors))
-        if unknown:
-            raise OutputError(f"{what}: unknown field(s) {', '.join(unknown)}",
-                              hint=f"expected: {', '.join(colors) or 'none'}")
-        missing = sorted(set(colors) - set(values) - set(optional))
-        if missing:
-            raise OutputError(f"{what}: missing field(s) {', '.join(missing)}")
+        if values.keys() != colors.keys():  # (the usual case, equal, costs one comparison)
+            unknown = sorted(set(values) - set(colors))
+            if unknown:
+                raise OutputError(f"{what}: unknown field(s) {', '.join(unknown)}",
+                                  hint=f"expected: {', '.join(colors) or 'none'}")
+            missing = sorted(set(colors) - set(values) - set(optional))
+            if missing:
+                raise OutputError(f"{what}: missing field(s) {', '.join(missing)}")
         out = {}
         for name, value in values.items():
-            if isinstance(value, float) and isinstance(colors[name], DecimalColor):
+            color = colors[name]
+            if isinstance(value, float) and isinstance(color, DecimalColor):
                 value = Decimal(repr(value))  # the shortest decimal that reads back the same
             try:
-                out[name] = colors[name].validate(value)
+                out[name] = color.validate(value)
             except ColorError as exc:
                 raise OutputError(f"{what}: field '{name}': {exc}") from None
         return out
@@ -768,10 +894,9 @@ class Engine:
                         work_item=item.id, confidence=confidence, rationale=rationale,
                         policies=((rule, "fail"),))
             raise PolicyRefusal(f"case {tx.rec.id}: {reason}", case=tx.rec.id, policy=rule)
-        closes = (ItemStatus.HANDED_OFF if chosen.action == Action.HANDOFF.value
-                  else ItemStatus.COMPLETED)
+        closes = ItemStatus.HANDED_OFF if chosen.action == _HANDOFF else ItemStatus.COMPLETED
         self._fire(tx, chosen, env, actor=actor, actor_kind=kind, item=item, closes=closes,
-                   confidence=confidence, rationale=rationale, reads=info.reads)
+                   confidence=confidence, rationale=rationale, reads=info.reads, checked=True)
 
     def candidates(self, item_id: str, people: Iterable[str]) -> list[str]:
         """Those of ``people`` who may do the work item now (role, candidate rule,
@@ -814,24 +939,25 @@ class Engine:
 
     def _call(self, tx: _Txn, item: WorkItem, info: TaskInfo) -> None:
         """Call the agent or service of an open item and commit what came of it."""
+        self._commit_changes(self._perform(tx, item, info))
+
+    def _perform(self, tx: _Txn, item: WorkItem, info: TaskInfo) -> _Txn:
+        """Call the agent or service of an open item and apply what came of it to the
+        transaction (returned: a durable store commits the answer first, see _record)."""
         if item.kind == "agent":
             if item.agent in self._switch_set("agent", ()):
                 if self._fallback(tx, item, info):
                     self._settle(tx)
-                self._commit_changes(tx)
-                return
+                return tx
             adapter = self._agents.get(item.agent or "")
             if adapter is None:  # waits for someone to answer on the agent's behalf
-                self._commit_changes(tx)
-                return
+                return tx
         elif item.kind in ("bot", "api"):
             handler = self._services.get(info.id)
             if handler is None:
-                self._commit_changes(tx)
-                return
+                return tx
         else:
-            self._commit_changes(tx)
-            return
+            return tx
         assert tx.data is not None
         recorded = item.answer
         if recorded is not None and recorded.get("attempt") == item.attempt:
@@ -843,8 +969,7 @@ class Engine:
             except (PolicyRefusal, OutputError, NotEnabledError) as exc:
                 self._failed(tx, item, info, str(exc), permanent=False)
             self._settle(tx)
-            self._commit(tx)
-            return
+            return tx
         attempt = item.attempt + 1
         hidden = tx.dep.enforcer.hidden.get(item.agent or "")
         fields = (tx.dep.enforcer.visible(item.agent, info.reads) if item.agent
@@ -897,7 +1022,7 @@ class Engine:
         except Exception as exc:  # a handler's failure is the case's business, not ours
             self._failed(tx, item, info, f"{type(exc).__name__}: {exc}", permanent=False)
         self._settle(tx)
-        self._commit(tx)
+        return tx
 
     def _record(self, tx: _Txn, item: WorkItem, info: TaskInfo, output: dict[str, Any],
                 actor: str | None, confidence: float | None, rationale: str | None
@@ -931,7 +1056,8 @@ class Engine:
             tx.items[item.id] = replace(item, lease_until=due, leased_by="engine:retry")
             return
         if info.error is not None:
-            self._fire(tx, info.error, {}, actor=None, actor_kind=ENGINE, item=item,
+            self._fire(tx, tx.dep.variant(info.error, tx.counts), {}, actor=None,
+                       actor_kind=ENGINE, item=item,
                        closes=ItemStatus.FAILED, reason=f"gave up after {item.attempt} "
                        f"attempt(s): {reason}")
             return
@@ -949,6 +1075,7 @@ class Engine:
         handoff = next((t for t in info.answers if t.action == Action.HANDOFF.value), None)
         if handoff is None or tx.data is None:
             return False
+        handoff = tx.dep.variant(handoff, tx.counts)  # (non-interrupting events: see there)
         values = {w: tx.data[w] for w in info.writes}
         if info.confidence:
             values[info.confidence] = 0

@@ -104,13 +104,28 @@ class SimulatedParticipants:
             if item.kind in ("agent", "bot", "api"):
                 self.engine.perform(item.id)
             elif item.kind == "receive":
-                self.engine.deliver(item.case, item.task,
-                                    self.answers(item.task, dict(case.data)))
+                self._message(item, case.fingerprint, dict(case.data))
             else:
                 self._person(current, dict(case.data))
         except EngineError:
             pass  # a refusal is recorded in the journal; summaries count it there
         return True
+
+    def _message(self, item: WorkItem, fingerprint: str, data: dict[str, Any]) -> None:
+        """The message a receive item waits for; after an event-based gateway, one of the
+        messages it waits for, chosen at random (a timer may still win before)."""
+        info = self.engine.deployment(fingerprint).by_place[item.place]
+        choices = sorted(m for m, (t, _) in info.catches.items() if t.task != info.id)
+        if info.answers or not choices:
+            self.engine.deliver(item.case, item.task, self.answers(item.task, data))
+            return
+        name = self.rng.choice(choices)
+        b = self.scenario.behaviour(name)
+        n = next(self.counter)
+        values = {f: _coerce(c, generate(b.answers[f], self.rng, data, n)) if f in b.answers
+                  else _plausible(c, data.get(f), f, n)
+                  for f, c in info.catches[name][1].items()}
+        self.engine.deliver(item.case, name, values)
 
     def _person(self, item: WorkItem, data: dict[str, Any]) -> None:
         for m in self.scenario.behaviour(item.task).misbehave:

@@ -13,7 +13,7 @@ by side and checks that they agree on every step.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
 
@@ -56,14 +56,12 @@ class ProgramTransition:
     answers: dict[str, ColorSet]          # free variables: what the participant answers
     meta: dict[str, str]
     automatic: bool
+    task: str = field(init=False)            # the model element (origin.element)
+    action: str | None = field(init=False)   # its role in the translation (origin.role)
 
-    @property
-    def task(self) -> str:
-        return self.origin.element
-
-    @property
-    def action(self) -> str | None:
-        return self.origin.role
+    def __post_init__(self) -> None:
+        self.task = self.origin.element
+        self.action = self.origin.role
 
 
 class Program:
@@ -134,6 +132,9 @@ class Program:
         self.history = {self.index[p] for p in compiled.history_places}
         self.work_places = {self.index[p]: p for p, o in compiled.source_map.places.items()
                             if o.kind == "work item"}
+        self.work_indices = tuple(self.work_places)
+        self.ignored = self.history | {self.data_index}   # neither final nor in the way
+        self.implicit = compiled.implicit   # any number of end tokens ends the case
 
     # -- firing -------------------------------------------------------------------------
 
@@ -159,12 +160,18 @@ class Program:
         return None
 
     def fire(self, t: ProgramTransition, counts: list[int], data: Mapping[str, Any] | None,
-             env: dict[str, Any]) -> Step:
-        """Fire ``t``; ``env`` holds the validated answers. Raises NotEnabledError."""
-        reason = self.why_not(t, counts, data, env)
-        if reason is not None:
-            raise NotEnabledError(f"transition '{t.id}' is not enabled: {reason}",
-                                  transition=t.id)
+             env: dict[str, Any], *, checked: bool = False) -> Step:
+        """Fire ``t``; ``env`` holds the validated answers. Raises NotEnabledError.
+        ``checked``: :meth:`why_not` was just None for this state and these answers (as
+        :meth:`next_automatic` ensures), so it is not asked again."""
+        if checked:
+            if t.reads_data:
+                env[DATA_VAR] = data
+        else:
+            reason = self.why_not(t, counts, data, env)
+            if reason is not None:
+                raise NotEnabledError(f"transition '{t.id}' is not enabled: {reason}",
+                                      transition=t.id)
         new = counts.copy()
         for p, w in t.ins:
             new[p] -= w
@@ -220,15 +227,21 @@ class Program:
     # -- markings ------------------------------------------------------------------------
 
     def is_final(self, counts: list[int]) -> bool:
-        """Some end place is marked and no control token is left anywhere else."""
-        reached = False
-        for p, n in enumerate(counts):
-            if not n or p == self.data_index or p in self.history:
-                continue
-            if p not in self.final:
+        """The case has ended (models/SEMANTICS.md, Final markings): no control token is
+        left outside the end places, and they hold exactly one token (explicit
+        termination) or at least one (implicit termination)."""
+        reached = 0
+        final, ignored = self.final, self.ignored
+        for p in compress(self.place_range, counts):
+            if p in final:
+                reached += counts[p]
+            elif p not in ignored:
                 return False
-            reached = True
-        return reached
+        return reached == 1 or (reached > 1 and self.implicit)
+
+    def waits(self, counts: list[int]) -> bool:
+        """Some work place holds a token (a work item is open)."""
+        return any(map(counts.__getitem__, self.work_indices))
 
     def counts_of(self, marking: Mapping[str, int]) -> list[int]:
         counts = [0] * len(self.places)
@@ -237,7 +250,8 @@ class Program:
         return counts
 
     def named(self, counts: list[int]) -> dict[str, int]:
-        return {self.places[i]: n for i, n in enumerate(counts) if n and i != self.data_index}
+        places, data = self.places, self.data_index
+        return {places[i]: counts[i] for i in compress(self.place_range, counts) if i != data}
 
 
 def _update_of(net: Any, tid: TransitionId, color: RecordColor

@@ -45,7 +45,7 @@ class ReplayReport:
 
 def stored_marking(compiled: CompiledProcess, rec: CaseRecord) -> Marking:
     places: dict[str, Any] = {p: n for p, n in rec.marking.items() if n}
-    if rec.data:
+    if rec.data is not None:  # a stored case has started: its record exists, maybe empty
         places[DATA_PLACE] = [rec.data if isinstance(rec.data, Record) else Record(rec.data)]
     return Marking(places)
 

@@ -186,7 +186,7 @@ class Simulation:
             for e in self.engine.store.events(cid):
                 if e.kind == EventKind.STEP:
                     s.steps += 1
-                    if e.action in ("complete", "run"):
+                    if e.action in ("complete", "run", "message"):
                         s.tasks += 1
                     elif e.action == "handoff":
                         s.handoffs += 1

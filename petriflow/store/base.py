@@ -49,7 +49,9 @@ class ItemStatus(enum.Enum):
 class CaseRecord:
     """One case as stored. ``marking`` counts black control tokens per place; the data
     record of the place ``data`` is ``data``; ``memory`` is what run-time policy checks
-    remember (who completed which task, which tasks completed)."""
+    remember (who completed which task, which tasks completed). ``id``, ``process`` and
+    ``started`` are fixed when the case is created: a store need not write them again
+    (the SQL store does not)."""
 
     id: str
     process: str

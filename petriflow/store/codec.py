@@ -24,7 +24,9 @@ FORMAT = 1
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
-    if isinstance(value, tuple | set | frozenset):
+    if isinstance(value, Mapping):   # a read-only view, say: stored as its dict
+        return dict(value)
+    if isinstance(value, set | frozenset):
         return list(value)
     raise TypeError(f"cannot store a {type(value).__name__}")
 
@@ -40,10 +42,20 @@ def _hook(obj: dict[str, Any]) -> Any:
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
                             default=_default)
+# The C encoder that ``_ENCODER.encode`` sets up on every call, set up once (the commit
+# path encodes a handful of small documents per change; without circular-reference
+# markers, which plain data does not need).
+_C_ENCODE = (None if json.encoder.c_make_encoder is None else json.encoder.c_make_encoder(
+    None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False))
 
 
 def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    if _C_ENCODE is None:  # pragma: no cover - a Python without the C accelerator
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
+
+
+_DECODER = json.JSONDecoder(object_hook=_hook)   # set up once, not per call
 
 
 def loads(text: str | bytes | None, what: str) -> Any:
@@ -51,7 +63,7 @@ def loads(text: str | bytes | None, what: str) -> Any:
     if text is None:
         raise CorruptionError(f"{what}: the stored value is missing")
     try:
-        return json.loads(text, object_hook=_hook)
+        return _DECODER.decode(text if isinstance(text, str) else text.decode())
     except (ValueError, TypeError) as exc:
         raise CorruptionError(f"{what}: the stored value is not valid JSON ({exc})") from None
 
@@ -71,15 +83,23 @@ def decode_data(color: RecordColor | None, raw: Any, what: str) -> Mapping[str, 
                               ) from None
 
 
+EVENT_COLUMNS = ("case_id", "seq", "kind", "at", "prev", "hash", "body")
+
+
+def event_row(e: AuditEvent) -> tuple[Any, ...]:
+    """An event as a journal row, in the order of :data:`EVENT_COLUMNS` (tuples are
+    JSON arrays, so ``reads`` and ``policies`` go in as they are)."""
+    return (e.case, e.seq, e.kind, e.at, e.prev, e.hash, dumps({
+        "f": FORMAT, "transition": e.transition, "task": e.task, "action": e.action,
+        "actor": e.actor, "actor_kind": e.actor_kind, "agent_version": e.agent_version,
+        "binding": e.binding, "reads": e.reads, "writes": e.writes,
+        "policies": e.policies, "confidence": e.confidence, "rationale": e.rationale,
+        "reason": e.reason, "work_item": e.work_item}))
+
+
 def event_to_row(e: AuditEvent) -> dict[str, Any]:
-    return {"case_id": e.case, "seq": e.seq, "kind": e.kind, "at": e.at, "hash": e.hash,
-            "prev": e.prev, "body": dumps({
-                "f": FORMAT, "transition": e.transition, "task": e.task, "action": e.action,
-                "actor": e.actor, "actor_kind": e.actor_kind,
-                "agent_version": e.agent_version, "binding": dict(e.binding),
-                "reads": list(e.reads), "writes": dict(e.writes),
-                "policies": [list(p) for p in e.policies], "confidence": e.confidence,
-                "rationale": e.rationale, "reason": e.reason, "work_item": e.work_item})}
+    """:func:`event_row` by column name."""
+    return dict(zip(EVENT_COLUMNS, event_row(e), strict=True))
 
 
 def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
@@ -102,4 +122,5 @@ def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
         raise CorruptionError(f"{what}: cannot be read ({exc})") from None
 
 
-__all__ = ["FORMAT", "decode_data", "dumps", "event_from_row", "event_to_row", "loads"]
+__all__ = ["EVENT_COLUMNS", "FORMAT", "decode_data", "dumps", "event_from_row", "event_row",
+           "event_to_row", "loads"]

@@ -226,6 +226,7 @@ def _sink(out: Out) -> Iterator[Callable[[str], Any]]:
 _XES_STEP = {
     "start": "complete", "run": "complete", "end": "complete", "complete": "complete",
     "handoff": "complete", "offer": "schedule", "timeout": "ate_abort", "error": "ate_abort",
+    "message": "complete",
     "compensate": "complete", "skip": "autoskip",
 }
 _XES_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",

@@ -64,11 +64,15 @@ class InMemoryStore:
             journal.extend(change.events)
             # readers get read-only views: they cannot change what the store holds
             c = case
+            # (memory and labels read from this store and unchanged are its views already)
+            memory = (current.memory if current is not None and c.memory is current.memory
+                      else MappingProxyType(dict(c.memory)))
+            labels = (current.labels if current is not None and c.labels is current.labels
+                      else MappingProxyType(dict(c.labels)))
             self._cases[c.id] = CaseRecord(
                 c.id, c.process, c.fingerprint, c.status, MappingProxyType(dict(c.marking)),
                 c.data if isinstance(c.data, Record) else Record(c.data),
-                MappingProxyType(dict(c.memory)), c.version, c.head, c.started, c.updated,
-                c.incident, MappingProxyType(dict(c.labels)))
+                memory, c.version, c.head, c.started, c.updated, c.incident, labels)
             open_ = self._open.setdefault(case.id, {})
             for item in change.items:
                 self._items[item.id] = item

@@ -49,9 +49,11 @@ def improper_dead(compiled: CompiledProcess) -> StateFormula:
     history = set(compiled.history_places)
     others = tuple(p.id for p in compiled.net.places
                    if p.id != DATA_PLACE and p.id not in ends and p.id not in history)
-    proper = And((Compare("==", TokenSum(ends), IntConst(1)),
-                  Compare("==", TokenSum(others), IntConst(0)))) if others else Compare(
+    # explicit termination: exactly one end token; implicit: at least one
+    reached = Compare(">=", TokenSum(ends), IntConst(1)) if compiled.implicit else Compare(
         "==", TokenSum(ends), IntConst(1))
+    proper = And((reached, Compare("==", TokenSum(others), IntConst(0)))) if others \
+        else reached
     return And((Deadlock(), Not(proper)))
 
 

@@ -51,14 +51,16 @@ def has_binding(net: Net, marking: Marking, tid: str, **given: Any) -> bool:
 
 
 def is_final(compiled: CompiledProcess, marking: Marking) -> bool:
-    """The page's *final marking*: one ``end:*`` place with one token, the data record,
-    every other place empty except history places ``<task>:done``."""
+    """The page's *final marking*: ``end:*`` places holding one token in all (explicit
+    termination) or at least one (implicit termination), the data record, every other
+    place empty except history places ``<task>:done``."""
     ends = [p for p in marking if p.startswith("end:")]
-    if len(ends) != 1 or marking.count(ends[0]) != 1:
+    tokens = sum(marking.count(p) for p in ends)
+    if tokens == 0 or (tokens > 1 and compiled.termination != "implicit"):
         return False
     if marking.count(DATA_PLACE) != 1:
         return False
-    others = [p for p in marking if p not in (ends[0], DATA_PLACE) and not p.endswith(":done")]
+    others = [p for p in marking if p not in ends and p != DATA_PLACE and not p.endswith(":done")]
     return not others
 
 

@@ -174,7 +174,6 @@ def test_invoice_to_payment_above_the_cfo_limit_then_returned_and_reversed() -> 
     case.fire("payment_returned")
     case.fire("compensate:pay")
     case.do("reverse_payment")
-    case.fire("compensate:pay:skip")
     case.fire("compensation:done")
     assert case.ended_at() == "payment_returned"
     assert case.control() == {"end:payment_returned": 1}

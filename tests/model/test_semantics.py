@@ -993,22 +993,25 @@ def _book(case: Case, hotels: int, fail: bool) -> None:
     case.do("book_flight", fail=fail)
 
 
-def test_compensation_undoes_in_reverse_declaration_order_once_per_completion() -> None:
+def test_compensation_in_a_loop_undoes_once_per_completion_in_an_open_order() -> None:
+    """book_hotel is in a loop: no completion-order flags; the net leaves the order open
+    and the engine takes the first enabled (reverse declaration order)."""
     c = compile_text(COMPENSATION)
-    skip_arcs = [a for a in c.net.inputs["compensate:book_flight:skip"]]
-    assert [(a.place, a.kind) for a in skip_arcs if a.kind is ArcKind.INHIBITOR] == [
-        ("book_flight:done", ArcKind.INHIBITOR)]
+    assert not any(name.startswith("_later:") for name, _ in c.data_color.fields)
+    done_arcs = [a for a in c.net.inputs["compensation:done"]]
+    assert sorted((a.place, a.kind) for a in done_arcs if a.kind is ArcKind.INHIBITOR) == [
+        ("book_flight:done", ArcKind.INHIBITOR), ("book_hotel:done", ArcKind.INHIBITOR)]
     case = Case(c)
     _book(case, hotels=2, fail=True)
     assert case.control() == {"outcome:in": 1, "book_hotel:done": 2, "book_flight:done": 1}
     case.fire("outcome@undo")
     case.fire("undo")
     assert case.control()["compensation:0"] == 1
+    assert [t for t in case.token_enabled() if case.can(t)] == [
+        "compensate:book_flight", "compensate:book_hotel"]  # the order is left open
     undone = []
     while not case.is_final():
-        enabled = case.token_enabled()
-        assert len(enabled) == 1, enabled  # the chain is deterministic
-        (t,) = enabled
+        t = next(t for t in case.token_enabled() if case.can(t))  # as the engine picks
         if t.endswith(":offer"):
             task = t[: -len(":offer")]
             undone.append(task)
@@ -1019,21 +1022,78 @@ def test_compensation_undoes_in_reverse_declaration_order_once_per_completion() 
     assert case.ended_at() == "undo"
     assert case.control() == {"end:undo": 1}  # nothing left to undo
     assert [t for t in case.fired if t.startswith("compensat")] == [
-        "compensate:book_flight", "compensate:book_flight:skip",
-        "compensate:book_hotel", "compensate:book_hotel", "compensate:book_hotel:skip",
+        "compensate:book_flight", "compensate:book_hotel", "compensate:book_hotel",
         "compensation:done"]
 
 
-def test_skip_fires_only_when_nothing_is_left_to_undo() -> None:
+def test_compensation_ends_only_when_nothing_is_left_to_undo() -> None:
     case = Case(compile_text(COMPENSATION))
     _book(case, hotels=1, fail=True)
     case.fire("outcome@undo")
     case.fire("undo")
-    assert not case.can("compensate:book_flight:skip")
+    assert not case.can("compensation:done")
     with pytest.raises(NotEnabledError):
-        case.fire("compensate:book_flight:skip")
+        case.fire("compensation:done")
     case.fire("compensate:book_flight")
     assert case.control() == {"cancel_flight:in": 1, "book_hotel:done": 1}
+
+
+PARALLEL_COMPENSATION = """
+process: trip
+data:
+  fail: {type: bool}
+nodes:
+  s: {type: start}
+  fork: {type: parallel}
+  book_hotel: {type: task, kind: api, compensation: cancel_hotel}
+  book_flight: {type: task, kind: api, compensation: cancel_flight}
+  join: {type: parallel}
+  check: {type: task, kind: api, writes: [fail]}
+  outcome: {type: exclusive}
+  cancel_hotel: {type: task, kind: api}
+  cancel_flight: {type: task, kind: api}
+  ok: {type: end}
+  undo: {type: end, compensate: true}
+flows:
+  - s -> fork
+  - fork -> book_hotel
+  - fork -> book_flight
+  - book_hotel -> join
+  - book_flight -> join
+  - join -> check
+  - check -> outcome
+  - {from: outcome, to: undo, when: fail}
+  - {from: outcome, to: ok, default: true}
+"""
+
+
+@pytest.mark.parametrize("first", ["book_hotel", "book_flight"])
+def test_parallel_compensable_tasks_are_undone_in_reverse_completion_order(first: str) -> None:
+    second = "book_flight" if first == "book_hotel" else "book_hotel"
+    c = compile_text(PARALLEL_COMPENSATION)
+    assert sorted(n for n, _ in c.data_color.fields if n.startswith("_later:")) == [
+        "_later:book_flight:book_hotel", "_later:book_hotel:book_flight"]
+    case = Case(c)
+    case.start()
+    case.fire("fork")
+    case.do(first)
+    case.do(second)
+    case.fire("join")
+    case.do("check", fail=True)
+    case.fire("outcome@undo")
+    case.fire("undo")
+    undone = []
+    while not case.is_final():
+        enabled = [t for t in case.token_enabled() if case.can(t)]
+        assert len(enabled) == 1, enabled  # exactly one task is the latest to undo
+        (t,) = enabled
+        if t.endswith(":offer"):
+            undone.append(t[: -len(":offer")])
+            case.do(undone[-1])
+        else:
+            case.fire(t)
+    assert undone == [second.replace("book", "cancel"), first.replace("book", "cancel")]
+    assert case.control() == {"end:undo": 1}
 
 
 def test_a_normal_end_keeps_the_history_places() -> None:
@@ -1072,7 +1132,6 @@ def test_compensating_end_without_completions_only_skips() -> None:
     case.fire("gate@undo")
     case.fire("undo")
     assert not case.can("compensate:book")
-    case.fire("compensate:book:skip")
     case.fire("compensation:done")
     assert case.control() == {"end:undo": 1}
     assert case.is_final()

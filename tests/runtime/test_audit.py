@@ -190,3 +190,35 @@ def test_event_text_is_the_canonical_json(case: str, seq: int, at: float, opt: s
                policies, confidence, opt, opt, opt, "0" * 64)
     assert _event_text(e) == _canonical(e.body())
     assert isinstance(_Decimal, type)
+
+
+_odd = st.one_of(st.none(), st.booleans(), st.integers(), _text,
+                 st.decimals(allow_nan=False, allow_infinity=False, places=2))
+
+
+@settings(max_examples=200, deadline=None)
+@given(reads=st.lists(_odd, max_size=3).map(tuple),
+       policies=st.lists(st.lists(_odd, max_size=3).map(tuple), max_size=3).map(tuple),
+       keys=st.lists(_text, max_size=3))
+def test_event_text_of_unusual_shapes_is_still_the_canonical_json(
+        reads: tuple, policies: tuple, keys: list[str]) -> None:
+    """Reads that are not all strings and policies that are not (id, outcome) pairs take
+    the general path, and come out the same as the canonical encoder's."""
+    e = _Event("c", 1, "step", 0.0, reads=reads, policies=policies,
+               binding={k: _Decimal("1.5") for k in keys})
+    assert _event_text(e) == _canonical(e.body())
+
+
+from petriflow.governance.audit import event_hash as _event_hash  # noqa: E402
+from petriflow.governance.audit import plain_middle as _plain_middle  # noqa: E402
+from petriflow.governance.audit import seal_plain as _seal_plain  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_text, seq=st.integers(1, 10**6), at=st.floats(0, 1e9) | st.integers(0, 10**9),
+       opt=st.none() | _text, kind=_text, prev=_text)
+def test_a_plain_event_seals_to_the_same_hash(case: str, seq: int, at: float,
+                                              opt: str | None, kind: str, prev: str) -> None:
+    e = _Event(case, seq, kind, at, opt, opt, opt, None, opt, prev=prev)
+    _seal_plain(e, _plain_middle(opt, opt, opt, opt))
+    assert e.hash == _event_hash(e)

@@ -139,6 +139,12 @@ class Driver:
         if rec.status is CaseStatus.COMPLETED:
             assert program.is_final(program.counts_of(rec.marking)), rec.marking
             assert not open_items
+            # and independently (SEMANTICS.md, Final markings): only end and history
+            # places, one end token in all, or at least one under implicit termination
+            ends = sum(n for p, n in rec.marking.items() if p.startswith("end:"))
+            assert all(p.startswith("end:") or p.endswith(":done") or p == "data"
+                       for p, n in rec.marking.items() if n), rec.marking
+            assert ends == 1 or (ends > 1 and self.c.termination == "implicit"), rec.marking
         elif rec.status is CaseStatus.WAITING:
             assert open_items
             assert rec.incident is None
@@ -182,11 +188,25 @@ class Driver:
                 continue
             items = e.work_items(self.case_id)
             doable = [i for i in items if i.kind in ("human", "receive")]
-            if doable and rnd.random() < 0.8:
+            caught = sorted(m for i in items
+                            for m, (t, _) in dep.by_place[i.place].catches.items()
+                            if t.task == dep.by_place[i.place].id and (
+                                t.meta.get("interrupting") != "false"  # or not yet happened:
+                                or rec.marking.get(f"{t.id}:armed")))
+            caught = sorted(set(caught))
+            if caught and rnd.random() < 0.1:  # a message that interrupts a task
+                self.request(partial(e.deliver, self.case_id, rnd.choice(caught)))
+            elif doable and rnd.random() < 0.8:
                 item = rnd.choice(doable)
                 info = dep.by_place[item.place]
                 outputs = self.answers(info.writes)
-                if item.kind == "receive":
+                events = sorted(m for m, (t, _) in info.catches.items() if t.task != info.id)
+                if item.kind == "receive" and events and not info.answers:
+                    name = rnd.choice(events)  # one of the messages of a deferred choice
+                    outputs = {w: random_value(c, rnd)
+                               for w, c in info.catches[name][1].items()}
+                    self.request(partial(e.deliver, self.case_id, name, outputs))
+                elif item.kind == "receive":
                     self.request(partial(e.deliver, self.case_id, item.task, outputs))
                 else:
                     who = item.claimed_by or rnd.choice(PEOPLE)

@@ -8,7 +8,7 @@ documented in ``models/BPMN.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from petriflow.errors import ModelError, Problem
@@ -21,7 +21,7 @@ from petriflow.model.bpmn.document import (
     read_file,
 )
 from petriflow.model.bpmn.importer import Importer, Mapping
-from petriflow.model.bpmn.termination import ending_problems
+from petriflow.model.bpmn.termination import check_endings
 from petriflow.model.compile import compile_loaded
 from petriflow.model.compiled import CompiledProcess
 from petriflow.model.loader import LoadedProcess, SourceLines, load_policies, spec_from_data
@@ -36,6 +36,9 @@ class BpmnImport:
     process_id: str
     warnings: list[Problem] = field(default_factory=list)
     processes: list[str] = field(default_factory=list)  # BPMN ids of the imported pools
+    # what it was imported from: a collaboration may be imported again with pools that
+    # end on their own (implicit termination) when the joined end cannot express it
+    source: tuple[Definitions, str | None, tuple[str | Path, ...]] | None = None
 
 
 def split_target(target: str | Path) -> tuple[Path, str | None]:
@@ -67,10 +70,12 @@ def _in_bpmn_words(exc: ModelError, mapping: Mapping) -> ModelError:
 
 
 def import_definitions(defs: Definitions, process: str | None = None,
-                       extra_policies: list[str | Path] = ()) -> BpmnImport:  # type: ignore[assignment]
+                       extra_policies: list[str | Path] = (),  # type: ignore[assignment]
+                       implicit: bool = False) -> BpmnImport:
     chosen = choose_processes(defs, process)
     name = collaboration_name(defs, chosen) if len(chosen) > 1 else None
-    imp = Importer(defs, chosen[0], pools=chosen[1:] and chosen, name=name)
+    imp = Importer(defs, chosen[0], pools=chosen[1:] and chosen, name=name,
+                   implicit=implicit and len(chosen) > 1)
     data = imp.run()
     src = SourceLines(defs.file, dict(imp.lines))
     try:
@@ -97,7 +102,8 @@ def import_definitions(defs: Definitions, process: str | None = None,
     ModelError.collect(problems)
     loaded = LoadedProcess(spec, src, defs.path, policies, sources, paths)
     return BpmnImport(loaded, imp.map, name or str(chosen[0].get("id")), imp.warnings,
-                      [str(p.get("id")) for p in chosen])
+                      [str(p.get("id")) for p in chosen],
+                      (defs, process, tuple(extra_policies)))
 
 
 def load_bpmn(path: str | Path, process: str | None = None,
@@ -120,8 +126,32 @@ def compile_import(imported: BpmnImport) -> CompiledProcess:
         raise _in_bpmn_words(exc, imported.mapping) from None
     lines = {k[1]: v for k, v in imported.loaded.source.lines.items()
              if len(k) == 2 and k[0] == "nodes"}
-    ModelError.collect(ending_problems(compiled, imported.mapping,
-                                       imported.loaded.source.file, lines))  # type: ignore[arg-type]
+    problems, implicit = check_endings(compiled, imported.mapping,
+                                       imported.loaded.source.file, lines)  # type: ignore[arg-type]
+    if problems and len(imported.processes) > 1 and not imported.mapping.implicit \
+            and imported.source is not None:
+        # a collaboration whose pools end on their own: import it again with each pool's
+        # end an end event of the case, under implicit termination (BPMN.md, Endings)
+        again = import_definitions(*imported.source, implicit=True)
+        compiled = compile_import(again)  # raises what even that cannot express
+        imported.loaded, imported.mapping = again.loaded, again.mapping
+        imported.warnings[:] = [*again.warnings, Problem(
+            "termination: implicit (the pools end on their own, each at its own end event: "
+            "the case ends when no pool has a branch left running)",
+            file=imported.loaded.source.file)]
+        return compiled
+    ModelError.collect(problems)
+    if implicit and not compiled.implicit:
+        # BPMN's implicit termination: the same net, ending when no token is left outside
+        # the end events (models/SEMANTICS.md, Termination)
+        spec = imported.loaded.spec.model_copy(update={"termination": "implicit"})
+        imported.loaded = replace(imported.loaded, spec=spec)
+        compiled = compile_loaded(imported.loaded)
+        ends = ", ".join(sorted({p.element or "?" for p in implicit}))
+        imported.warnings.append(Problem(
+            f"termination: implicit (end event(s) {ends} can be reached while other "
+            "branches still run; the case ends when every branch has ended)",
+            file=imported.loaded.source.file))
     return compiled
 
 

@@ -5,9 +5,11 @@ the BPMN element the importer maps back onto it, and everything BPMN has no word
 (fields, agents, policies, what tasks read and write, checks, candidate rules,
 confidence, handoffs, retries, reminders, compensation) travels in
 ``extensionElements`` of the petriflow namespace, so that importing the file gives the
-same process and the same net. Timeouts and error handlers are interrupting boundary
-events marked ``<pf:direct/>`` (the importer then leads the timeout or error straight
-to the target of the event's one flow instead of making the event a node).
+same process and the same net. Timeouts, error handlers and caught messages are
+interrupting boundary events marked ``<pf:direct/>`` (the importer then leads the
+timeout, error or message straight to the target of the event's one flow instead of
+making the event a node); timers are timer catch events, ``event`` gateways
+event-based gateways.
 
 The drawing comes from :func:`petriflow.model.layout.layout` (left to right); the
 process sits in a pool with one horizontal lane per role (its human tasks) and a lane
@@ -37,6 +39,7 @@ from petriflow.model.spec import (
     ProcessSpec,
     StartSpec,
     TaskSpec,
+    TimerSpec,
 )
 
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -59,7 +62,7 @@ _TAGS = {ParticipantKind.HUMAN: "userTask", ParticipantKind.API: "serviceTask",
          ParticipantKind.BOT: "serviceTask", ParticipantKind.AGENT: "serviceTask",
          ParticipantKind.AUTO: "scriptTask", ParticipantKind.RECEIVE: "receiveTask"}
 _GATEWAYS = {"exclusive": "exclusiveGateway", "parallel": "parallelGateway",
-             "inclusive": "inclusiveGateway"}
+             "inclusive": "inclusiveGateway", "event": "eventBasedGateway"}
 Box = tuple[float, float, float, float]
 
 
@@ -142,9 +145,11 @@ class _Flow:
 class _Boundary:
     id: str
     host: str             # XML id of the task
-    kind: str             # "timer" or "error"
+    kind: str             # "timer", "error" or "message"
     flow: _Flow
     after: str | None = None
+    message: str | None = None
+    interrupting: bool = True
 
 
 @dataclass
@@ -187,11 +192,18 @@ class _Exporter:
                 flow = _Flow(self.ids.take(f"Flow_{bid}"), bid,
                              proc.node_ids[node.timeout.to])
                 proc.boundaries.append(_Boundary(bid, host, "timer", flow,
-                                                 iso_duration(node.timeout.after)))
+                                                 iso_duration(node.timeout.after),
+                                                 interrupting=node.timeout.interrupting))
             if node.on_error is not None:
                 bid = self.ids.take(f"{host}_error")
                 flow = _Flow(self.ids.take(f"Flow_{bid}"), bid, proc.node_ids[node.on_error])
                 proc.boundaries.append(_Boundary(bid, host, "error", flow))
+            for c in node.catch:
+                bid = self.ids.take(f"{host}_{c.message}")
+                flow = _Flow(self.ids.take(f"Flow_{bid}"), bid, proc.node_ids[c.to])
+                proc.boundaries.append(_Boundary(bid, host, "message", flow,
+                                                 message=c.message,
+                                                 interrupting=c.interrupting))
         for nid, node in spec.nodes.items():
             if isinstance(node, CallSpec):
                 proc.called[nid] = self.call(node, base, stack)
@@ -258,7 +270,7 @@ def _task_attrs(node: TaskSpec, refs: Mapping[str, str]) -> list[tuple[str, Any]
 
 
 def _size(node: Any) -> tuple[float, float]:
-    if isinstance(node, StartSpec | EndSpec):
+    if isinstance(node, StartSpec | EndSpec | TimerSpec):
         return EVENT
     if isinstance(node, GatewaySpec):
         return GATEWAY
@@ -317,7 +329,8 @@ def _draw(proc: _Process, ids: _Ids) -> _Drawing:
     for nid, node in spec.nodes.items():  # side targets go after the task that leads there
         if isinstance(node, TaskSpec):
             for other in (node.handoff, node.on_error, node.compensation,
-                          node.timeout.to if node.timeout else None):
+                          node.timeout.to if node.timeout else None,
+                          *(c.to for c in node.catch)):
                 if other and other != nid:
                     hints.append((proc.node_ids[nid], proc.node_ids[other]))
     placed = layout(sizes, hints)
@@ -389,7 +402,9 @@ def _write_process(x: _Xml, ex: _Exporter, proc: _Process, policies: list[Any],
     if proc.main:
         x.empty("pf:process", [("version", spec.version),
                                ("description", spec.description or None),
-                               ("roles", " ".join(spec.roles) or None)])
+                               ("roles", " ".join(spec.roles) or None),
+                               ("termination", None if spec.termination == "explicit"
+                                else spec.termination)])
     for fname, fspec in spec.data.items():
         x.empty("pf:field", _field_attrs(fname, fspec))
     for a in spec.agents:
@@ -449,6 +464,16 @@ def _write_process(x: _Xml, ex: _Exporter, proc: _Process, policies: list[Any],
                 x.text("bpmn:documentation", node.description)
             links(xid)
             x.close(tag)
+        elif isinstance(node, TimerSpec):
+            x.open("bpmn:intermediateCatchEvent", [("id", xid), label])
+            if node.description:
+                x.text("bpmn:documentation", node.description)
+            links(xid)
+            x.open("bpmn:timerEventDefinition", [("id", ex.ids.take(f"{xid}_definition"))])
+            x.text("bpmn:timeDuration", iso_duration(node.after),
+                   [("xsi:type", "bpmn:tFormalExpression")])
+            x.close("bpmn:timerEventDefinition")
+            x.close("bpmn:intermediateCatchEvent")
         elif isinstance(node, CallSpec):
             x.open("bpmn:callActivity", [("id", xid), label, ("calledElement", proc.called[nid])])
             if node.description:
@@ -481,13 +506,15 @@ def _write_process(x: _Xml, ex: _Exporter, proc: _Process, policies: list[Any],
             links(xid)
             x.close(tag)
     for b in proc.boundaries:
-        x.open("bpmn:boundaryEvent", [("id", b.id), ("cancelActivity", True),
+        x.open("bpmn:boundaryEvent", [("id", b.id), ("cancelActivity", b.interrupting),
                                       ("attachedToRef", b.host)])
         x.open("bpmn:extensionElements")
-        x.empty("pf:direct")
+        x.empty("pf:direct", [("message", b.message)])
         x.close("bpmn:extensionElements")
         links(b.id)
-        if b.kind == "timer":
+        if b.kind == "message":
+            x.empty("bpmn:messageEventDefinition", [("id", ex.ids.take(f"{b.id}_definition"))])
+        elif b.kind == "timer":
             x.open("bpmn:timerEventDefinition", [("id", ex.ids.take(f"{b.id}_definition"))])
             x.text("bpmn:timeDuration", str(b.after), [("xsi:type", "bpmn:tFormalExpression")])
             x.close("bpmn:timerEventDefinition")

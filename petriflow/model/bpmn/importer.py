@@ -5,6 +5,8 @@ the same :func:`~petriflow.model.loader.spec_from_data`. Embedded sub-processes 
 call activities are flattened with prefixed ids (``<sub>__<node>``). Every element that
 could change how a case runs and has no faithful translation is reported, with its id,
 tag and line, in one :class:`ModelError`. The mapping is documented in ``models/BPMN.md``.
+Waiting and signalling events live in :mod:`.events`, loop and multi-instance markers in
+:mod:`.loops`, errors and escalations caught on a sub-process's boundary in :mod:`.raised`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from petriflow.errors import ExpressionError, ModelError, Problem
+from petriflow.model.bpmn import events, loops, raised
 from petriflow.model.bpmn.conditions import infer_types, parse_condition
 from petriflow.model.bpmn.document import Definitions, owner_of, read_file
 from petriflow.model.bpmn.names import (
@@ -64,6 +67,9 @@ class Mapping:
     flows: dict[str, tuple[str, str]] = field(default_factory=dict)  # BPMN flow -> our ends
     scopes: list[Scope] = field(default_factory=list)
     terminate: set[str] = field(default_factory=set)          # our ids of terminate ends
+    messages: set[str] = field(default_factory=set)   # our ids of message pass-throughs, merges
+    pools: set[str] = field(default_factory=set)      # our ids of the pools' ends
+    implicit: bool = False   # pools end on their own (termination: implicit), no joined end
     flow_nodes: int = 0
     sequence_flows: int = 0
 
@@ -81,7 +87,7 @@ class _Flow:
 
 class Importer:
     def __init__(self, defs: Definitions, process: XNode, pools: list[XNode] | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, implicit: bool = False) -> None:
         self.defs = defs
         self.process = process
         self.pools = list(pools or [])  # several: a collaboration, imported as one process
@@ -93,7 +99,7 @@ class Importer:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.lines: dict[tuple[str | int, ...], int] = {(): process.line}
         self.flows: list[_Flow] = []
-        self.map = Mapping()
+        self.map = Mapping(implicit=implicit)
         self.roles: list[str] = []
         self.fields: dict[str, dict[str, Any]] = {}
         self.field_lines: dict[str, int] = {}
@@ -103,6 +109,9 @@ class Importer:
         self.policy_files: list[Path] = []
         self.entries: dict[str, str] = {}  # container id -> the node its flows enter
         self.header: dict[str, Any] = {}  # version and description from <pf:process>
+        self.loop_markers: list[loops.Marker] = []
+        self.raised: list[raised.Raised] = []  # end events caught on their sub-process
+        self.flow_class = _Flow
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -156,6 +165,9 @@ class Importer:
                        **({"when": f.when} if f.when is not None else {}),
                        **({"default": True} if f.default else {})} for f in self.flows],
             "policies": self.policies,
+            **({"termination": "implicit"} if self.map.implicit else
+               {"termination": self.header["termination"]} if "termination" in self.header
+               else {}),
         }
         for i, f in enumerate(self.flows):
             self.lines[("flows", i)] = f.line
@@ -190,8 +202,12 @@ class Importer:
                            if x and len(sanitize(str(x))) <= _MAX_PREFIX),
                           f"pool{len(dones) + 1}")
             pool = self.new_id(prefix, part if part is not None else proc)
-            self.add(pool, {**({"name": label} if label else {}), "type": "task",
-                            "kind": "auto"}, (part if part is not None else proc).line)
+            # under implicit termination the pool's end is an end event of the case: the
+            # case ends when no pool has a token outside its ends (no joined end)
+            self.add(pool, {**({"name": label} if label else {}), **(
+                {"type": "end"} if self.map.implicit else {"type": "task", "kind": "auto"})},
+                (part if part is not None else proc).line)
+            self.map.pools.add(pool)
             self.map.scopes.append(Scope(f"{pool}__", pool))
             entry = self.scope(proc, f"{pool}__", self.defs, top=False, pool=True,
                                stack=((self.defs.path, pid),), exit_id=pool)
@@ -216,6 +232,8 @@ class Importer:
                 f"collaboration '{self.name}': every pool starts with a message from another "
                 "pool, so none can start", file=self.file, line=line, element=self.name,
                 hint="give one pool a none start event"))
+        if self.map.implicit:
+            return
         join = self.new_id("end__pools")
         self.add(join, {"type": "parallel"}, line)
         self.flows += [_Flow(d, join, line) for d in dones]
@@ -266,6 +284,7 @@ class Importer:
             self.add(m, {"name": str(mf.get("name") or mid), "type": "task", "kind": "auto"},
                      mf.line)
             by_source.setdefault(sender, []).append(m)
+            self.map.messages.add(m)
             by_target.setdefault(receiver, []).append(m)
         for s, ms in by_source.items():
             out = self.outgoing(s)
@@ -286,9 +305,10 @@ class Importer:
             if len(ms) > 1:
                 msg = self.new_id(f"{r}__messages")
                 self.add(msg, {"type": "exclusive"}, line)
+                self.map.messages.add(msg)
                 self.flows += [_Flow(m, msg, line) for m in ms]
             inc = self.incoming(r)
-            if not inc:
+            if not inc or events.follows_event_gateway(self, r):
                 self.flows.append(_Flow(msg, r, line))
                 continue
             join = self.new_id(f"{r}__receive")
@@ -344,7 +364,7 @@ class Importer:
                 self.policies.append(policy)
                 self.policy_lines.append(el.line)
             elif el.tag == "process" and process is self.process:
-                for key in ("version", "description"):
+                for key in ("version", "description", "termination"):
                     if el.get(key) is not None:
                         self.header[key] = str(el.get(key))
                 for role in str(el.get("roles") or "").split():
@@ -515,13 +535,15 @@ class Importer:
         tag, line, name = c.tag, c.line, c.get("name")
         base: dict[str, Any] = {"name": name} if name else {}
         if tag in _KIND:
-            self.activity_checks(c, defs)
+            self.activity_checks(c, defs, our)
             self.add(our, {**base, **self.task(c, _KIND[tag], lanes, defs, our)}, line)
             return "task"
         if tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway"):
             self.add(our, {**base, "type": tag[: -len("Gateway")]}, line)
             return "gateway"
-        if tag in ("eventBasedGateway", "complexGateway"):
+        if tag == "eventBasedGateway":
+            return events.event_gateway(self, c, our, base, defs)
+        if tag == "complexGateway":
             self.unsupported(c, "this gateway is not supported", defs,
                              hint="use exclusive, parallel or inclusive gateways")
             return None
@@ -541,7 +563,16 @@ class Importer:
             self.unsupported(c, f"{what}start events are not supported here", defs)
             return None
         if tag == "endEvent":
-            if kind not in (None, "terminateEventDefinition", "messageEventDefinition"):
+            trigger = kind
+            if kind in ("errorEventDefinition", events.ESCALATION) and raised.end_event(
+                    self, c, our, kind, definition, base, exit_id):
+                return "end"  # leads to the boundary event that catches it
+            if kind in (events.SIGNAL, events.ESCALATION):
+                how = events.end_trigger(self, c, kind, definition, defs)
+                if how is None:
+                    return None
+                trigger = "messageEventDefinition" if how == "send" else None
+            elif kind not in (None, "terminateEventDefinition", "messageEventDefinition"):
                 self.unsupported(c, f"{what}end events are not supported", defs)
                 return None
             if kind == "terminateEventDefinition":
@@ -551,9 +582,10 @@ class Importer:
             pf_end = ext.find(PF, "end") if ext is not None else None
             if top and pf_end is not None and pf_end.get("compensate") is not None:
                 node["compensate"] = str(pf_end.get("compensate")).lower() in ("true", "1")
-            if kind == "messageEventDefinition":  # send the message, then end
-                self.add(our, {**base, "type": "task", "kind": "api",
-                               **self.pf_task(c, defs)}, line)
+            if trigger == "messageEventDefinition":  # send the message, then end
+                send = (events.broadcast(self, c, definition, defs) if kind == events.SIGNAL
+                        else {"type": "task", "kind": "api", **self.pf_task(c, defs)})
+                self.add(our, {**base, **send}, line)
                 done = self.new_id(f"{our}__end")
                 self.add(done, node, line)
                 self.flows.append(_Flow(our, done, line))
@@ -575,9 +607,11 @@ class Importer:
                 links_catch[str(definition.get("name") or name or "")] = our
                 self.add(our, {**base, "type": "task", "kind": "auto"}, line)
                 return "event"
-            self.unsupported(c, f"intermediate {what}catch events are not supported", defs,
-                             hint="a timer on a task's work item is a boundary timer event")
-            return None
+            made = events.catch_event(self, c, our, kind, definition, base, defs)
+            if made is None and not any(p.element == c.get("id") for p in self.problems):
+                self.unsupported(c, f"intermediate {what}catch events are not supported", defs,
+                                 hint="supported: message, timer (timeDuration), signal, link")
+            return made
         if tag == "intermediateThrowEvent":
             if kind is None or kind == "linkEventDefinition":
                 self.add(our, {**base, "type": "task", "kind": "auto"}, line)
@@ -589,17 +623,19 @@ class Importer:
                 self.add(our, {**base, "type": "task", "kind": "api",
                                **self.pf_task(c, defs)}, line)
                 return "event"
-            self.unsupported(c, f"intermediate {what}throw events are not supported", defs)
-            return None
+            made = events.throw_event(self, c, our, kind, definition, base, defs)
+            if made is None and not any(p.element == c.get("id") for p in self.problems):
+                self.unsupported(c, f"intermediate {what}throw events are not supported",
+                                 defs)
+            return made
         self.unsupported(c, "not supported", defs)
         return None
 
-    def activity_checks(self, c: XNode, defs: Definitions) -> None:
+    def activity_checks(self, c: XNode, defs: Definitions, our: str | None = None) -> None:
         for child in c.children:
             if child.ns == BPMN and child.tag in ("standardLoopCharacteristics",
                                                   "multiInstanceLoopCharacteristics"):
-                self.unsupported(c, f"{child.tag} (line {child.line}) is not supported", defs,
-                                 hint="model the loop with a gateway and a flow back")
+                loops.record(self, c, child, our, defs)
         if str(c.get("isForCompensation", "false")).lower() == "true":
             self.unsupported(c, "compensation handlers (isForCompensation) are not supported",
                              defs)
@@ -731,7 +767,7 @@ class Importer:
                 return None
             if not any(x.ns == BPMN and x.tag in FLOW_NODES for x in c.children):
                 # a collapsed sub-process with no content: an abstract activity, like <task>
-                self.activity_checks(c, defs)
+                self.activity_checks(c, defs, our)
                 self.add(our, {**base, "type": "task", "kind": "auto"}, c.line)
                 return "task"
             body, body_defs = c, defs
@@ -742,7 +778,7 @@ class Importer:
             body_defs, body = found
             self.read_process_extensions(body, body_defs)
             stack = (*stack, (body_defs.path, body.get("id")))
-        self.activity_checks(c, defs)
+        self.activity_checks(c, defs, our)
         # the container itself is the pass-through its ends lead to; its flows leave it
         self.add(our, {**base, "type": "task", "kind": "auto"}, c.line)
         self.map.scopes.append(Scope(f"{our}__", our))
@@ -804,23 +840,33 @@ class Importer:
         interrupting = str(b.get("cancelActivity", "true")).lower() != "false"
         is_task = host_id not in self.entries and host.get("type") == "task"
         kind_of = host.get("kind")
-        if kind == "timerEventDefinition" and interrupting and is_task \
+        if kind == "timerEventDefinition" and is_task \
                 and kind_of not in ("auto", None) and "timeout" not in host:
             assert definition is not None
             after = self.duration(b, definition, defs)
             if after is None:
                 return
-            host["timeout"] = {"after": after, "to": our}
+            # non-interrupting: the task goes on, a token starts here (at most once)
+            host["timeout"] = {"after": after, "to": our,
+                               **({} if interrupting else {"interrupting": False})}
         elif kind == "errorEventDefinition" and is_task and kind_of in ("api", "bot") \
                 and "on_error" not in host:
             host["on_error"] = our
+        elif events.boundary_catch(self, b, our, host, kind, interrupting, is_task) or \
+                raised.boundary(self, b, our, kind, interrupting, host_id in self.entries):
+            pass  # a caught message, or an error or escalation raised inside
         else:
             what = (kind or "none")[: -len("EventDefinition")] if kind else "none"
+            second = " (a second timer: a task takes one)" if is_task and \
+                kind == "timerEventDefinition" and "timeout" in host else ""
             self.unsupported(b, f"{'' if interrupting else 'non-'}interrupting {what} boundary "
                              f"event on {self.map.tag_of.get(host_id or '', 'element')} "
-                             f"'{b.get('attachedToRef')}' is not supported", defs,
-                             hint="supported: one interrupting timer on a human, agent, bot, "
-                             "api or receive task; one error boundary on an api or bot task")
+                             f"'{b.get('attachedToRef')}' is not supported{second}", defs,
+                             hint="supported: one timer (interrupting or not) on a human, "
+                             "agent, bot, api or receive task, message and signal events "
+                             "(interrupting or not) on them; one error boundary on an api or "
+                             "bot task. Withdrawing a sub-process's tokens, and starting a "
+                             "token beside a running sub-process, are not modelled")
             return
         self.add(our, {**({"name": b.get("name")} if b.get("name") else {}),
                        "type": "task", "kind": "auto"}, b.line)
@@ -835,10 +881,13 @@ class Importer:
         out, host = self.outgoing(our), self.nodes.get(local.get(str(b.get("attachedToRef")), ""))
         if len(out) != 1 or out[0].condition is not None or self.incoming(our) or host is None:
             return
+        catches = [x for x in host.get("catch", []) if x["to"] == our]
         if host.get("timeout", {}).get("to") == our:
             host["timeout"]["to"] = out[0].target
         elif host.get("on_error") == our:
             host["on_error"] = out[0].target
+        elif catches:
+            catches[0]["to"] = out[0].target
         else:
             return
         del self.nodes[our]
@@ -891,6 +940,7 @@ class Importer:
     def post_process(self) -> None:
         self.split_mixed_inclusive()
         self.conditional_activities()
+        loops.rewrite(self, _Flow)
         self.dedupe_flows()
         self.wire_messages()
         self.pair_inclusive_joins()

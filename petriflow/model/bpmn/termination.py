@@ -33,6 +33,20 @@ def _node_of(place: str, element: str) -> str:
 
 def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | None,
                     lines: dict[str, int]) -> list[Problem]:
+    """The endings the net cannot express, under implicit termination when ``compiled``
+    has it (then an end event of the process may be reached while other branches run)."""
+    problems, implicit = check_endings(compiled, mapping, file, lines)
+    return problems if compiled.implicit else problems + implicit
+
+
+def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
+                  lines: dict[str, int]) -> tuple[list[Problem], list[Problem]]:
+    """(endings no termination mode expresses, endings that need implicit termination).
+
+    The second list names the end events of the process itself (not of a sub-process or
+    a pool, not terminate end events, not a collaboration's synthetic end) that can be
+    reached while other branches still run: BPMN's implicit termination, which
+    ``termination: implicit`` expresses exactly (see models/SEMANTICS.md)."""
     net = compiled.net
     places = [p.id for p in net.places if p.id != DATA_PLACE and not p.id.endswith(":done")]
     index = {p: i for i, p in enumerate(places)}
@@ -55,9 +69,21 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
         inside = {index[p] for p in places
                   if _node_of(p, origins[p].element).startswith(scope.prefix)}
         ends = {index[f"{e}:in"] for e in scope.ends if f"{e}:in" in index}
+        if mapping.implicit and scope.element in mapping.pools:
+            # the pool ends on its own (implicit termination): only a terminate end event
+            # that meets another branch of the pool cannot be expressed
+            ends = {e for e in ends if places[e][:-3] in mapping.terminate}
         checks.append((scope.element, inside, ends))
+    # the places of a message in transit: under implicit termination a case whose
+    # branches have all ended but a message is still unconsumed would be stuck, where
+    # BPMN drops the message and ends
+    in_transit = {index[f"{n}:in"] for n in mapping.messages if f"{n}:in" in index}
+    in_transit.update(index[a.place] for n in mapping.messages
+                      for t in compiled.source_map.transitions_of(n)
+                      for a in net.outputs[t] if a.place in index)
+    stranded: dict[int, None] = {}
     if not grows and not mapping.terminate:
-        return []  # one token at most, ever: nothing can run beside an end
+        return [], []  # one token at most, ever: nothing can run beside an end
     consumers: list[list[int]] = [[] for _ in places]  # only these can fire when i is marked
     for t, (ins, _) in enumerate(trans):
         for i, _ in ins:
@@ -80,8 +106,10 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
                     bad.setdefault(e, scope)
         candidates = {t for i in m for t in consumers[i]}
         candidates.update(always)
+        moved = False
         for ins, outs in (trans[t] for t in sorted(candidates)):
             if all(m.get(i, 0) >= w for i, w in ins):
+                moved = True
                 n = dict(m)
                 for i, w in ins:
                     left = n[i] - w
@@ -97,10 +125,16 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
                         return [Problem(
                             f"the process has more than {MAX_STATES} control states; petriflow "
                             "cannot confirm that every end event is reached with no other "
-                            "branch still running", file=file)]
+                            "branch still running", file=file)], []
                     seen.add(nt)
                     queue.append(nt)
-    out = []
+        if not moved and in_transit and any(i in final for i in m) and all(
+                i in final or i in in_transit for i in m):
+            for i in m:
+                if i in in_transit:
+                    stranded.setdefault(i)
+    out: list[Problem] = []
+    implicit: list[Problem] = []
     for e, scope in sorted(bad.items()):
         node = places[e][:-3]
         bid = mapping.node_of.get(node, node)
@@ -118,10 +152,29 @@ def ending_problems(compiled: CompiledProcess, mapping: Mapping, file: str | Non
             why = (f"reached while other branches of {where} may still run (or more than "
                    "once" + (", or while a message to it is unconsumed" if where.startswith(
                        "pool") else "") + "); BPMN's implicit termination is not supported")
-        out.append(Problem(f"{tag} '{bid}': {why}", file=file, line=lines.get(node),
-                           element=bid, hint="join the branches (parallel or inclusive "
-                           "gateway) before a single end event"))
-    return out
+        problem = Problem(f"{tag} '{bid}': {why}", file=file, line=lines.get(node),
+                          element=bid, hint="join the branches (parallel or inclusive "
+                          "gateway) before a single end event")
+        if not scope and tag != "collaboration" and node not in mapping.terminate:
+            implicit.append(problem)  # the process's own end: implicit termination
+        else:
+            out.append(problem)
+    if not (implicit or compiled.implicit or mapping.implicit):
+        stranded = {}  # (explicit: an end met by the message's token is reported above)
+    for i in stranded:
+        place = places[i]
+        node = next((n for n in sorted(mapping.messages) if place == f"{n}:in"), None) or \
+            next(n for n in sorted(mapping.messages) for t in
+                 compiled.source_map.transitions_of(n)
+                 if any(a.place == place for a in net.outputs[t]))
+        bid = mapping.node_of.get(node, node)
+        tag = mapping.tag_of.get(node, "messageFlow")
+        out.append(Problem(
+            f"{tag} '{bid}': every branch can have ended while this message is still "
+            "unconsumed; BPMN then drops the message and ends, a case would be stuck",
+            file=file, line=lines.get(node), element=bid,
+            hint="make sure the receiver always takes the message"))
+    return out, implicit
 
 
-__all__ = ["MAX_STATES", "ending_problems"]
+__all__ = ["MAX_STATES", "check_endings", "ending_problems"]

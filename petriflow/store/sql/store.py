@@ -11,29 +11,36 @@ row (marking, data, memory) is a snapshot that the journal can always rebuild.
 cases are queued and written together in one transaction (all or nothing), before any
 read and at :meth:`SqlStore.close`. A crash loses at most the queued changes, never part
 of one; their version checks run when they are written, so batching is for one writer.
+A batch is coalesced (:func:`~petriflow.store.sql.write.plan`): one row per case, item
+and timer with its final state, every journal event.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` by default (a process crash loses
 nothing; a power cut may lose the last commits, never consistency); pass
 ``synchronous="FULL"`` to fsync every commit.
+
+SQLAlchemy creates the schema, pools connections and maps its errors; the hot path
+(commits, the reads the engine makes, leases) goes straight to the DB-API driver on a
+connection the store keeps (:meth:`SqlStore._call`), with SQL texts built once
+(:mod:`~petriflow.store.sql.write`, :mod:`~petriflow.store.sql.read`). On PostgreSQL that
+connection is in autocommit mode: a read, a lease or a release is one round trip, and a
+commit two (its statements in one pipeline, then ``COMMIT``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    bindparam,
     create_engine,
     delete,
     event,
     insert,
-    or_,
     select,
-    update,
 )
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -46,46 +53,21 @@ from petriflow.store.base import (
     CaseRecord,
     CaseStatus,
     Change,
-    ItemStatus,
     StoredProcess,
     Timer,
     WorkItem,
 )
-from petriflow.store.codec import (
-    decode_data,
-    dumps,
-    event_from_row,
-    event_to_row,
-    loads,
-)
+from petriflow.store.codec import EVENT_COLUMNS, dumps, event_from_row, loads
+from petriflow.store.sql import read
 from petriflow.store.sql.migrations import migrate_schema
 from petriflow.store.sql.schema import (
     SCHEMA_VERSION,
-    cases,
-    events,
     metadata,
     processes,
     schema_info,
     switches,
-    timers,
-    work_items,
 )
-
-OPEN = (ItemStatus.OFFERED.value, ItemStatus.CLAIMED.value)
-
-# Statements built once: the commit path only binds parameters.
-_CASE_COLUMNS = [c.name for c in cases.columns if c.name != "id"]
-_ITEM_COLUMNS = [c.name for c in work_items.columns if c.name != "id"]
-_CASE_INSERT = insert(cases)
-_CASE_UPDATE = update(cases).where(
-    cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version")
-).values({n: bindparam(n) for n in _CASE_COLUMNS})
-_EVENT_INSERT = insert(events)
-_ITEM_INSERT = insert(work_items)
-_ITEM_UPDATE = update(work_items).where(work_items.c.id == bindparam("b_id")).values(
-    {n: bindparam(n) for n in _ITEM_COLUMNS})
-_TIMER_INSERT = insert(timers)
-_TIMER_DELETE = delete(timers).where(timers.c.id.in_(bindparam("ids", expanding=True)))
+from petriflow.store.sql.write import FORMAT, QMARK, check, plan, run
 
 
 def default_url(directory: str | Path = ".") -> str:
@@ -131,7 +113,8 @@ class SqlStore:
                 cur.close()
 
         self._colors: dict[str, RecordColor | None] = {}
-        self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._lock = threading.Lock()
+        self._kept: Any = None          # the connection the store keeps (see _call)
         self._processes: dict[str, StoredProcess] = {}
         self._open(create, migrate)
 
@@ -187,8 +170,14 @@ class SqlStore:
                              f"{_first_line(exc)}") from None
 
     def close(self) -> None:
-        self.flush()
-        self.db.dispose()
+        try:
+            self.flush()
+        finally:
+            with self._lock:
+                if self._kept is not None:
+                    self._kept[0].close()
+                    self._kept = None
+            self.db.dispose()
 
     # -- processes ---------------------------------------------------------------------------
 
@@ -254,162 +243,154 @@ class SqlStore:
             self._write(pending)
 
     def _write(self, changes: list[Change]) -> None:
-        current = changes[0].case.id
-        try:
-            with self._errors("write"), self.db.begin() as conn:
-                for change in changes:
-                    current = change.case.id
-                    self._apply(conn, change)
-        except IntegrityError as exc:
-            raise ConflictError(f"case {current}: another writer committed the same step "
-                                f"({exc.orig})") from None
+        """One transaction through the driver (see :mod:`~petriflow.store.sql.write`):
+        on SQLite the statements run one by one; on PostgreSQL they go in one pipeline
+        (one round trip), the version checks are made when its results are in, and the
+        COMMIT is a second round trip."""
+        rows = plan(changes)
 
-    def _sql(self, name: str, stmt: Any) -> tuple[str, tuple[str, ...]]:
-        """A statement as SQLite's driver takes it: the text with ``?`` and the order of
-        its parameters (compiled once; used on the commit path to skip per-call work)."""
-        known = self._compiled.get(name)
-        if known is None:
-            compiled = stmt.compile(dialect=self.db.dialect)
-            known = self._compiled[name] = (compiled.string, tuple(compiled.positiontup))
-        return known
-
-    def _run(self, conn: Any, name: str, stmt: Any, params: Any) -> Any:
-        """Execute a prebuilt statement: on SQLite straight through the driver, elsewhere
-        through SQLAlchemy. ``params`` is a mapping or a list of mappings (executemany)."""
-        if not self.sqlite:
-            return conn.execute(stmt, params)
-        text, order = self._sql(name, stmt)
-        if isinstance(params, list):
-            return conn.exec_driver_sql(text, [tuple(p[k] for k in order) for p in params])
-        return conn.exec_driver_sql(text, tuple(params[k] for k in order))
-
-    def _apply(self, conn: Any, change: Change) -> None:
-        c = change.case
-        values = {"process": c.process, "fingerprint": c.fingerprint,
-                  "status": c.status.value, "marking": dumps(dict(c.marking)),
-                  "data": dumps(dict(c.data)), "memory": dumps(dict(c.memory)),
-                  "version": c.version, "head": c.head, "started": c.started,
-                  "updated": c.updated, "incident": c.incident,
-                  "labels": dumps(dict(c.labels))}
-        if change.expected_version is None:
-            self._run(conn, "case_insert", _CASE_INSERT, {"id": c.id, **values})
-        else:
-            done = self._run(conn, "case_update", _CASE_UPDATE,
-                             {"b_id": c.id, "b_version": change.expected_version, **values})
-            if done.rowcount != 1:
-                raise ConflictError(f"case {c.id} changed since version "
-                                    f"{change.expected_version}: another writer moved it; "
-                                    "reload and retry")
-        if change.events:
-            self._run(conn, "event_insert", _EVENT_INSERT,
-                      [event_to_row(e) for e in change.events])
-        new = set(change.new_items)
-        fresh = [{"id": i.id, **_item_row(i)} for i in change.items if i.id in new]
-        if fresh:
-            self._run(conn, "item_insert", _ITEM_INSERT, fresh)
-        for item in change.items:
-            if item.id in new:
-                continue
-            row = _item_row(item)
-            done = self._run(conn, "item_update", _ITEM_UPDATE, {"b_id": item.id, **row})
-            if done.rowcount == 0:
-                self._run(conn, "item_insert", _ITEM_INSERT, {"id": item.id, **row})
-        gone = list(change.cancel_timers) + [t.id for t in change.timers]
-        if gone:
+        def write(conn: Any, sent: list[bool]) -> None:
             if self.sqlite:
-                conn.exec_driver_sql("DELETE FROM petriflow_timers WHERE id IN ("
-                                     + ",".join("?" * len(gone)) + ")", tuple(gone))
+                check(run(conn, rows, QMARK))
             else:
-                conn.execute(_TIMER_DELETE, {"ids": gone})
-        if change.timers:
-            self._run(conn, "timer_insert", _TIMER_INSERT, [
-                {"id": t.id, "case_id": t.case, "due": t.due, "kind": t.kind,
-                 "work_item": t.work_item, "transition": t.transition}
-                for t in change.timers])
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    checks = run(conn, rows, FORMAT)
+                check(checks)
+                sent.append(True)     # from here on, a lost connection leaves it unknown
+            conn.commit() if self.sqlite else conn.execute("COMMIT")
+
+        self._call("write", write, changes)
+
+    def _call(self, what: str, work: Callable[[Any, list[bool]], Any],
+              changes: list[Change] | None = None) -> Any:
+        """``work(connection, sent)`` on the store's own DB-API connection, with driver
+        errors as petriflow errors. The store keeps one connection (a SQLite one from the
+        pool; a PostgreSQL one taken out of the pool, in autocommit mode, so that a read
+        or a one-statement write is one round trip): no checkout or ping per call. If
+        that connection turns out to be dead and ``work`` had not appended to ``sent``
+        (a COMMIT was not sent: the server rolled the transaction back), it is run once
+        more on a new connection."""
+        dbapi = self.db.dialect.loaded_dbapi
+        with self._lock:
+            for attempt in (1, 2):
+                raw, conn = self._connection()
+                sent: list[bool] = []
+                try:
+                    return work(conn, sent)
+                except BaseException as exc:
+                    dead = self._after_failure(raw, conn, isinstance(exc, dbapi.Error))
+                    if not isinstance(exc, dbapi.Error):
+                        raise
+                    if dead and not sent and attempt == 1:
+                        continue
+                    raise self._driver_error(exc, what, changes) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connection(self) -> tuple[Any, Any]:
+        """(the pool's proxy, the driver's connection) of the connection the store keeps."""
+        if self._kept is None:
+            with self._errors("connect"):
+                raw = self.db.raw_connection()
+            conn = raw.driver_connection
+            if not self.sqlite:
+                raw.detach()      # ours until close(): its mode is changed below
+                conn.autocommit = True
+            self._kept = (raw, conn)
+        return self._kept
+
+    def _after_failure(self, raw: Any, conn: Any, driver_error: bool) -> bool:
+        """Roll back after a failure. Returns whether the connection was dead; a dead
+        one is dropped, and so is a PostgreSQL connection after any driver error (an
+        aborted pipeline can leave psycopg believing in a prepared statement that the
+        server never made)."""
+        dead = bool(getattr(conn, "closed", False) or getattr(conn, "broken", False))
+        try:
+            if self.sqlite:
+                conn.rollback()
+                if not dead:
+                    return False
+            elif not dead and conn.info.transaction_status != 0:   # not idle
+                conn.execute("ROLLBACK")
+            if not dead and not (driver_error and not self.sqlite):
+                return False
+        except Exception:
+            dead = True
+        self._kept = None
+        with contextlib.suppress(Exception):
+            raw.invalidate() if self.sqlite else conn.close()
+        return dead
+
+    def _driver_error(self, exc: Exception, what: str, changes: list[Change] | None
+                      ) -> StoreError:
+        first = _first_line(exc)
+        if changes:
+            ids = list(dict.fromkeys(ch.case.id for ch in changes))
+            cases_ = f"case {ids[0]}" if len(ids) == 1 else f"one of cases {', '.join(ids[:5])}"
+            if isinstance(exc, self.db.dialect.loaded_dbapi.IntegrityError):
+                return ConflictError(f"{cases_}: another writer committed the same step "
+                                     f"({first})")
+            what += " " + cases_
+        if "malformed" in first or "not a database" in first:
+            return CorruptionError(f"database {self._safe_url()} cannot be read: {first}")
+        return StoreError(f"database {self._safe_url()}: cannot {what}: {first}")
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.sqlite else sql.replace("?", "%s")
+
+    def _rows(self, query: tuple[str, tuple[Any, ...]]) -> list[Any]:
+        """The rows of a query of :mod:`~petriflow.store.sql.read`, after the queued
+        changes are written."""
+        self.flush()
+        sql = self._sql(query[0])
+        return self._call("read", lambda conn, _: conn.execute(sql, query[1]).fetchall())
+
+    def _statement(self, sql: str, params: tuple[Any, ...], fetch: bool = False) -> Any:
+        """One write statement as its own transaction (autocommit on PostgreSQL)."""
+        sql = self._sql(sql)
+
+        def once(conn: Any, sent: list[bool]) -> Any:
+            cur = conn.execute(sql, params)
+            rows = cur.fetchall() if fetch else None
+            if self.sqlite:
+                conn.commit()
+            return rows
+
+        return self._call("write", once)
 
     # -- reads -------------------------------------------------------------------------------
 
     def case(self, case_id: str) -> CaseRecord:
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
-        if row is None:
+        rows = self._rows(read.case_by_id(case_id))
+        if not rows:
             raise NotFoundError(f"no case {case_id!r}")
-        return self._case(row)
-
-    def _case(self, row: Any) -> CaseRecord:
-        what = f"case {row.id}"
-        try:
-            status = CaseStatus(row.status)
-        except ValueError:
-            raise CorruptionError(f"{what}: unknown status {row.status!r}") from None
-        marking = loads(row.marking, what + " marking")
-        if not isinstance(marking, dict) or not all(
-                isinstance(v, int) and v >= 0 for v in marking.values()):
-            raise CorruptionError(f"{what}: the marking is not a count per place")
-        data = decode_data(self._color(row.fingerprint), loads(row.data, what + " data"),
-                           what)
-        return CaseRecord(row.id, row.process, row.fingerprint, status, marking, data,
-                          loads(row.memory, what + " memory"), row.version, row.head,
-                          row.started, row.updated, row.incident,
-                          loads(row.labels, what + " labels"))
+        return read.case_record(rows[0], self._color)
 
     def cases(self, *, process: str | None = None, status: CaseStatus | None = None
               ) -> list[CaseRecord]:
-        q = select(cases).order_by(cases.c.started, cases.c.id)
-        if process is not None:
-            q = q.where(cases.c.process == process)
-        if status is not None:
-            q = q.where(cases.c.status == status.value)
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            rows = conn.execute(q).all()
-        return [self._case(r) for r in rows]
+        return [read.case_record(r, self._color)
+                for r in self._rows(read.case_list(process, status))]
 
     def case_ids(self) -> list[str]:
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            return [r.id for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
+        return [r[0] for r in self._rows(("SELECT id FROM petriflow_cases ORDER BY id", ()))]
 
     def work_item(self, item_id: str) -> WorkItem:
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            row = conn.execute(select(work_items).where(work_items.c.id == item_id)).first()
-        if row is None:
+        rows = self._rows(read.item_by_id(item_id))
+        if not rows:
             raise NotFoundError(f"no work item {item_id!r}")
-        return _item(row)
+        return read.work_item(rows[0])
 
     def work_items(self, *, case: str | None = None, open_only: bool = True,
                    role: str | None = None, agent: str | None = None) -> list[WorkItem]:
-        q = select(work_items).order_by(work_items.c.created, work_items.c.id)
-        if case is not None:
-            q = q.where(work_items.c.case_id == case)
-        if open_only:
-            q = q.where(work_items.c.status.in_(OPEN))
-        if role is not None:
-            q = q.where(work_items.c.role == role)
-        if agent is not None:
-            q = q.where(work_items.c.agent == agent)
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            return [_item(r) for r in conn.execute(q)]
+        return [read.work_item(r) for r in self._rows(read.item_list(case, open_only, role,
+                                                                     agent))]
 
     def timers(self, *, case: str | None = None, due_by: float | None = None) -> list[Timer]:
-        q = select(timers).order_by(timers.c.due, timers.c.id)
-        if case is not None:
-            q = q.where(timers.c.case_id == case)
-        if due_by is not None:
-            q = q.where(timers.c.due <= due_by)
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            return [Timer(r.id, r.case_id, r.due, r.kind, r.work_item, r.transition)
-                    for r in conn.execute(q)]
+        return [read.timer(r) for r in self._rows(read.timer_list(case, due_by))]
 
     def events(self, case_id: str) -> list[AuditEvent]:
-        q = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
-        self.flush()
-        with self._errors("read"), self.db.connect() as conn:
-            return [event_from_row(r._mapping) for r in conn.execute(q)]
+        return [event_from_row(dict(zip(EVENT_COLUMNS, r, strict=True)))
+                for r in self._rows(read.journal(case_id))]
 
     def switches(self) -> Mapping[str, frozenset[str]]:
         out: dict[str, set[str]] = {"process": set(), "agent": set()}
@@ -424,23 +405,14 @@ class SqlStore:
         """One statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
         RETURNING``. On PostgreSQL rows another worker is claiming are skipped, not
         waited for; SQLite has one writer at a time, so the statement is atomic anyway."""
-        free = select(work_items.c.id).where(
-            work_items.c.status.in_(OPEN),
-            or_(work_items.c.lease_until.is_(None), work_items.c.lease_until < now),
-        ).order_by(work_items.c.created, work_items.c.id).limit(limit)
-        if not self.sqlite:
-            free = free.with_for_update(skip_locked=True)
-        stmt = update(work_items).where(work_items.c.id.in_(free.scalar_subquery())).values(
-            lease_until=now + lease, leased_by=worker).returning(*work_items.c)
-        with self._errors("write"), self.db.begin() as conn:
-            rows = conn.execute(stmt).all()
-        return sorted((_item(r) for r in rows), key=lambda i: (i.created, i.id))
+        self.flush()
+        rows = self._statement(read.claim(not self.sqlite), (now + lease, worker, now, limit),
+                               fetch=True)
+        return sorted((read.work_item(r) for r in rows), key=lambda i: (i.created, i.id))
 
     def release_item(self, item_id: str, worker: str) -> None:
-        with self._errors("write"), self.db.begin() as conn:
-            conn.execute(update(work_items).where(
-                work_items.c.id == item_id, work_items.c.leased_by == worker
-            ).values(lease_until=None, leased_by=None))
+        self.flush()
+        self._statement(read.RELEASE, (item_id, worker))
 
     def set_switch(self, kind: str, key: str, on: bool) -> None:
         with self._errors("write"), self.db.begin() as conn:
@@ -453,26 +425,6 @@ class SqlStore:
 def _first_line(exc: Exception) -> str:
     orig = getattr(exc, "orig", None) or exc
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-
-
-def _item_row(i: WorkItem) -> dict[str, Any]:
-    return {"case_id": i.case, "task": i.task, "place": i.place, "kind": i.kind,
-            "status": i.status.value, "created": i.created, "role": i.role,
-            "agent": i.agent, "claimed_by": i.claimed_by, "attempt": i.attempt,
-            "key": i.key, "due": i.due, "lease_until": i.lease_until, "closed": i.closed,
-            "outcome": i.outcome, "leased_by": i.leased_by,
-            "answer": None if i.answer is None else dumps(dict(i.answer))}
-
-
-def _item(r: Any) -> WorkItem:
-    try:
-        status = ItemStatus(r.status)
-    except ValueError:
-        raise CorruptionError(f"work item {r.id}: unknown status {r.status!r}") from None
-    return WorkItem(r.id, r.case_id, r.task, r.place, r.kind, status, r.created, r.role,
-                    r.agent, r.claimed_by, r.attempt, r.key, r.due, r.lease_until, r.closed,
-                    r.outcome, r.leased_by,
-                    None if r.answer is None else loads(r.answer, f"work item {r.id} answer"))
 
 
 __all__ = ["SqlStore", "default_url"]

@@ -33,7 +33,7 @@ NS = {
 }
 FLOW_NODES = {"startEvent", "endEvent", "userTask", "serviceTask", "scriptTask", "receiveTask",
               "task", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-              "callActivity", "boundaryEvent"}
+              "callActivity", "boundaryEvent", "eventBasedGateway", "intermediateCatchEvent"}
 
 
 def _q(prefix: str, tag: str) -> str:
@@ -158,8 +158,8 @@ def test_reference_processes_export_complete_bpmn_with_a_diagram(
     assert len(timers) == sum(1 for n in spec.nodes.values()
                               if isinstance(n, TaskSpec) and n.timeout is not None)
     for b in timers:
-        assert b.get("cancelActivity") == "true"
         host = spec.nodes[str(b.get("attachedToRef"))]
+        assert b.get("cancelActivity") == ("true" if host.timeout.interrupting else "false")
         duration = b.find(f"{_q('bpmn', 'timerEventDefinition')}/{_q('bpmn', 'timeDuration')}")
         assert duration is not None and duration.text == host.timeout.after  # type: ignore[union-attr]
     exclusive = [n for n, s in spec.nodes.items()
@@ -281,7 +281,8 @@ def test_every_detail_of_a_process_survives_the_round_trip() -> None:
     got = back.spec.model_dump(exclude={"policies"})
     # durations given in seconds come back as ISO 8601 text, and the importer keeps a
     # decimal default as text (the net starts with the same value); all else is equal
-    assert got["nodes"]["ask"]["timeout"] == {"after": "P1DT1H1M1S", "to": "late"}
+    assert got["nodes"]["ask"]["timeout"] == {"after": "P1DT1H1M1S", "to": "late",
+                                              "interrupting": True}
     assert got["nodes"]["ask"]["remind"] == "PT1H"
     assert got["data"]["r"]["default"] == "1.5"
     for key in ("timeout", "remind"):
@@ -334,3 +335,40 @@ def test_call_activities_take_the_called_process_along(tmp_path: Path) -> None:
 ])
 def test_iso_durations(value: Any, text: str) -> None:
     assert iso_duration(value) == text
+
+
+WAITS = """
+process: waits
+data:
+  answer: {type: str}
+roles: [clerk]
+nodes:
+  start: {type: start}
+  ask: {type: task, kind: human, role: clerk, catch: [{message: cancel, to: cancelled}]}
+  pause: {type: timer, after: 3600, description: "an hour"}
+  choose: {type: event}
+  reply: {type: task, kind: receive, writes: [answer]}
+  late: {type: timer, after: P2D}
+  cancelled: {type: end}
+  done: {type: end}
+  gave_up: {type: end}
+flows: [start -> ask, ask -> pause, pause -> choose, choose -> reply, choose -> late,
+        reply -> done, late -> gave_up]
+"""
+
+
+def test_timers_event_gateways_and_catches_round_trip_to_the_same_net() -> None:
+    compiled = compile_data_text(WAITS)
+    text, back = round_trip(compiled)
+    assert back.fingerprint == compiled.fingerprint
+    assert structure_problems(text) == []
+    root = fromstring(text)
+    assert [g.get("id") for g in root.iter(_q("bpmn", "eventBasedGateway"))] == ["choose"]
+    timers = {e.get("id"): e.find(_q("bpmn", "timerEventDefinition"))
+              for e in root.iter(_q("bpmn", "intermediateCatchEvent"))}
+    assert {k: v.findtext(_q("bpmn", "timeDuration")) for k, v in timers.items()} == {
+        "pause": "PT1H", "late": "P2D"}
+    (boundary,) = root.iter(_q("bpmn", "boundaryEvent"))
+    assert boundary.get("attachedToRef") == "ask"
+    assert boundary.find(_q("bpmn", "messageEventDefinition")) is not None
+    assert back.spec.nodes["ask"].catch == compiled.spec.nodes["ask"].catch

@@ -1,0 +1,50 @@
+"""The engine skips policy evaluation for steps no policy concerns: check that skipping
+never changes an outcome (``Enforcer.concerns`` and ``Enforcer.remembers``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from petriflow.runtime.deployment import Deployment
+from petriflow.runtime.enforce import ALLOWED
+from tests.runtime.helpers import model
+
+MODELS = ("invoice_to_payment", "fraud_review", "hr_hiring", "customer_service")
+
+
+def _records(dep: Deployment) -> list[dict[str, Any]]:
+    """A few data records of the process: its defaults, and every field changed."""
+    base: dict[str, Any] = {}
+    for name, color in dep.compiled.data_color.fields:
+        kind = getattr(color, "kind", "")
+        base[name] = {"bool": False, "int": 0, "decimal": 0, "str": ""}.get(kind, "")
+        if kind == "enum":
+            base[name] = next(iter(color.members()))
+    return [base, {**base, **{n: True if isinstance(v, bool) else v for n, v in base.items()}}]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_skipped_steps_concern_no_policy(name: str) -> None:
+    dep = Deployment(model(name))
+    enforcer = dep.enforcer
+    memories: list[dict[str, Any]] = [
+        {}, {"fired": sorted(enforcer.remember_fired), "pending": [r[0] for r in
+                                                                  enforcer.reviews],
+             "actors": {task: ["ana"] for task in enforcer.actor_tasks.values()}}]
+    skipped = 0
+    for t in dep.program.transitions:
+        for before in _records(dep):
+            for memory in memories:
+                if not enforcer.concerns(t.id, None, {}):
+                    skipped += 1
+                    # a step that writes nothing and has no agent: nothing to record
+                    for after in (before, dict(before)):
+                        verdict = enforcer.evaluate(t.id, t.task, t.action, "ana", None,
+                                                    before, after, memory, {})
+                        assert verdict == ALLOWED, (t.id, verdict)
+                if t.id not in enforcer.remembers:
+                    for actor in (None, "ana"):
+                        assert enforcer.remember(t.id, actor, before, memory) is memory, t.id
+    assert skipped  # routing steps and offers are skipped in every reference process
