@@ -39,6 +39,25 @@ class Layout:
         return x + w / 2, y + h / 2
 
 
+class _Vertex(Vertex):
+    """A vertex hashed by its index, so grandalf's hashed containers iterate in the same
+    order in every run (object hashes follow memory addresses, text hashes a seed)."""
+
+    def __hash__(self) -> int:
+        return int(self.data)
+
+
+class _Edge(Edge):
+    """An edge hashed by its creation number (grandalf collects edges in a ``set``)."""
+
+    def __init__(self, number: int, a: Vertex, b: Vertex) -> None:
+        super().__init__(a, b)
+        self.number = number
+
+    def __hash__(self) -> int:
+        return self.number
+
+
 class _View:
     __slots__ = ("h", "w", "xy")
 
@@ -54,21 +73,22 @@ def layout(sizes: Mapping[Hashable, tuple[float, float]],
     if len(sizes) > MAX_NODES:
         raise LayoutTooLarge(f"{len(sizes)} nodes is more than a readable drawing holds "
                              f"({MAX_NODES})")
-    vertices = {n: Vertex(n) for n in sizes}
+    names = list(sizes)
+    vertices = {n: _Vertex(i) for i, n in enumerate(names)}
     for n, v in vertices.items():
         v.view = _View(*sizes[n])
+    kept = [(a, b) for a, b in edges if a in vertices and b in vertices and a != b]
     graph = Graph(list(vertices.values()),
-                  [Edge(vertices[a], vertices[b]) for a, b in edges
-                   if a in vertices and b in vertices and a != b])
+                  [_Edge(i, vertices[a], vertices[b]) for i, (a, b) in enumerate(kept)])
     boxes: dict[Hashable, tuple[float, float, float, float]] = {}
     top = MARGIN
     width = 0.0
     for component in graph.C:
-        verts = list(component.sV)
+        verts = sorted(component.sV, key=lambda v: v.data)
         if len(verts) == 1:
-            v = verts[0]
-            w, h = sizes[v.data]
-            boxes[v.data] = (MARGIN, top, w, h)
+            name = names[verts[0].data]
+            w, h = sizes[name]
+            boxes[name] = (MARGIN, top, w, h)
             top += h + GAP
             width = max(width, MARGIN + w)
             continue
@@ -77,7 +97,7 @@ def layout(sizes: Mapping[Hashable, tuple[float, float]],
         sug.init_all()
         sug.draw()
         # grandalf: y grows with the layer (flow direction), x across; turn it
-        placed = {v.data: (v.view.xy[1], v.view.xy[0]) for v in verts}
+        placed = {names[v.data]: (v.view.xy[1], v.view.xy[0]) for v in verts}
         min_x = min(p[0] - sizes[n][0] / 2 for n, p in placed.items())
         min_y = min(p[1] - sizes[n][1] / 2 for n, p in placed.items())
         bottom = top

@@ -373,7 +373,7 @@ def _draw(proc: _Process, ids: _Ids) -> _Drawing:
     edges: dict[str, list[tuple[float, float]]] = {}
     for f in proc.flows:
         edges[f.id] = _clean(_route(boxes[f.source], boxes[f.target]))
-    for host in {b.host for b in proc.boundaries}:
+    for host in dict.fromkeys(b.host for b in proc.boundaries):  # in order, not by hash
         hx, hy, hw, hh = boxes[host]
         for i, b in enumerate(bb for bb in proc.boundaries if bb.host == host):
             bx = hx + hw - EVENT[0] - 8 - i * (EVENT[0] + 8)
