@@ -92,7 +92,8 @@ dl.certificate dt { color: var(--muted); }
 dl.certificate dd { margin: 0; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px solid #ddd;
          padding-top: 8px; }
-@media print { body { max-width: none; padding: 0; } .picture { overflow: visible; } }
+@media print { body { max-width: none; padding: 0; } .picture { overflow: visible; }
+               .picture svg { max-width: 100%; height: auto; } }
 """
 
 
