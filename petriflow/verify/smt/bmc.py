@@ -22,7 +22,7 @@ import z3
 
 from petriflow.verify.formulas import StateFormula
 from petriflow.verify.ptnet import PTNet
-from petriflow.verify.smt.solver import make_solver
+from petriflow.verify.smt.solver import all_unsat, make_solver
 from petriflow.verify.smt.state_equation import enabled, encode_state
 
 
@@ -146,12 +146,7 @@ def recheck_invariant(net: PTNet, goal: StateFormula, invariant: str, *,
         z3.And(inv, _transition_relation(net, m, m2), z3.Not(inv2)),
         z3.And(inv, encode_state(goal, net, m)),
     ]
-    for ob in obligations:
-        s = make_solver(timeout_seconds)
-        s.add(ob)
-        if s.check() != z3.unsat:
-            return False
-    return True
+    return all_unsat(obligations, timeout_seconds)
 
 
 __all__ = ["BmcResult", "SpacerResult", "bmc", "recheck_invariant", "spacer"]

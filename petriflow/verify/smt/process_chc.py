@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import z3
 
-from petriflow.verify.smt.solver import make_solver
+from petriflow.verify.smt.solver import all_unsat, make_solver
 from petriflow.verify.smt.symbolic import Exploration, SymTransition
 
 
@@ -197,15 +197,7 @@ def recheck(ex: Exploration, invariant: z3.BoolRef, *, timeout_seconds: float = 
     obligations = [z3.And(system.init(), z3.Not(invariant))]
     obligations += [z3.And(invariant, system.step(t), z3.Not(after)) for t in ex.transitions]
     obligations += [z3.And(invariant, b) for b in _bad(system, deadlock)]
-    for ob in obligations:
-        s = make_solver(timeout_seconds)
-        s.add(ob)
-        if s.check() != z3.unsat:
-            return False
-    return True
-
-
-
+    return all_unsat(obligations, timeout_seconds)
 
 
 # -- k-induction on the same transition system -------------------------------------------

@@ -29,4 +29,15 @@ def check(solver: z3.Solver, *assumptions: z3.BoolRef) -> tuple[str, str | None]
     return "unknown", solver.reason_unknown()
 
 
-__all__ = ["SEED", "check", "make_solver"]
+def all_unsat(formulas: list[z3.BoolRef], timeout_seconds: float) -> bool:
+    """Whether every formula is unsatisfiable, each asked of a fresh solver (how a
+    certificate's proof obligations are re-checked)."""
+    for formula in formulas:
+        s = make_solver(timeout_seconds)
+        s.add(formula)
+        if s.check() != z3.unsat:
+            return False
+    return True
+
+
+__all__ = ["SEED", "all_unsat", "check", "make_solver"]
