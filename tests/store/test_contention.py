@@ -9,9 +9,10 @@ printed (``pytest -s``), and so is one worker's wall time against two workers' o
 number of cases (a figure for the owner to record; not asserted).
 
 It runs the issue's size, 1,000 cases (about 6,700 work items, 25,600 journal events).
-Measured on the 2-core machine (2026-11-25, another session's test suite running beside
-it, load average about 10): the four workers took 113 s, the whole test 132 s; with 150
-cases and the store before its driver-level commit path it had taken 46 s. Most of the
+Measured on the 2-core machine (2026-11-25): the four workers took 68 s, the whole test
+74 s at a load average of about 2; 113 s and 132 s with another session's test suite
+running beside it (load average about 10). With 150 cases and the store before its
+driver-level commit path it had taken 46 s. Most of the
 time is PostgreSQL commits (an fsync each) and the conflicts of four workers on parallel
 items of one case (about one step in four loses its version check and is retried).
 """

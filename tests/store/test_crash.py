@@ -20,8 +20,9 @@ Calls repeated after a kill (a worker died between the effect and its commit) sh
 printed (``pytest -s``).
 
 Without kills (checked when writing this test) 75 + 75 cases all complete. With 150 + 150
-cases (CASES) one run takes about 55 s on SQLite and 70 s on PostgreSQL on the 2-core
-machine under load (2026-11-25, load average about 10); most of it is the final worker.
+cases (CASES) one run takes about 21 s on SQLite and 30 s on PostgreSQL on the 2-core
+machine (2026-11-25, load average about 3), 53 s and 70 s under heavy load (about 10);
+most of it is the final worker.
 If the known stale-item race (see test_contention.py) shows up, the test reports xfail.
 """
 

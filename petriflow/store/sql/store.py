@@ -257,7 +257,7 @@ class SqlStore:
                     conn.execute("BEGIN")
                     checks = run(conn, rows, FORMAT)
                 check(checks)
-                sent.append(True)     # from here on, a lost connection leaves it unknown
+            sent.append(True)     # from here on, a lost connection leaves the outcome open
             conn.commit() if self.sqlite else conn.execute("COMMIT")
 
         self._call("write", write, changes)
@@ -346,7 +346,9 @@ class SqlStore:
         return self._call("read", lambda conn, _: conn.execute(sql, query[1]).fetchall())
 
     def _statement(self, sql: str, params: tuple[Any, ...], fetch: bool = False) -> Any:
-        """One write statement as its own transaction (autocommit on PostgreSQL)."""
+        """One write statement as its own transaction (autocommit on PostgreSQL): a lease
+        or its release, which may be repeated on a new connection (leases only spread
+        the work; the version checks decide)."""
         sql = self._sql(sql)
 
         def once(conn: Any, sent: list[bool]) -> Any:
