@@ -154,8 +154,8 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
                        **info)
     except Budget as exc:
         first = exc
-    # The exploration did not close: ask Spacer (half of what is left when the exploration
-    # only looked like diverging, so that it can still go on without its cap).
+    # The exploration did not close: ask Spacer and k-induction (half of what is left when
+    # the exploration only looked like diverging, so that it can go on without its cap).
     diverging = isinstance(first, Diverging)
     end = t0 + timeout
     proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end)
@@ -169,7 +169,7 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
         try:
             return _policy_by_exploration(compiled, ob, ex, t0, info)
         except (Budget, Unsupported) as exc:
-            reason = f"exploration: {exc}; Spacer: {why}"
+            reason = f"exploration without its cap: {exc}; Spacer: {why}"
     return _result(p.id, Verdict.UNKNOWN, FALLBACK, t0,
                    reason=reason, **info)
 
@@ -192,7 +192,8 @@ def _policy_by_exploration(compiled: CompiledProcess, ob: Obligation, ex: Explor
 
 
 FALLBACK = "symbolic reachability, then Spacer and k-induction"
-EXPLORE_SHARE = 0.5  # of a property's budget, for the symbolic exploration; Spacer gets the rest
+# of a property's budget, for the symbolic exploration; Spacer and k-induction get the rest
+EXPLORE_SHARE = 0.5
 
 
 def _chc_proof(ex: Exploration, deadline: float, *, deadlock: bool = False
