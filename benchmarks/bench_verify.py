@@ -142,14 +142,21 @@ def wf_sequence(n: int) -> Any:
     return b.build()
 
 
+REPEATS = 5  # timed calls per net and tool (fewer once they add up to a second): the median
+
+
 def _petriflow_sound(pnml: str, queue: Any) -> None:
     from petriflow.net.pnml import read_pnml
     from petriflow.verify.portfolio import check as run_check
 
     run_check(wf_sequence(2), ["soundness"], timeout=10)  # warm-up: imports, first calls
-    t0 = time.perf_counter()
-    [r] = run_check(read_pnml(pnml), ["soundness"], timeout=600)
-    queue.put((r.verdict.value, time.perf_counter() - t0))
+    net = read_pnml(pnml)  # parsing is not timed, as for Woflan
+    times: list[float] = []
+    while len(times) < REPEATS and sum(times) < 1.0:
+        t0 = time.perf_counter()
+        [r] = run_check(net, ["soundness"], timeout=600)
+        times.append(time.perf_counter() - t0)
+    queue.put((r.verdict.value, statistics.median(times)))
 
 
 def _woflan_sound(pnml: str, queue: Any) -> None:
@@ -170,10 +177,13 @@ def _woflan_sound(pnml: str, queue: Any) -> None:
             from pm4py.objects.petri_net.obj import Marking
 
             fm = Marking({p: 1 for p in net.places if not p.out_arcs})
-        t0 = time.perf_counter()
-        sound = woflan.apply(net, im, fm, parameters={"return_asap_when_not_sound": True,
-                                                      "print_diagnostics": False})
-    queue.put(("proved" if sound else "violated", time.perf_counter() - t0))
+        times: list[float] = []
+        while len(times) < REPEATS and sum(times) < 1.0:
+            t0 = time.perf_counter()
+            sound = woflan.apply(net, im, fm, parameters={"return_asap_when_not_sound": True,
+                                                          "print_diagnostics": False})
+            times.append(time.perf_counter() - t0)
+    queue.put(("proved" if sound else "violated", statistics.median(times)))
 
 
 def _timed(target: Any, pnml: str, cap: float) -> tuple[str, float | None]:
