@@ -158,7 +158,7 @@ def check_policy(compiled: CompiledProcess, ob: Obligation, timeout: float,
     # the exploration only looked like diverging, so that it can go on without its cap).
     diverging = isinstance(first, Diverging)
     end = t0 + timeout
-    proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end)
+    proof, why = _system_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end)
     if proof is not None:
         return _result(p.id, Verdict.PROVED, _proof_method(proof), t0,
                        certificate=proof, **info)
@@ -196,7 +196,7 @@ FALLBACK = "symbolic reachability, then Spacer and k-induction"
 EXPLORE_SHARE = 0.5
 
 
-def _chc_proof(ex: Exploration, deadline: float, *, deadlock: bool = False
+def _system_proof(ex: Exploration, deadline: float, *, deadlock: bool = False
                ) -> tuple[dict[str, Any] | None, str]:
     """A proof on the whole case as a transition system, for when exploration does not
     close (data that keeps growing): Spacer first, then k-induction; only a certificate
@@ -275,7 +275,7 @@ def check_deadlock(compiled: CompiledProcess, timeout: float) -> Result:
         first = exc
     diverging = isinstance(first, Diverging)
     end = t0 + timeout
-    proof, why = _chc_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end,
+    proof, why = _system_proof(ex, end - (end - time.monotonic()) / 2 if diverging else end,
                             deadlock=True)
     if proof is not None:
         return _result("deadlock", Verdict.PROVED, _proof_method(proof), t0,

@@ -133,4 +133,26 @@ class Case:
         return next(p for p in self.marking if p.startswith("end:"))[len("end:"):]
 
 
-__all__ = ["Case", "compile_text", "has_binding", "is_final", "token_enabled"]
+__all__ = ["WAITS", "Case", "compile_text", "has_binding", "is_final", "token_enabled"]
+
+
+# A process with every kind of wait: a catch on a task, a timer, a deferred choice between a
+# message and a deadline (tests/model/test_waits.py and tests/runtime/test_waits.py).
+WAITS = """
+process: waits
+data:
+  answer: {type: str}
+roles: [clerk]
+nodes:
+  start: {type: start}
+  ask: {type: task, kind: human, role: clerk, catch: [{message: cancel, to: cancelled}]}
+  pause: {type: timer, after: PT1H}
+  choose: {type: event}
+  reply: {type: task, kind: receive, writes: [answer], check: "answer != ''"}
+  late: {type: timer, after: P2D}
+  cancelled: {type: end}
+  done: {type: end}
+  gave_up: {type: end}
+flows: [start -> ask, ask -> pause, pause -> choose, choose -> reply, choose -> late,
+        reply -> done, late -> gave_up]
+"""

@@ -7,26 +7,7 @@ import pytest
 
 from petriflow.errors import ModelError
 from petriflow.governance.participants import ParticipantKind
-from tests.model.helpers import Case, compile_text
-
-WAITS = """
-process: waits
-data:
-  answer: {type: str}
-roles: [clerk]
-nodes:
-  start: {type: start}
-  ask: {type: task, kind: human, role: clerk, catch: [{message: cancel, to: cancelled}]}
-  pause: {type: timer, after: PT1H}
-  choose: {type: event}
-  reply: {type: task, kind: receive, writes: [answer], check: "answer != ''"}
-  late: {type: timer, after: P2D}
-  cancelled: {type: end}
-  done: {type: end}
-  gave_up: {type: end}
-flows: [start -> ask, ask -> pause, pause -> choose, choose -> reply, choose -> late,
-        reply -> done, late -> gave_up]
-"""
+from tests.model.helpers import WAITS, Case, compile_text
 
 
 def at_the_choice() -> Case:

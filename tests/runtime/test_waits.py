@@ -9,6 +9,7 @@ from petriflow.errors import OutputError, PolicyRefusal, WorkItemError
 from petriflow.store.base import CaseStatus, ItemStatus
 from petriflow.verify.portfolio import check
 from petriflow.verify.result import Verdict
+from tests.model.helpers import WAITS
 from tests.runtime.helpers import HOUR, compile_yaml, engine, items_of
 
 
@@ -16,29 +17,11 @@ def closed(e, case_id: str, task: str) -> list[ItemStatus]:
     return [i.status for i in e.store.work_items(case=case_id, open_only=False)
             if i.task == task]
 
-PROCESS = """
-process: waits
-data:
-  answer: {type: str}
-roles: [clerk]
-nodes:
-  start: {type: start}
-  ask: {type: task, kind: human, role: clerk, catch: [{message: cancel, to: cancelled}]}
-  pause: {type: timer, after: PT1H}
-  choose: {type: event}
-  reply: {type: task, kind: receive, writes: [answer], check: "answer != ''"}
-  late: {type: timer, after: P2D}
-  cancelled: {type: end}
-  done: {type: end}
-  gave_up: {type: end}
-flows: [start -> ask, ask -> pause, pause -> choose, choose -> reply, choose -> late,
-        reply -> done, late -> gave_up]
-"""
 
 
 def _to_the_choice():
     e, clock = engine()
-    case = e.start(compile_yaml(PROCESS), {})
+    case = e.start(compile_yaml(WAITS), {})
     e.complete(items_of(e, case.id, "ask")[0].id, "carla")
     assert [i.kind for i in items_of(e, case.id, "pause")] == ["timer"]
     clock.advance(HOUR - 1)
@@ -82,7 +65,7 @@ def test_the_deadline_wins_when_no_message_comes() -> None:
 
 def test_a_caught_message_interrupts_the_task() -> None:
     e, _, = engine()
-    case = e.start(compile_yaml(PROCESS), {})
+    case = e.start(compile_yaml(WAITS), {})
     with pytest.raises(WorkItemError):
         e.deliver(case.id, "reply", {"answer": "not yet asked"})
     rec = e.deliver(case.id, "cancel")
@@ -92,10 +75,10 @@ def test_a_caught_message_interrupts_the_task() -> None:
 
 
 def test_the_checker_gives_a_verdict_on_every_wait() -> None:
-    results = check(compile_yaml(PROCESS), ("deadlock", "soundness", "bounded"), timeout=30)
+    results = check(compile_yaml(WAITS), ("deadlock", "soundness", "bounded"), timeout=30)
     assert [r.verdict for r in results] == [Verdict.PROVED] * 3, results
     # a deferred choice followed by a parallel join: only one branch ever arrives
-    joined = PROCESS.replace("reply -> done, late -> gave_up",
+    joined = WAITS.replace("reply -> done, late -> gave_up",
                              "reply -> j, late -> j, j -> done") \
         .replace("  gave_up: {type: end}\n", "  j: {type: parallel}\n")
     (deadlock,) = check(compile_yaml(joined), ("deadlock",), timeout=30)

@@ -119,7 +119,7 @@ def test_deadlock_check_on_the_reduced_net_reports_an_original_trace() -> None:
     assert r.verdict is Verdict.VIOLATED
     assert r.trace is not None
     assert [s.transition for s in r.trace] == [f"t{i}" for i in range(30)]
-    assert r.certificate is None or "reduction" in (r.certificate or {})
+    assert r.method.endswith("on the reduced net")
 
 
 @settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])

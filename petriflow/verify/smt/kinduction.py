@@ -57,6 +57,11 @@ class _Unrolling:
         self.stutter = stutter
         self.states: list[list[z3.ArithRef]] = []
         self.choices: list[z3.ArithRef] = []
+        # per place: the transitions that change it, and by how much
+        self.effect: list[dict[int, int]] = [{} for _ in net.places]
+        for t, delta in enumerate(net.delta):
+            for p, d in delta:
+                self.effect[p][t] = d
 
     def add_state(self) -> list[z3.ArithRef]:
         i = len(self.states)
@@ -75,13 +80,9 @@ class _Unrolling:
         parts = [c >= 0, c <= (n_t if self.stutter else n_t - 1)]
         for t in range(n_t):
             parts.append(z3.Implies(c == t, enabled(net, t, m)))
-        effect: list[dict[int, int]] = [{} for _ in net.places]
-        for t, delta in enumerate(net.delta):
-            for p, d in delta:
-                effect[p][t] = d
         for p in range(len(net.places)):
             term: z3.ArithRef = m[p]
-            for t, d in effect[p].items():
+            for t, d in self.effect[p].items():
                 term = z3.If(c == t, m[p] + d, term)
             parts.append(m2[p] == term)
         return z3.And(parts)
