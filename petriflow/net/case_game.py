@@ -267,8 +267,20 @@ class CaseState:
 
     def put(self, place: PlaceId, token: Any, count: int = 1) -> None:
         """Add ``count`` copies of ``token`` (already validated) to ``place``."""
-        i = self.layout.index[place]
-        self._move(i, self._intern(self.layout.table[i], token), count)
+        self.put_at(self.layout.index[place], token, count)
+
+    def put_at(self, i: int, token: Any, count: int = 1) -> None:
+        """:meth:`put` by place index (the path of a case entering a running game)."""
+        table = self.tables[self.layout.table[i]]
+        x = table.get(token)
+        if x is None:
+            x = table[token] = len(self.values)
+            self.values.append(token)
+            self.owner.append(self.layout.table[i])
+        bag = self.bags[i]
+        old = bag.get(x, 0)
+        bag[x] = old + count
+        self._changed(i, x, old, old + count)
         if len(self.values) > self.limit:
             self._compact()
 

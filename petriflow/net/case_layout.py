@@ -141,6 +141,8 @@ class CaseLayout:
         self.pure_ins = [tuple((i, self.drops[i]) for i, _, _ in self.ins[u]) for u in range(n)]
         self.pure_outs = [tuple((i, self.plain_adds[i], self.adds[i] or None)
                                 for i, _, _ in self.copy_outs[u]) for u in range(n)]
+        # What TokenGame.put needs per place: (place index, the color set's validate).
+        self.entry = {p: (i, colors[i].validate) for i, p in enumerate(places)}
         # The tables CaseState.run reads, in the order it unpacks them (one unpacking per run).
         self.loop = (self.kind, self.ins, self.copy_outs, self.pure_ins, self.pure_outs,
                      self.watch, self.gate_watch, self.var_arcs, self.names, self.oks,

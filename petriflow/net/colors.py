@@ -14,6 +14,7 @@ from __future__ import annotations
 import decimal
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as derived
 from typing import Any, ClassVar
 
 from petriflow.errors import ColorError
@@ -217,7 +218,9 @@ class DecimalColor(ColorSet):
     high: decimal.Decimal | None = None
 
     def validate(self, value: Any) -> Any:
-        if type(value) is int:
+        if type(value) is decimal.Decimal:
+            pass
+        elif type(value) is int:
             value = decimal.Decimal(value)
         elif type(value) is str:
             try:
@@ -294,6 +297,13 @@ class RecordColor(ColorSet):
     kind: ClassVar[str] = "record"
     fields: tuple[tuple[str, ColorSet], ...]
     name: str = "record"
+    # Derived from ``fields`` for the common case of validate (not part of the value).
+    _keys: tuple[str, ...] = derived(init=False, repr=False, compare=False, hash=False)
+    _checks: tuple[Any, ...] = derived(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", tuple(k for k, _ in self.fields))
+        object.__setattr__(self, "_checks", tuple(c.validate for _, c in self.fields))
 
     def field(self, name: str) -> ColorSet | None:
         for key, color in self.fields:
@@ -302,14 +312,11 @@ class RecordColor(ColorSet):
         return None
 
     def validate(self, value: Any) -> Any:
-        if type(value) is Record and len(value) == len(self.fields):
+        if type(value) is Record and tuple(value) == self._keys:
             # The common case: a record with exactly these fields, in this order, each
             # already normal. It is its own normal form (and keeps its cached hash).
-            for (key, color), name in zip(self.fields, value, strict=True):
-                if key != name:
-                    break
-                item = value[key]
-                if color.validate(item) is not item:
+            for check, item in zip(self._checks, value.values()):  # noqa: B905 (same length)
+                if check(item) is not item:
                     break
             else:
                 return value

@@ -55,7 +55,9 @@ class TokenGame:
                                   f"of net '{net.name}'")
         self._colored: ColoredState | CaseState | None = None
         layout = net._case_layout if fast else None
+        self._entry: dict[PlaceId, tuple[int, Any]] | None = None
         if layout is not None:  # the fast path: tables shared by every game of the net
+            self._entry = layout.entry
             self._places, self._tids, self._tindex = layout.places, layout.tids, layout.tindex
             self._plans: list[TransitionPlan] = layout.plans
             self._colored = CaseState(layout, start)
@@ -154,6 +156,14 @@ class TokenGame:
         ``tokens`` is a count of black tokens for a P/T place, or an iterable of values
         for a colored place; each value is validated by the place's color set.
         """
+        entry = self._entry.get(place) if self._entry is not None else None  # type: ignore[call-overload]
+        if entry is not None and type(tokens) is list:  # a case entering the fast path
+            i, validate = entry
+            values = [validate(v) for v in tokens]  # all checked before any is put
+            put_at = self._colored.put_at  # type: ignore[union-attr]
+            for v in values:
+                put_at(i, v)
+            return
         found = self.net.place_map.get(place)  # type: ignore[call-overload]
         if found is None:
             raise FiringError(f"net '{self.net.name}' has no place '{place}'")
@@ -254,9 +264,9 @@ class TokenGame:
         uniformly among those with a binding, then a binding uniformly among its own.
         """
         rng = rng or random.Random()
-        if self._colored is not None:
-            fired = self._colored.run(steps, rng.random)
-            return RunResult(fired, self._colored.is_dead())
+        colored = self._colored
+        if colored is not None:
+            return RunResult(colored.run(steps, rng.random), colored.is_dead())
         return self._run_pt(steps, rng)
 
     def _run_pt(self, steps: int, rng: random.Random) -> RunResult:
