@@ -303,7 +303,8 @@ class RecordColor(ColorSet):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_keys", tuple(k for k, _ in self.fields))
-        object.__setattr__(self, "_checks", tuple(c.validate for _, c in self.fields))
+        object.__setattr__(self, "_checks", tuple(
+            (_plain_type(c), c.validate) for _, c in self.fields))
 
     def field(self, name: str) -> ColorSet | None:
         for key, color in self.fields:
@@ -315,8 +316,8 @@ class RecordColor(ColorSet):
         if type(value) is Record and tuple(value) == self._keys:
             # The common case: a record with exactly these fields, in this order, each
             # already normal. It is its own normal form (and keeps its cached hash).
-            for check, item in zip(self._checks, value.values()):  # noqa: B905 (same length)
-                if check(item) is not item:
+            for (plain, check), item in zip(self._checks, value.values()):  # noqa: B905
+                if type(item) is not plain and check(item) is not item:
                     break
             else:
                 return value
@@ -344,6 +345,18 @@ class RecordColor(ColorSet):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _plain_type(color: ColorSet) -> type | None:
+    """The Python type whose every value is valid and normal in ``color`` (an unbounded
+    int, a bool, an unconstrained str), or None when values must be checked."""
+    if type(color) is IntColor and color.low is None and color.high is None:
+        return int
+    if type(color) is BoolColor:
+        return bool
+    if type(color) is StrColor and color.max_length is None and not color.min_length:
+        return str
+    return None
 
 
 BLACK = BlackColor()
