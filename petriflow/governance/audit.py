@@ -125,37 +125,66 @@ def _value(v: Any) -> str:
     return canonical(v)
 
 
+#: The keys of a mapping in insertion order -> its keys in canonical (sorted) order, each
+#: with its text ``"key":``; None when not all keys are strings. A process writes mappings
+#: of a few shapes over and over (a task's answer, the fields a step changes), so the
+#: sorting and the escaping of keys are done once per shape.
+_ORDERS: dict[tuple[Any, ...], tuple[tuple[str, str], ...] | None] = {}
+_ORDERS_LIMIT = 4096
+
+
+def _order(keys: tuple[Any, ...]) -> tuple[tuple[str, str], ...] | None:
+    if any(type(k) is not str for k in keys):
+        return None
+    order = tuple((k, _string(k) + ":") for k in sorted(keys))
+    if len(_ORDERS) < _ORDERS_LIMIT:
+        _ORDERS[keys] = order
+    return order
+
+
 def _mapping(m: Mapping[str, Any]) -> str:
     if not m:
         return "{}"
+    keys = tuple(m)
     try:
-        keys = sorted(m)
-    except TypeError:  # keys of mixed types: the encoder says what is wrong
+        order = _ORDERS[keys]
+    except KeyError:
+        order = _order(keys)
+    if order is None:  # keys that are not all strings: the encoder says what is wrong
         return canonical(m)
     s = _string
     parts = []
-    for k in keys:
-        if type(k) is not str:
-            return canonical(m)
+    for k, key in order:
         v = m[k]
         t = type(v)
         if t is str:
-            parts.append(f"{s(k)}:{s(v)}")
+            parts.append(key + s(v))
         elif t is bool:
-            parts.append(f"{s(k)}:{'true' if v else 'false'}")
+            parts.append(key + ("true" if v else "false"))
         elif t is Decimal:
-            parts.append(f'{s(k)}:{{"$decimal":{s(str(v))}}}')
+            parts.append(f'{key}{{"$decimal":{s(str(v))}}}')
         else:
-            parts.append(f"{s(k)}:{_value(v)}")
+            parts.append(key + _value(v))
     return "{" + ",".join(parts) + "}"
 
 
+#: (policy id, outcome) pairs -> their text: a process has a few policies and outcomes.
+_PAIRS: dict[tuple[Any, ...], str] = {}
+
+
 def _pairs(policies: tuple[tuple[str, str], ...]) -> str:
+    try:
+        return _PAIRS[policies]
+    except (KeyError, TypeError):
+        pass
     s = _string
     try:  # the usual shape: (policy id, outcome) pairs of strings
-        return "[" + ",".join([f"[{s(a)},{s(b)}]" for a, b in policies]) + "]"
+        text = "[" + ",".join([f"[{s(a)},{s(b)}]" for a, b in policies]) + "]"
     except (TypeError, ValueError):
         return "[" + ",".join("[" + ",".join(map(_value, p)) + "]" for p in policies) + "]"
+    if len(_PAIRS) < _ORDERS_LIMIT:
+        _PAIRS[policies] = text
+    return text
 
 
 def _strings(values: tuple[str, ...]) -> str:
@@ -165,30 +194,42 @@ def _strings(values: tuple[str, ...]) -> str:
         return "[" + ",".join(map(_value, values)) + "]"
 
 
+def _layout(case: str, seq: str, kind: str, at: str, transition: str, task: str,
+            action: str, actor: str, actor_kind: str, agent_version: str, binding: str,
+            reads: str, writes: str, policies: str, confidence: str, rationale: str,
+            reason: str, work_item: str, prev: str) -> str:
+    """The canonical text from the JSON texts of an event's fields: the one definition of
+    the layout (the format version, then :data:`BODY_FIELDS` in order), used by
+    :func:`event_text` and, with placeholders, by the templates below."""
+    return (f"[{HASH_VERSION},{case},{seq},{kind},{at},{transition},{task},{action},{actor},"
+            f"{actor_kind},{agent_version},{binding},{reads},{writes},{policies},"
+            f"{confidence},{rationale},{reason},{work_item},{prev}]")
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+def _at(at: float) -> str:
+    return float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)
+
+
+def _seq(seq: int) -> str:
+    return int.__repr__(seq) if type(seq) is int else _num(seq)
+
+
 def event_text(e: AuditEvent) -> str:
-    """``canonical(e.body())``, built in one expression: events are sealed on the engine's
-    hot path, and most of their fields are short strings or empty (``tests`` check that
-    the two texts are identical)."""
+    """``canonical(e.body())``, field by field: events are sealed on the engine's hot path,
+    and most of their fields are short strings or empty (``tests`` check that the two
+    texts are identical)."""
     s = _string
-    seq, at, reads, policies, conf = e.seq, e.at, e.reads, e.policies, e.confidence
-    return (
-        f'[{HASH_VERSION},{s(e.case)},{seq if type(seq) is int else _num(seq)},{s(e.kind)},'
-        f'{float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)},'
-        f'{"null" if (x := e.transition) is None else s(x)},'
-        f'{"null" if (x := e.task) is None else s(x)},'
-        f'{"null" if (x := e.action) is None else s(x)},'
-        f'{"null" if (x := e.actor) is None else s(x)},'
-        f'{"null" if (x := e.actor_kind) is None else s(x)},'
-        f'{"null" if (x := e.agent_version) is None else s(x)},'
-        f'{_mapping(e.binding)},'
-        f'{_strings(reads) if reads else "[]"},'
-        f'{_mapping(e.writes)},'
-        f'{_pairs(policies) if policies else "[]"},'
-        f'{"null" if conf is None else _num(conf)},'
-        f'{"null" if (x := e.rationale) is None else s(x)},'
-        f'{"null" if (x := e.reason) is None else s(x)},'
-        f'{"null" if (x := e.work_item) is None else s(x)},'
-        f'{s(e.prev)}]')
+    reads, policies, conf = e.reads, e.policies, e.confidence
+    return _layout(
+        s(e.case), _seq(e.seq), s(e.kind), _at(e.at), _opt(e.transition), _opt(e.task),
+        _opt(e.action), _opt(e.actor), _opt(e.actor_kind), _opt(e.agent_version),
+        _mapping(e.binding), _strings(reads) if reads else "[]", _mapping(e.writes),
+        _pairs(policies) if policies else "[]", "null" if conf is None else _num(conf),
+        _opt(e.rationale), _opt(e.reason), _opt(e.work_item), s(e.prev))
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -201,30 +242,74 @@ def seal(event: AuditEvent) -> AuditEvent:
     return event
 
 
-def plain_middle(transition: str | None, task: str | None, action: str | None,
-                 actor_kind: str | None) -> str:
-    """The part of :func:`event_text` between ``at`` and ``prev`` for a *plain* event:
-    one with these four fields and no other (no actor, binding, reads, writes, policies,
-    confidence, rationale, reason or work item), as the engine's routing steps and offers
-    are. The engine keeps it per transition for :func:`seal_plain`."""
-    e = AuditEvent("", 0, "", 0.0, transition, task, action, None, actor_kind)
-    text = event_text(e)
-    head = f'[{HASH_VERSION},"",0,"",0.0,'
-    tail = f"{_string(e.prev)}]"
-    assert text.startswith(head) and text.endswith(tail)
-    return text[len(head):-len(tail)]
+# -- templates: the same text, with the fields that a kind of event fixes written once ------
 
 
-def seal_plain(event: AuditEvent, middle: str) -> AuditEvent:
-    """:func:`seal` for a plain event whose :func:`plain_middle` is ``middle`` (the same
-    hash, with a fifth of the work; ``tests`` check that the two agree)."""
-    s, seq, at = _string, event.seq, event.at
-    text = (f'[{HASH_VERSION},{s(event.case)},{seq if type(seq) is int else _num(seq)},'
-            f'{s(event.kind)},'
-            f'{float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)},'
-            f'{middle}{s(event.prev)}]')
-    event.hash = hashlib.sha256(text.encode()).hexdigest()
-    return event
+def _fixed(text: str) -> str:
+    return text.replace("%", "%%")  # a fixed part of a %-template
+
+
+class StepTemplate:
+    """Seals events whose kind, transition, task, action, actor kind, agent version and
+    reads are the ones given (the engine keeps one per transition and participant): the
+    canonical text is one %-format of the other fields' texts, laid out by the same
+    :func:`_layout` (``tests`` check that the hash is :func:`event_hash`'s)."""
+
+    __slots__ = ("_format", "fixed")
+
+    def __init__(self, kind: str, transition: str | None, task: str | None,
+                 action: str | None, actor_kind: str | None, agent_version: str | None,
+                 reads: tuple[str, ...]) -> None:
+        self.fixed = (kind, transition, task, action, actor_kind, agent_version, reads)
+        v = "%s"
+        self._format = _layout(
+            v, v, _fixed(_string(kind)), v, _fixed(_opt(transition)), _fixed(_opt(task)),
+            _fixed(_opt(action)), v, _fixed(_opt(actor_kind)), _fixed(_opt(agent_version)),
+            v, _fixed(_strings(reads) if reads else "[]"), v, v, v, v, v, v, v)
+
+    def seal(self, e: AuditEvent) -> AuditEvent:
+        """:func:`seal` for an event with this template's fixed fields."""
+        s = _string
+        at, seq, conf, policies = e.at, e.seq, e.confidence, e.policies
+        text = self._format % (
+            s(e.case), int.__repr__(seq) if type(seq) is int else _num(seq),
+            float.__repr__(at) if type(at) is float and at - at == 0 else _num(at),
+            "null" if (x := e.actor) is None else s(x),
+            _mapping(e.binding), _mapping(e.writes),
+            _pairs(policies) if policies else "[]", "null" if conf is None else _num(conf),
+            "null" if (x := e.rationale) is None else s(x),
+            "null" if (x := e.reason) is None else s(x),
+            "null" if (x := e.work_item) is None else s(x), s(e.prev))
+        e.hash = hashlib.sha256(text.encode()).hexdigest()
+        return e
+
+
+class PlainTemplate:
+    """Seals *plain* events: these kind, transition, task, action and actor kind, and no
+    other field (no actor, binding, reads, writes, policies, confidence, rationale,
+    reason or work item), as the engine's routing steps and offers are. Only the case,
+    the number, the time and the link vary (``tests`` check the hash)."""
+
+    __slots__ = ("_format", "fixed")
+
+    def __init__(self, kind: str, transition: str | None, task: str | None,
+                 action: str | None, actor_kind: str | None) -> None:
+        self.fixed = (kind, transition, task, action, actor_kind)
+        v = "%s"
+        self._format = _layout(
+            v, v, _fixed(_string(kind)), v, _fixed(_opt(transition)), _fixed(_opt(task)),
+            _fixed(_opt(action)), "null", _fixed(_opt(actor_kind)), "null", "{}", "[]", "{}",
+            "[]", "null", "null", "null", "null", v)
+
+    def seal(self, e: AuditEvent) -> AuditEvent:
+        """:func:`seal` for a plain event with this template's fixed fields."""
+        at, seq = e.at, e.seq
+        text = self._format % (
+            _string(e.case), int.__repr__(seq) if type(seq) is int else _num(seq),
+            float.__repr__(at) if type(at) is float and at - at == 0 else _num(at),
+            _string(e.prev))
+        e.hash = hashlib.sha256(text.encode()).hexdigest()
+        return e
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,10 +357,11 @@ __all__ = [
     "AuditEvent",
     "ChainReport",
     "EventKind",
+    "PlainTemplate",
+    "StepTemplate",
     "canonical",
     "event_hash",
-    "plain_middle",
+    "event_text",
     "seal",
-    "seal_plain",
     "verify_chain",
 ]

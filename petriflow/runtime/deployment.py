@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from petriflow.governance.audit import EventKind, PlainTemplate, StepTemplate
 from petriflow.governance.participants import Agent as AgentInfo
 from petriflow.governance.participants import AgentRegistry, ParticipantKind
 from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
@@ -146,8 +147,9 @@ class Deployment:
                             for t in self.program.transitions
                             if t.action == Action.OFFER.value}
         self.start = self.program.by_id[compiled.start_transition()]
-        # (transition, actor kind) -> the audit text of its plain steps (audit.plain_middle)
-        self.plain_texts: dict[tuple[str, str], str] = {}
+        # the audit templates of this process's steps (see plain_template, step_template)
+        self._plain: dict[tuple[str, str], PlainTemplate] = {}
+        self._steps: dict[tuple[str, str, str | None, tuple[str, ...]], StepTemplate] = {}
         self.inputs = {n[len(output_var("")):]: c for n, c in self.start.answers.items()}
 
     def variant(self, t: ProgramTransition, counts: list[int]) -> ProgramTransition:
@@ -157,6 +159,25 @@ class Deployment:
         if group is None:
             return t
         return next((u for u in group if all(counts[p] >= w for p, w in u.ins)), t)
+
+    def plain_template(self, t: ProgramTransition, actor_kind: str) -> PlainTemplate:
+        """The audit template of ``t``'s plain steps (no actor, answer, writes, policies...)."""
+        key = (t.id, actor_kind)
+        tmpl = self._plain.get(key)
+        if tmpl is None:
+            tmpl = self._plain[key] = PlainTemplate(EventKind.STEP, t.id, t.task, t.action,
+                                                    actor_kind)
+        return tmpl
+
+    def step_template(self, t: ProgramTransition, actor_kind: str, agent_version: str | None,
+                      reads: tuple[str, ...]) -> StepTemplate:
+        """The audit template of ``t``'s steps by this kind of participant."""
+        key = (t.id, actor_kind, agent_version, reads)
+        tmpl = self._steps.get(key)
+        if tmpl is None:
+            tmpl = self._steps[key] = StepTemplate(EventKind.STEP, t.id, t.task, t.action,
+                                                   actor_kind, agent_version, reads)
+        return tmpl
 
     def env_for(self, info: TaskInfo, values: Mapping[str, Any], actor: str | None
                 ) -> dict[str, Any]:

@@ -91,6 +91,8 @@ class Enforcer:
         # Decided once per deployed process, so that the engine skips the calls for the
         # many steps no policy concerns (routing, offers): see :meth:`concerns`.
         self.stateful = any(r.reads is None for r in self.after_checks)
+        self.after_reads: frozenset[str] = frozenset().union(
+            *(r.reads for r in self.after_checks if r.reads is not None))
         self.remembers = frozenset(
             self.remember_fired | set(self.actor_tasks)
             | {t for _, tasks, reviews, _ in self.reviews for t in tasks | reviews})
@@ -99,14 +101,16 @@ class Enforcer:
             for t in sorted(review[1] | review[2]):
                 self._reviews_of.setdefault(t, []).append(review)
 
-    def concerns(self, transition: str, agent: str | None, written: Mapping[str, Any]
-                 ) -> bool:
+    def concerns(self, transition: str, agent: str | None, written: Mapping[str, Any],
+                 before: Mapping[str, Any] | None = None) -> bool:
         """False when :meth:`evaluate` would allow the step with no outcome to record: no
-        rule names the transition, no agent acts, and the step writes no field (a state
-        condition can only become true at a step that writes what it reads). Inlined by
-        the engine's hot path; ``tests/runtime/test_enforce.py`` checks the two agree."""
+        rule names the transition, no agent acts, and the step writes no field that a
+        state condition reads (such a condition can only become true at a step that
+        writes what it reads; the first step, ``before`` None, checks them all). Inlined
+        by the engine's hot path; ``tests/runtime/test_enforce.py`` checks the two agree."""
         return (transition in self.rules or agent is not None or self.stateful
-                or bool(written and self.after_checks))
+                or bool(written and (before is None
+                                     or not self.after_reads.isdisjoint(written))))
 
     def _rule(self, transitions: tuple[str, ...] | list[str], rule: _Rule) -> None:
         for t in transitions:

@@ -39,7 +39,7 @@ from petriflow.errors import (
     PolicyRefusal,
     WorkItemError,
 )
-from petriflow.governance.audit import AuditEvent, EventKind, plain_middle, seal, seal_plain
+from petriflow.governance.audit import AuditEvent, EventKind, seal
 from petriflow.governance.participants import ParticipantKind
 from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
 from petriflow.model.document import from_document, to_document
@@ -726,51 +726,29 @@ class Engine:
         the caller has just seen ``t`` enabled with ``env`` in this very state."""
         dep = tx.dep
         before = tx.data
-        step = dep.program.fire(t, tx.counts, before, env, checked=checked)
+        counts, data, written = dep.program.fire(t, tx.counts, before, env, checked=checked)
         # an agent acting is an agent acting, whichever work item it reaches for
         agent = actor if actor is not None and actor in dep.agent_ids else None
         outcomes: tuple[tuple[str, str], ...] = ()
         if self.enforce:
-            enforcer = dep.enforcer
-            tid = t.id
-            # Enforcer.concerns, inlined: most steps (routing, offers) concern no policy
-            if tid in enforcer.rules or agent is not None or enforcer.stateful or \
-                    (step.written and enforcer.after_checks):
-                verdict = enforcer.evaluate(tid, t.task, t.action, actor, agent, before,
-                                            step.data, tx.memory, step.written)
-                outcomes = verdict.outcomes
-                if not verdict.allowed:
-                    self._event(tx, EventKind.REFUSED, transition=tid, task=t.task,
-                                action=t.action, actor=actor, actor_kind=actor_kind,
-                                binding=_binding(env), policies=outcomes,
-                                reason=verdict.reason, work_item=item.id if item else None,
-                                confidence=confidence, rationale=rationale)
-                    raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: "
-                                        f"{verdict.reason}", case=tx.rec.id,
-                                        policy=verdict.failure or "", transition=tid)
-            if tid in enforcer.remembers:
-                tx.memory = enforcer.remember(tid, actor, step.data, tx.memory)
-        tx.counts = step.counts
-        tx.data = step.data
-        # the event, built in place (this is the engine's hottest path; see _event)
+            outcomes = self._enforce(tx, t, env, actor, actor_kind, agent, before, data,
+                                     written, item, confidence, rationale)
+        tx.counts = counts
+        tx.data = data
         tx.seq += 1
         binding = _binding(env) if len(env) > 1 or DATA_VAR not in env else {}
+        version = dep.agent_versions.get(agent) if agent else None
         event = AuditEvent(tx.rec.id, tx.seq, EventKind.STEP, tx.now, t.id, t.task, t.action,
-                           actor, actor_kind,
-                           dep.agent_versions.get(agent) if agent else None, binding,
-                           reads, step.written, outcomes, confidence, rationale, reason,
+                           actor, actor_kind, version, binding, reads, written, outcomes,
+                           confidence, rationale, reason,
                            item.id if item is not None else None, tx.head)
         if self.audit:
-            if actor is None and item is None and not binding and not step.written and \
+            if actor is None and item is None and not binding and not written and \
                     not outcomes and not reads and reason is None and confidence is None \
                     and rationale is None:  # a plain step (routing, an offer)
-                middle = dep.plain_texts.get((t.id, actor_kind))
-                if middle is None:
-                    middle = dep.plain_texts[t.id, actor_kind] = plain_middle(
-                        t.id, t.task, t.action, actor_kind)
-                seal_plain(event, middle)
+                dep.plain_template(t, actor_kind).seal(event)
             else:
-                seal(event)
+                dep.step_template(t, actor_kind, version, reads).seal(event)
         tx.head = event.hash
         tx.events.append(event)
         if item is not None:
@@ -780,8 +758,87 @@ class Engine:
                                          item.lease_until, tx.now, t.action, item.leased_by,
                                          item.answer)
             tx.cancel.extend(_timer_ids(item, dep.by_place[item.place]))
+        elif "withdraws" in t.meta:  # a scope's cancellation or completion took its token
+            self._withdraw(tx, t.meta["withdraws"].split())
         if t.action == _OFFER:
             self._offer(tx, t, event)
+
+    def _fire_automatic(self, tx: _Txn, t: ProgramTransition) -> None:
+        """:meth:`_fire` of an automatic transition that :meth:`Program.next_automatic`
+        has just found enabled (no answer, no actor, no work item): the engine's most
+        frequent step (routing, offers, automatic tasks), so written out on its own."""
+        dep = tx.dep
+        before = tx.data
+        counts, data, written = dep.program.fire(t, tx.counts, before, {}, checked=True)
+        outcomes: tuple[tuple[str, str], ...] = ()
+        if self.enforce:
+            enforcer = dep.enforcer
+            if t.id in enforcer.rules or enforcer.stateful or (written and (
+                    before is None or not enforcer.after_reads.isdisjoint(written))):
+                outcomes = self._enforce(tx, t, {}, None, "auto", None, before, data,
+                                         written, None, None, None)
+            elif t.id in enforcer.remembers:
+                tx.memory = enforcer.remember(t.id, None, data, tx.memory)
+        tx.counts = counts
+        tx.data = data
+        seq = tx.seq = tx.seq + 1
+        event = AuditEvent(tx.rec.id, seq, EventKind.STEP, tx.now, t.id, t.task, t.action,
+                           None, "auto", None, {}, (), written, outcomes, None, None, None,
+                           None, tx.head)
+        if self.audit:
+            if written or outcomes:
+                dep.step_template(t, "auto", None, ()).seal(event)
+            else:
+                dep.plain_template(t, "auto").seal(event)
+        tx.head = event.hash
+        tx.events.append(event)
+        if "withdraws" in t.meta:  # a scope's cancellation or completion took its token
+            self._withdraw(tx, t.meta["withdraws"].split())
+        if t.action == _OFFER:
+            self._offer(tx, t, event)
+
+    def _withdraw(self, tx: _Txn, places: list[str]) -> None:
+        """Close the oldest open work item at each place: a step that is not the item's own
+        took its token (models/SEMANTICS.md, Scopes)."""
+        known = {i.id: i for i in self.store.work_items(case=tx.rec.id)}
+        known.update(tx.items)
+        for place in places:
+            found = sorted((i for i in known.values() if i.place == place and i.status.open),
+                           key=lambda i: (i.created, i.id))
+            if found:
+                item = replace(found[0], status=ItemStatus.WITHDRAWN, closed=tx.now,
+                               outcome="withdrawn")
+                tx.items[item.id] = known[item.id] = item
+                tx.cancel.extend(_timer_ids(item, tx.dep.by_place[item.place]))
+
+    def _enforce(self, tx: _Txn, t: ProgramTransition, env: dict[str, Any], actor: str | None,
+                 actor_kind: str, agent: str | None, before: Mapping[str, Any] | None,
+                 after: Mapping[str, Any], written: dict[str, Any], item: WorkItem | None,
+                 confidence: float | None, rationale: str | None
+                 ) -> tuple[tuple[str, str], ...]:
+        """The policies' outcomes for a step about to happen (and what the case remembers
+        after it, in ``tx.memory``); a refusal is recorded and raised as PolicyRefusal."""
+        enforcer = tx.dep.enforcer
+        tid = t.id
+        outcomes: tuple[tuple[str, str], ...] = ()
+        # Enforcer.concerns, inlined: most steps (routing, offers) concern no policy
+        if tid in enforcer.rules or agent is not None or enforcer.stateful or (written and (
+                before is None or not enforcer.after_reads.isdisjoint(written))):
+            verdict = enforcer.evaluate(tid, t.task, t.action, actor, agent, before, after,
+                                        tx.memory, written)
+            outcomes = verdict.outcomes
+            if not verdict.allowed:
+                self._event(tx, EventKind.REFUSED, transition=tid, task=t.task,
+                            action=t.action, actor=actor, actor_kind=actor_kind,
+                            binding=_binding(env), policies=outcomes,
+                            reason=verdict.reason, work_item=item.id if item else None,
+                            confidence=confidence, rationale=rationale)
+                raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: "
+                                    f"{verdict.reason}", case=tx.rec.id,
+                                    policy=verdict.failure or "", transition=tid)
+        if tid in enforcer.remembers:
+            tx.memory = enforcer.remember(tid, actor, after, tx.memory)
+        return outcomes
 
     def _offer(self, tx: _Txn, t: ProgramTransition, event: AuditEvent) -> None:
         dep = tx.dep
@@ -819,7 +876,7 @@ class Engine:
                 break
             fired += 1
             try:
-                self._fire(tx, t, {}, actor=None, actor_kind="auto", checked=True)
+                self._fire_automatic(tx, t)
             except PolicyRefusal as exc:
                 tx.incident = str(exc)
                 self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,

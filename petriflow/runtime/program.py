@@ -29,13 +29,9 @@ AUTOMATIC = frozenset({Action.RUN.value, Action.OFFER.value, Action.ROUTE.value,
                        Action.END.value, Action.COMPENSATE.value, Action.SKIP.value})
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """The result of firing: new counts, new data, and which fields changed."""
-
-    counts: list[int]
-    data: Mapping[str, Any]
-    written: dict[str, Any]
+#: The result of firing: new counts, new data, and which fields changed (a plain tuple:
+#: it is made on every step and unpacked at once).
+Step = tuple[list[int], Mapping[str, Any], dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -192,7 +188,7 @@ class Program:
             except (ArithmeticError, KeyError, TypeError) as exc:
                 raise NotEnabledError(f"transition '{t.id}' is not enabled: {exc}",
                                       transition=t.id) from None
-            return Step(new, Record(data, **written) if written else data, written)
+            return new, Record(data, **written) if written else data, written
         if t.data_value is not None:
             try:
                 value = t.data_value(env)
@@ -210,7 +206,7 @@ class Program:
             else:
                 written = dict(value)
             data = value
-        return Step(new, data if data is not None else {}, written)
+        return new, data if data is not None else {}, written
 
     def next_automatic(self, counts: list[int], data: Mapping[str, Any] | None
                        ) -> ProgramTransition | None:

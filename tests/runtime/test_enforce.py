@@ -44,6 +44,18 @@ def test_skipped_steps_concern_no_policy(name: str) -> None:
                         verdict = enforcer.evaluate(t.id, t.task, t.action, "ana", None,
                                                     before, after, memory, {})
                         assert verdict == ALLOWED, (t.id, verdict)
+                for name, value in _records(dep)[1].items():
+                    written = {name: value}  # a step that writes one field
+                    after = {**before, **written}
+                    if not enforcer.concerns(t.id, None, written, before):
+                        skipped += 1
+                        verdict = enforcer.evaluate(t.id, t.task, t.action, "ana", None,
+                                                    before, after, memory, written)
+                        assert verdict == ALLOWED, (t.id, name, verdict)
+                    # the first step (no data before it) is checked against every rule
+                    assert enforcer.concerns(t.id, None, written, None) or not (
+                        enforcer.evaluate(t.id, t.task, t.action, "ana", None, None, after,
+                                          memory, written).outcomes)
                 if t.id not in enforcer.remembers:
                     for actor in (None, "ana"):
                         assert enforcer.remember(t.id, actor, before, memory) is memory, t.id
