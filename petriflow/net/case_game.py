@@ -280,9 +280,42 @@ class CaseState:
         bag = self.bags[i]
         old = bag.get(x, 0)
         bag[x] = old + count
-        self._changed(i, x, old, old + count)
+        if old or not self.layout.pure_place[i]:
+            self._changed(i, x, old, old + count)
+        else:
+            self._arrive(i, x)
         if len(self.values) > self.limit:
             self._compact()
+
+    def _arrive(self, i: int, x: int) -> None:
+        """The bindings a first token ``x`` on the pure place ``i`` completes (the
+        arrival half of :meth:`_changed` for places whose watchers all take one token of
+        one variable, as :meth:`run` does it for pure transitions)."""
+        layout, bind, bpos, epos, enabled = (self.layout, self.bind, self.bpos, self.epos,
+                                             self.enabled)
+        for t in layout.plain_adds[i]:
+            lst = bind[t]
+            bpos[t][x] = len(lst)
+            lst.append(x)
+            if len(lst) == 1:
+                epos[t] = len(enabled)
+                enabled.append(t)
+        for t, others, ok, name in layout.adds[i]:
+            if others is not None:
+                bags = self.bags
+                if any(x not in bags[q] for q in others):
+                    continue
+            if ok is not None and not ok({name: self.values[x]}):
+                continue
+            lst = bind[t]
+            bpos[t][x] = len(lst)
+            lst.append(x)
+            if len(lst) == 1:
+                if layout.gated[t]:
+                    self._refresh(t)
+                elif epos[t] < 0:
+                    epos[t] = len(enabled)
+                    enabled.append(t)
 
     def apply(self, consumed: Mapping[PlaceId, Mapping[Any, int]],
               produced: Mapping[PlaceId, Mapping[Any, int]]) -> None:

@@ -113,6 +113,7 @@ class CaseLayout:
         pure_place = [not self.gate_watch[i] and all(
             mode != MULTI and all(wq == 1 for _, wq, _ in self.var_arcs[t])
             for t, _, _, mode in self.watch[i]) for i in range(len(places))]
+        self.pure_place = pure_place
         self.kind = []
         for u in range(n):
             kind = GENERAL

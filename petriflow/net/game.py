@@ -159,6 +159,9 @@ class TokenGame:
         entry = self._entry.get(place) if self._entry is not None else None  # type: ignore[call-overload]
         if entry is not None and type(tokens) is list:  # a case entering the fast path
             i, validate = entry
+            if len(tokens) == 1:
+                self._colored.put_at(i, validate(tokens[0]))  # type: ignore[union-attr]
+                return
             values = [validate(v) for v in tokens]  # all checked before any is put
             put_at = self._colored.put_at  # type: ignore[union-attr]
             for v in values:
