@@ -73,7 +73,7 @@ ENGINE = "engine"
 _OFFER, _HANDOFF = Action.OFFER.value, Action.HANDOFF.value  # (an enum's .value costs a call)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Txn:
     """One request's changes to one case, committed together."""
 
@@ -205,8 +205,6 @@ class Engine:
                          {}, {}, {}, 0, started=now, updated=now, labels=dict(labels or {}))
         tx = _Txn(dep, rec, program.initial.copy(), None, {}, CaseStatus.RUNNING, None, 0,
                   rec.head, now)
-        from petriflow.model.compiled import output_var
-
         env = {output_var(k): v for k, v in values.items()}
         self._fire(tx, dep.start, env, actor=None, actor_kind=ENGINE)
         self._settle(tx)
@@ -679,16 +677,19 @@ class Engine:
             tx.performed += 1
             if not item.status.open:
                 continue
-            saved = (list(tx.events), dict(tx.items), list(tx.timers), list(tx.cancel),
-                     list(tx.offered), tx.counts, tx.data, tx.memory, tx.status,
+            # (the lists only grow during a call: their lengths are enough to go back)
+            saved = (len(tx.events), dict(tx.items), len(tx.timers), len(tx.cancel),
+                     len(tx.offered), tx.counts, tx.data, tx.memory, tx.status,
                      tx.incident, tx.seq, tx.head, tx.now, tx.performed)
             tx.now = max(tx.now, self.clock.now())
             try:
                 self._perform(tx, item, tx.dep.by_place[item.place])
             except BaseException:
-                (tx.events, tx.items, tx.timers, tx.cancel, tx.offered, tx.counts, tx.data,
+                (events, tx.items, timers, cancel, offered, tx.counts, tx.data,
                  tx.memory, tx.status, tx.incident, tx.seq, tx.head, tx.now,
                  tx.performed) = saved
+                del tx.events[events:], tx.timers[timers:], tx.cancel[cancel:]
+                del tx.offered[offered:]
                 raise
 
     def _commit_changes(self, tx: _Txn) -> None:

@@ -54,10 +54,15 @@ class ProgramTransition:
     automatic: bool
     task: str = field(init=False)            # the model element (origin.element)
     action: str | None = field(init=False)   # its role in the translation (origin.role)
+    # enabled whenever its one input place is marked and the case has data: one input arc
+    # of weight 1, no inhibitor arc, no guard (most routing steps and offers)
+    trivial: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.task = self.origin.element
         self.action = self.origin.role
+        self.trivial = (len(self.ins) == 1 and self.ins[0][1] == 1 and not self.inhibit
+                        and self.guard is None)
 
 
 class Program:
@@ -214,10 +219,13 @@ class Program:
         best: ProgramTransition | None = None
         consumers = self.consumers
         for p in compress(self.place_range, counts):  # the marked places, at C speed
-            for t in consumers[p]:
-                if (best is None or t.index < best.index) and \
+            for t in consumers[p]:  # (in declaration order)
+                if best is not None and t.index >= best.index:
+                    break
+                if (t.trivial and (data is not None or not t.reads_data)) or \
                         self.why_not(t, counts, data, {}) is None:
                     best = t
+                    break
         return best
 
     # -- markings ------------------------------------------------------------------------
@@ -241,8 +249,9 @@ class Program:
 
     def counts_of(self, marking: Mapping[str, int]) -> list[int]:
         counts = [0] * len(self.places)
+        index = self.index
         for p, n in marking.items():
-            counts[self.index[PlaceId(p)]] = n
+            counts[index[p]] = n
         return counts
 
     def named(self, counts: list[int]) -> dict[str, int]:
