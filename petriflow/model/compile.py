@@ -18,6 +18,7 @@ from typing import Any
 from petriflow.errors import ModelError, Problem
 from petriflow.governance.participants import ParticipantKind
 from petriflow.ids import PlaceId, TransitionId
+from petriflow.model import scopes
 from petriflow.model.compiled import (
     ACTOR_VAR,
     DATA_PLACE,
@@ -72,6 +73,20 @@ class _Net:
     # a work place -> its task's non-interrupting events (name, armed place, fired place):
     # every transition that takes the work item comes in one variant per state of them
     pending: dict[PlaceId, list[tuple[str, PlaceId, PlaceId]]] = field(default_factory=dict)
+    # scopes (petriflow.model.scopes): changes to a node's transition, made when it is
+    # created; each transition's control inputs; a transition's variants
+    hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ins: dict[str, list[str]] = field(default_factory=dict)
+    variants: dict[str, list[str]] = field(default_factory=dict)
+
+    def hook(self, tid: str, *, inputs: list[str] = (), outputs: list[str] = (),  # type: ignore[assignment]
+             divert: list[str] | None = None, meta: dict[str, str] | None = None) -> None:
+        h = self.hooks.setdefault(tid, {"inputs": [], "outputs": [], "meta": {}})
+        h["inputs"] += inputs
+        h["outputs"] += outputs
+        h["meta"].update(meta or {})
+        if divert is not None:
+            h["divert"] = divert
 
     def place(self, pid: str, origin: Origin, **kwargs: Any) -> PlaceId:
         if pid not in self.places:
@@ -82,8 +97,17 @@ class _Net:
     def transition(self, tid: str, origin: Origin, *, inputs: list[str] = (),  # type: ignore[assignment]
                    outputs_: list[str] = (), data: Expr | None = None, reads_data: bool = False,  # type: ignore[assignment]
                    guard: Expr | None = None, variables: dict[str, ColorSet] | None = None,
-                   inhibitors: list[str] = (), meta: dict[str, str] | None = None  # type: ignore[assignment]
+                   inhibitors: list[str | tuple[str, int]] = (), meta: dict[str, str] | None = None  # type: ignore[assignment]
                    ) -> TransitionId:
+        hook = self.hooks.get(tid)
+        if hook is not None:
+            inputs = [*inputs, *hook["inputs"]]
+            if "divert" in hook:  # a scope's cancel node: its token goes on once cancelled
+                hook["diverted"] = list(outputs_)
+                outputs_ = list(hook["divert"])
+            outputs_ = [*outputs_, *hook["outputs"]]
+            meta = {**(meta or {}), **hook["meta"]} if hook["meta"] else meta
+        self.variants[tid] = [tid]
         events = [e for p in dict.fromkeys(inputs) for e in self.pending.get(PlaceId(p), ())]
         if not events:
             return self._transition(tid, origin, inputs, outputs_, data, reads_data, guard,
@@ -94,6 +118,8 @@ class _Net:
             names = [name for (name, _, _), f in zip(events, fired, strict=True) if f]
             extra = [fp if f else ap for (_, ap, fp), f in zip(events, fired, strict=True)]
             vid = f"{tid}~{'+'.join(names)}" if names else tid
+            if names:
+                self.variants[tid].append(vid)
             self._transition(vid, origin, [*inputs, *extra], outputs_, data, reads_data, guard,
                              variables, inhibitors,
                              {**(meta or {}), "variant_of": tid} if names else meta)
@@ -101,7 +127,8 @@ class _Net:
 
     def _transition(self, tid: str, origin: Origin, inputs: list[str], outputs_: list[str],
                     data: Expr | None, reads_data: bool, guard: Expr | None,
-                    variables: dict[str, ColorSet] | None, inhibitors: list[str],
+                    variables: dict[str, ColorSet] | None,
+                    inhibitors: list[str | tuple[str, int]],
                     meta: dict[str, str] | None) -> TransitionId:
         info = {"element": origin.element, "action": origin.role or ""}
         if origin.participant is not None:
@@ -112,8 +139,10 @@ class _Net:
         self.transitions[TransitionId(tid)] = origin
         for p in inputs:
             self.builder.arc(p, tid)
+        self.ins[tid] = list(inputs)
         for p in inhibitors:
-            self.builder.arc(p, tid, kind=ArcKind.INHIBITOR)
+            held, weight = (p, 1) if isinstance(p, str) else p
+            self.builder.arc(held, tid, kind=ArcKind.INHIBITOR, weight=weight)
         for p in outputs_:
             self.builder.arc(tid, p)
         if data is not None or reads_data:
@@ -181,6 +210,7 @@ class _Compiler:
         self.net.place(SOURCE_PLACE, Origin(self.spec.process, "process"), initial=1)
         self.net.place(DATA_PLACE, Origin(self.spec.process, "data"), color=self.data_color)
         self.plan_compensation()
+        scope_plans = scopes.plan(self)
         for nid, node in self.g.nodes.items():
             if isinstance(node, StartSpec):
                 self.start(nid)
@@ -192,6 +222,7 @@ class _Compiler:
                 self.gateway(nid, node)
             elif isinstance(node, TimerSpec):
                 compile_timer(self, nid, node)
+        scopes.finish(self, scope_plans)
         self.finish_compensation()
         ModelError.collect(self.problems)
         try:

@@ -157,6 +157,23 @@ class AgentSpec(_Spec):
     description: str = ""
 
 
+class ScopeSpec(_Spec):
+    """A region of nodes that can be interrupted as one (a BPMN sub-process, or the whole
+    process with its event sub-processes): see models/SEMANTICS.md, Scopes. ``entry`` is
+    the node the scope is entered by, ``exit`` the node every branch leaves it by (the
+    scope completes when its last token reaches it; none: the scope is the process and
+    completes when the case ends). While it is active, ``timeout`` and ``catch`` may
+    happen; a node in ``cancel`` withdraws every other token of the scope when it is
+    reached, then goes on along its flows."""
+
+    nodes: tuple[Identifier, ...]
+    entry: Identifier
+    exit: Identifier | None = None
+    timeout: TimeoutSpec | None = None
+    catch: tuple[CatchSpec, ...] = ()
+    cancel: tuple[Identifier, ...] = ()
+
+
 class ProcessSpec(_Spec):
     process: Identifier
     version: str = "1"
@@ -171,6 +188,7 @@ class ProcessSpec(_Spec):
     # when a case ends: ``explicit``, exactly one token in one end event and nothing else;
     # ``implicit`` (BPMN), no token left outside end events (models/SEMANTICS.md)
     termination: Literal["explicit", "implicit"] = "explicit"
+    scopes: dict[Identifier, ScopeSpec] = Field(default_factory=dict)
 
 
 __all__ = [
@@ -185,6 +203,7 @@ __all__ = [
     "NodeSpec",
     "ProcessSpec",
     "RetrySpec",
+    "ScopeSpec",
     "StartSpec",
     "TaskSpec",
     "TimeoutSpec",

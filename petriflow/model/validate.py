@@ -15,6 +15,8 @@ from petriflow.governance.participants import ParticipantKind
 from petriflow.governance.policies import DataMinimisation, LowConfidenceReview
 from petriflow.model.events import catch_targets, check_events
 from petriflow.model.loader import LoadedProcess, SourceLines
+from petriflow.model.scopes import check_scopes
+from petriflow.model.scopes import targets as scope_targets
 from petriflow.model.spec import (
     CallSpec,
     EndSpec,
@@ -120,6 +122,7 @@ class Validator:
         self.tasks()
         self.flows()
         check_events(self)
+        check_scopes(self)
         self.reachability()
         self.policies()
         ModelError.collect(self.problems)
@@ -326,6 +329,7 @@ class Validator:
                 side_entries |= {x for x in (n.handoff, n.on_error,
                                              n.timeout.to if n.timeout else None) if x}
                 side_entries |= set(catch_targets(n))
+        side_entries |= scope_targets(self.spec)
         for nid, node in nodes.items():
             at = ("nodes", nid)
             n_in, n_out = len(incoming[nid]), len(outgoing[nid])
@@ -393,6 +397,11 @@ class Validator:
                           *catch_targets(n)):
                     if x in succ:
                         succ[nid].add(x)
+        for s in self.spec.scopes.values():  # a scope's events happen while it is active
+            if s.entry in succ:
+                succ[s.entry].update(t for t in scope_targets(self.spec) if t in succ
+                                     and t in {*(c.to for c in s.catch),
+                                               *([s.timeout.to] if s.timeout else [])})
         seen = {starts[0]}
         queue = deque(seen)
         while queue:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from petriflow.errors import ModelError, Problem
 from petriflow.governance.participants import ParticipantKind
 from petriflow.governance.policies import parse_policy
 from petriflow.model.bpmn.names import BPMN, PF, XSI
@@ -601,6 +602,10 @@ def to_bpmn(model: ProcessSpec | CompiledProcess, *, policies: Iterable[Any] | N
     else:
         spec, path = model, None
         chosen = spec.policies if policies is None else policies
+    if spec.scopes:  # sub-processes and their events would need the BPMN they came from
+        raise ModelError(Problem(f"process '{spec.process}' has scopes ({', '.join(spec.scopes)}"
+                                 "); exporting scopes to BPMN is not supported",
+                                 element=spec.process))
     parsed = [p if not isinstance(p, Mapping) else parse_policy(dict(p)) for p in chosen]
     root = Path(base) if base is not None else (path.parent if path is not None else None)
     ex = _Exporter(root)

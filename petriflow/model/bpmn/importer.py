@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from petriflow.errors import ExpressionError, ModelError, Problem
-from petriflow.model.bpmn import events, loops, raised
+from petriflow.model.bpmn import events, loops, raised, scoped
 from petriflow.model.bpmn.conditions import infer_types, parse_condition
 from petriflow.model.bpmn.document import Definitions, owner_of, read_file
 from petriflow.model.bpmn.names import (
@@ -42,6 +42,9 @@ _FORM_TYPES = {"boolean": "bool", "long": "int", "string": "str", "date": "date"
                "enum": "enum"}
 _TOP_START_TRIGGERS = {None, "messageEventDefinition", "timerEventDefinition",
                        "signalEventDefinition", "conditionalEventDefinition"}
+# a typed start: the trigger that starts a process, or that an event sub-process's scope
+# catches (petriflow.model.bpmn.scoped checks which ones it maps)
+_TYPED_STARTS = _TOP_START_TRIGGERS | {"errorEventDefinition", "escalationEventDefinition"}
 _TASK_KEYS = ("reads", "writes")
 _POLICY_LISTS = ("tasks", "fields")
 _POLICY_TASKS = ("task", "after", "requires", "review", "before")
@@ -70,6 +73,7 @@ class Mapping:
     messages: set[str] = field(default_factory=set)   # our ids of message pass-throughs, merges
     pools: set[str] = field(default_factory=set)      # our ids of the pools' ends
     implicit: bool = False   # pools end on their own (termination: implicit), no joined end
+    scoped: set[str] = field(default_factory=set)     # scopes of the process language made
     flow_nodes: int = 0
     sequence_flows: int = 0
 
@@ -110,8 +114,12 @@ class Importer:
         self.entries: dict[str, str] = {}  # container id -> the node its flows enter
         self.header: dict[str, Any] = {}  # version and description from <pf:process>
         self.loop_markers: list[loops.Marker] = []
-        self.raised: list[raised.Raised] = []  # end events caught on their sub-process
+        self.raised: list[raised.Raised] = []  # errors and escalations raised and caught
+        self.chain: list[raised.Level] = []  # the activities enclosing what is imported
+        self.drafts: dict[str | None, scoped.Draft] = {}  # scopes: exit id (None: process)
+        self.esp_catchers: list[tuple[XNode, str]] = []  # error/escalation starts, our id
         self.flow_class = _Flow
+        self.scope_class = Scope
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -146,10 +154,15 @@ class Importer:
             self.collaboration()
         else:
             self.read_process_extensions(self.process, self.defs)
+            self.chain.append(raised.Level(None, self.process, self.defs, None))
             self.scope(self.process, "", self.defs, top=True,
                        stack=((self.defs.path, self.process.get("id")),))
+            self.chain.pop()
             self.resolve_messages()
+        raised.wire(self, _Flow)
+        scoped.check_catchers(self)
         self.post_process()
+        found = scoped.emit(self)
         self.conditions()
         self.map.flows = {f.bpmn_id: (f.source, f.target) for f in self.flows if f.bpmn_id}
         ModelError.collect(self.problems)
@@ -165,6 +178,7 @@ class Importer:
                        **({"when": f.when} if f.when is not None else {}),
                        **({"default": True} if f.default else {})} for f in self.flows],
             "policies": self.policies,
+            **({"scopes": found} if found else {}),
             **({"termination": "implicit"} if self.map.implicit else
                {"termination": self.header["termination"]} if "termination" in self.header
                else {}),
@@ -209,8 +223,12 @@ class Importer:
                 (part if part is not None else proc).line)
             self.map.pools.add(pool)
             self.map.scopes.append(Scope(f"{pool}__", pool))
+            self.chain.append(raised.Level(None, proc, self.defs, pool))
             entry = self.scope(proc, f"{pool}__", self.defs, top=False, pool=True,
                                stack=((self.defs.path, pid),), exit_id=pool)
+            self.chain.pop()
+            if entry is not None:
+                self.entries.setdefault(pool, entry)
             dones.append(pool)
             if entry is not None:
                 entries.append((entry, proc))
@@ -414,7 +432,8 @@ class Importer:
 
     def scope(self, container: XNode, prefix: str, defs: Definitions, *, top: bool,
               stack: tuple[tuple[Path | None, str | None], ...],
-              exit_id: str | None = None, pool: bool = False) -> str | None:
+              exit_id: str | None = None, pool: bool = False, esp: bool = False
+              ) -> str | None:
         """Import the flow nodes of ``container``; returns the id its start leads in at."""
         local: dict[str, str] = {}
         lanes = self.lanes(container)
@@ -446,7 +465,7 @@ class Importer:
             our = self.new_id(prefix + sanitize(str(c.get("id"))), c)
             local[str(c.get("id"))] = our
             made = self.element(c, our, defs, top, stack, lanes, exit_id, links_catch,
-                                links_throw, typed_start=top or pool)
+                                links_throw, typed_start=top or pool or esp)
             if made == "start":
                 starts.append(our)
             has_end = has_end or made == "end"
@@ -548,13 +567,13 @@ class Importer:
                              hint="use exclusive, parallel or inclusive gateways")
             return None
         if tag in CONTAINERS or tag == "callActivity":
-            return self.container(c, our, defs, stack, base)
+            return self.container(c, our, defs, stack, base, exit_id)
         kind, definition, ok = self.definition(c, defs)
         if not ok:
             return None
         what = f"{kind[: -len('EventDefinition')]} " if kind else ""
         if tag == "startEvent":
-            if (kind in _TOP_START_TRIGGERS and typed_start) or kind is None:
+            if (typed_start and kind in _TYPED_STARTS) or kind is None:
                 if top:
                     self.add(our, {**base, "type": "start"}, line)
                 else:
@@ -564,15 +583,22 @@ class Importer:
             return None
         if tag == "endEvent":
             trigger = kind
-            if kind in ("errorEventDefinition", events.ESCALATION) and raised.end_event(
-                    self, c, our, kind, definition, base, exit_id):
-                return "end"  # leads to the boundary event that catches it
-            if kind in (events.SIGNAL, events.ESCALATION):
+            after_raise = False
+            if kind in ("errorEventDefinition", events.ESCALATION):
+                how = raised.raising(self, c, our, kind, definition, base, end=True)
+                if how != "plain":
+                    return how  # leads to the catcher, or refused
+                # an escalation nobody catches, or caught without interrupting: an end
+                # (at the process level, a pass-through to the end, which the catch leaves)
+                after_raise = top and bool(self.raised) and self.raised[-1].our == our
+                trigger = None
+            if kind == events.SIGNAL:
                 how = events.end_trigger(self, c, kind, definition, defs)
                 if how is None:
                     return None
                 trigger = "messageEventDefinition" if how == "send" else None
-            elif kind not in (None, "terminateEventDefinition", "messageEventDefinition"):
+            elif kind not in (None, "terminateEventDefinition", "messageEventDefinition",
+                              "errorEventDefinition", events.ESCALATION):
                 self.unsupported(c, f"{what}end events are not supported", defs)
                 return None
             if kind == "terminateEventDefinition":
@@ -582,8 +608,9 @@ class Importer:
             pf_end = ext.find(PF, "end") if ext is not None else None
             if top and pf_end is not None and pf_end.get("compensate") is not None:
                 node["compensate"] = str(pf_end.get("compensate")).lower() in ("true", "1")
-            if trigger == "messageEventDefinition":  # send the message, then end
+            if trigger == "messageEventDefinition" or after_raise:  # send, then end
                 send = (events.broadcast(self, c, definition, defs) if kind == events.SIGNAL
+                        else {"type": "task", "kind": "auto"} if after_raise
                         else {"type": "task", "kind": "api", **self.pf_task(c, defs)})
                 self.add(our, {**base, **send}, line)
                 done = self.new_id(f"{our}__end")
@@ -613,6 +640,12 @@ class Importer:
                                  hint="supported: message, timer (timeDuration), signal, link")
             return made
         if tag == "intermediateThrowEvent":
+            if kind == events.ESCALATION:
+                how = raised.raising(self, c, our, kind, definition, base, end=False)
+                if how is None:
+                    return None
+                self.add(our, {**base, "type": "task", "kind": "auto"}, line)
+                return "event"
             if kind is None or kind == "linkEventDefinition":
                 self.add(our, {**base, "type": "task", "kind": "auto"}, line)
                 if kind is not None:
@@ -756,15 +789,14 @@ class Importer:
 
     def container(self, c: XNode, our: str, defs: Definitions,
                   stack: tuple[tuple[Path | None, str | None], ...],
-                  base: dict[str, Any]) -> str | None:
+                  base: dict[str, Any], exit_id: str | None = None) -> str | None:
         if c.tag != "callActivity":
             if c.tag != "subProcess":
                 self.unsupported(c, "transactions and ad-hoc sub-processes are not supported",
                                  defs)
                 return None
             if str(c.get("triggeredByEvent", "false")).lower() == "true":
-                self.unsupported(c, "event sub-processes are not supported", defs)
-                return None
+                return scoped.event_subprocess(self, c, our, defs, stack, base, exit_id)
             if not any(x.ns == BPMN and x.tag in FLOW_NODES for x in c.children):
                 # a collapsed sub-process with no content: an abstract activity, like <task>
                 self.activity_checks(c, defs, our)
@@ -782,10 +814,25 @@ class Importer:
         # the container itself is the pass-through its ends lead to; its flows leave it
         self.add(our, {**base, "type": "task", "kind": "auto"}, c.line)
         self.map.scopes.append(Scope(f"{our}__", our))
-        start = self.scope(body, f"{our}__", body_defs, top=False, stack=stack, exit_id=our)
+        start = self.nested(body, f"{our}__", body_defs, stack, our,
+                            raised.Level(str(c.get("id")), body, defs, our))
         if start is not None:
             self.entries[our] = start
         return "container"
+
+    def nested(self, body: XNode, prefix: str, defs: Definitions,
+               stack: tuple[tuple[Path | None, str | None], ...], exit_id: str,
+               level: raised.Level | None = None, esp: bool = False) -> str | None:
+        """Import the body of a sub-process, called process or event sub-process."""
+        self.chain.append(level or raised.Level(None, body, defs, exit_id, esp=esp))
+        try:
+            return self.scope(body, prefix, defs, top=False, stack=stack, exit_id=exit_id,
+                              esp=esp)
+        finally:
+            self.chain.pop()
+
+    def draft(self, key: str | None) -> scoped.Draft:
+        return scoped.draft(self, key)
 
     def called(self, c: XNode, defs: Definitions,
                stack: tuple[tuple[Path | None, str | None], ...]
@@ -853,8 +900,9 @@ class Importer:
                 and "on_error" not in host:
             host["on_error"] = our
         elif events.boundary_catch(self, b, our, host, kind, interrupting, is_task) or \
-                raised.boundary(self, b, our, kind, interrupting, host_id in self.entries):
-            pass  # a caught message, or an error or escalation raised inside
+                scoped.boundary(self, b, our, kind, definition, interrupting, str(host_id),
+                                defs):
+            pass  # a caught message, or an event of a sub-process (models/SEMANTICS.md)
         else:
             what = (kind or "none")[: -len("EventDefinition")] if kind else "none"
             second = " (a second timer: a task takes one)" if is_task and \
@@ -863,10 +911,11 @@ class Importer:
                              f"event on {self.map.tag_of.get(host_id or '', 'element')} "
                              f"'{b.get('attachedToRef')}' is not supported{second}", defs,
                              hint="supported: one timer (interrupting or not) on a human, "
-                             "agent, bot, api or receive task, message and signal events "
-                             "(interrupting or not) on them; one error boundary on an api or "
-                             "bot task. Withdrawing a sub-process's tokens, and starting a "
-                             "token beside a running sub-process, are not modelled")
+                             "agent, bot, api or receive task or on a sub-process or call "
+                             "activity, message and signal events (interrupting or not) on "
+                             "them; one error boundary on an api or bot task; error and "
+                             "escalation boundaries of a sub-process that something inside "
+                             "raises")
             return
         self.add(our, {**({"name": b.get("name")} if b.get("name") else {}),
                        "type": "task", "kind": "auto"}, b.line)

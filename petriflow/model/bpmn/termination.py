@@ -19,7 +19,10 @@ from collections import deque
 from petriflow.errors import Problem
 from petriflow.model.bpmn.importer import Mapping
 from petriflow.model.compiled import DATA_PLACE, CompiledProcess
+from petriflow.model.scopes import is_scope_place
+from petriflow.model.scopes import place as scope_place
 from petriflow.model.spec import EndSpec
+from petriflow.net.structure import ArcKind
 
 MAX_STATES = 50_000
 
@@ -51,11 +54,15 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
     places = [p.id for p in net.places if p.id != DATA_PLACE and not p.id.endswith(":done")]
     index = {p: i for i, p in enumerate(places)}
     trans = []
+    inhibit: list[list[tuple[int, int]]] = []
     grows = False
     for t in net.transitions:
-        ins = [(index[a.place], a.weight) for a in net.inputs[t.id] if a.place in index]
+        ins = [(index[a.place], a.weight) for a in net.inputs[t.id] if a.place in index
+               and a.kind is ArcKind.NORMAL]
         outs = [(index[a.place], a.weight) for a in net.outputs[t.id] if a.place in index]
         trans.append((ins, outs))
+        inhibit.append([(index[a.place], a.weight) for a in net.inputs[t.id]
+                        if a.place in index and a.kind is ArcKind.INHIBITOR])
         grows = grows or sum(w for _, w in outs) > max(1, sum(w for _, w in ins))
     spec_nodes = compiled.spec.nodes if compiled.spec is not None else {}
     origins = compiled.source_map.places
@@ -64,10 +71,18 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
     top_ends = {index[p] for p in places if p.endswith(":in")
                 and isinstance(spec_nodes.get(p[:-3]), EndSpec)}
     final = {index[p] for p in places if p.startswith("end:")}
-    checks.append(("", set(range(len(places))), top_ends))
+    # a scope's bookkeeping (its active token, armed events...) is no branch of the case
+    branches = {i for i, p in enumerate(places) if not is_scope_place(p)}
+    checks.append(("", branches, top_ends))
+    # a scope of the language (models/SEMANTICS.md, Scopes) completes when its last token
+    # has left, as BPMN's sub-processes do: only entering it again while it runs is wrong
+    twice = [(sid, [index[q] for q in (scope_place(sid), scope_place(sid, "start")) if q in index])
+             for sid in sorted(mapping.scoped)]
     for scope in mapping.scopes:
-        inside = {index[p] for p in places
-                  if _node_of(p, origins[p].element).startswith(scope.prefix)}
+        if scope.element in mapping.scoped:
+            continue
+        inside = {index[p] for p in places if not is_scope_place(p)
+                  and _node_of(p, origins[p].element).startswith(scope.prefix)}
         ends = {index[f"{e}:in"] for e in scope.ends if f"{e}:in" in index}
         if mapping.implicit and scope.element in mapping.pools:
             # the pool ends on its own (implicit termination): only a terminate end event
@@ -82,7 +97,7 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
                       for t in compiled.source_map.transitions_of(n)
                       for a in net.outputs[t] if a.place in index)
     stranded: dict[int, None] = {}
-    if not grows and not mapping.terminate:
+    if not grows and not mapping.terminate and not mapping.scoped:
         return [], []  # one token at most, ever: nothing can run beside an end
     consumers: list[list[int]] = [[] for _ in places]  # only these can fire when i is marked
     for t, (ins, _) in enumerate(trans):
@@ -96,9 +111,13 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
     seen = {start}
     queue = deque([start])
     bad: dict[int, str] = {}
+    again: set[str] = set()
     while queue:
         state = queue.popleft()
         m = dict(state)
+        for sid, marks in twice:
+            if sum(m.get(i, 0) for i in marks) > 1:
+                again.add(sid)
         for scope, inside, ends in checks:
             for e in ends:
                 if m.get(e) and (sum(n for i, n in m.items() if i in inside) > 1 or (
@@ -107,8 +126,10 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
         candidates = {t for i in m for t in consumers[i]}
         candidates.update(always)
         moved = False
-        for ins, outs in (trans[t] for t in sorted(candidates)):
-            if all(m.get(i, 0) >= w for i, w in ins):
+        for t in sorted(candidates):
+            ins, outs = trans[t]
+            if all(m.get(i, 0) >= w for i, w in ins) and all(
+                    m.get(i, 0) < w for i, w in inhibit[t]):
                 moved = True
                 n = dict(m)
                 for i, w in ins:
@@ -135,6 +156,13 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
                     stranded.setdefault(i)
     out: list[Problem] = []
     implicit: list[Problem] = []
+    for sid in sorted(again):
+        bid = mapping.node_of.get(sid, sid)
+        out.append(Problem(
+            f"{mapping.tag_of.get(sid, 'subProcess')} '{bid}': can be entered again while it "
+            "still runs (two instances of one sub-process at once are not supported)",
+            file=file, line=lines.get(sid), element=bid,
+            hint="join the branches before the sub-process"))
     for e, scope in sorted(bad.items()):
         node = places[e][:-3]
         bid = mapping.node_of.get(node, node)

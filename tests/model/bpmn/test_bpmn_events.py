@@ -152,7 +152,7 @@ def test_a_signal_thrown_and_caught_inside_is_refused() -> None:
     assert all("broadcast" in p.message for p in ps)
 
 
-def test_escalations_nobody_catches_go_on_and_caught_ones_are_refused() -> None:
+def test_escalations_nobody_catches_go_on_and_caught_ones_lead_to_the_catcher() -> None:
     esc = ('<intermediateThrowEvent id="up"><escalationEventDefinition escalationRef="x"/>'
            '</intermediateThrowEvent>')
     imp, c = compiled(bpmn('<startEvent id="s"/>' + esc + '<endEvent id="e">'
@@ -161,14 +161,20 @@ def test_escalations_nobody_catches_go_on_and_caught_ones_are_refused() -> None:
     assert proved(c)
     assert imp.loaded.spec.nodes["up"].kind.value == "auto"
     assert imp.loaded.spec.nodes["e"].type == "end"
-    ps = problems(bpmn(
+    imp, c = compiled(bpmn(
         '<startEvent id="s"/><subProcess id="sub"><startEvent id="is"/>' + esc
         + '<endEvent id="ie"/>' + flow("i1", "is", "up") + flow("i2", "up", "ie")
         + '</subProcess><boundaryEvent id="b" attachedToRef="sub" cancelActivity="false">'
         '<escalationEventDefinition escalationRef="x"/></boundaryEvent><endEvent id="e"/>'
         '<endEvent id="e2"/>' + flow("f1", "s", "sub") + flow("f2", "sub", "e")
         + flow("f3", "b", "e2")))
-    assert {p.element for p in ps} == {"up", "b"}
+    # non-interrupting: the throw goes on inside and also starts the boundary's path
+    assert {("sub__up", "sub__ie"), ("sub__up", "b")} <= {
+        (f.source, f.target) for f in imp.loaded.spec.flows}
+    assert proved(c)
+    e, _ = run_engine()
+    rec = e.start(c)
+    assert {p: n for p, n in rec.marking.items() if n} == {"end:e": 1, "end:e2": 1}
 
 
 BOUNDARY = bpmn(
@@ -222,15 +228,15 @@ def test_a_non_interrupting_boundary_starts_a_token_and_the_task_goes_on(
     assert {p: n for p, n in rec.marking.items() if n} == {"end:e": 1, "end:e2": 1}
 
 
-def test_non_interrupting_boundaries_on_a_sub_process_are_refused() -> None:
+def test_a_conditional_boundary_on_a_sub_process_is_refused() -> None:
     text = bpmn(
         '<startEvent id="s"/><subProcess id="sub"><startEvent id="is"/><userTask id="t"/>'
         '<endEvent id="ie"/>' + flow("i1", "is", "t") + flow("i2", "t", "ie")
-        + '</subProcess><boundaryEvent id="b" attachedToRef="sub" cancelActivity="false">'
-        '<messageEventDefinition/></boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
+        + '</subProcess>\n<boundaryEvent id="b" attachedToRef="sub" cancelActivity="false">'
+        '<conditionalEventDefinition/></boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
         + flow("f1", "s", "sub") + flow("f2", "sub", "e") + flow("f3", "b", "e2"))
     (p,) = problems(text)
-    assert p.element == "b" and "non-interrupting" in p.message
+    assert (p.element, p.line) == ("b", 5) and "conditional boundary" in p.message
 
 
 LOOP = bpmn(
@@ -303,13 +309,14 @@ def test_multi_instance_that_cannot_be_unrolled_is_refused(body: str, why: str) 
     assert p.element == "u" and why in p.message
 
 
-def test_event_sub_processes_stay_refused() -> None:
+def test_conditional_event_sub_processes_are_refused() -> None:
     ps = problems(bpmn(
         '<startEvent id="s"/><task id="t"/><endEvent id="e"/><subProcess id="ev" '
-        'triggeredByEvent="true"><startEvent id="es"><messageEventDefinition/></startEvent>'
-        '<endEvent id="ee"/>' + flow("i1", "es", "ee") + "</subProcess>"
+        'triggeredByEvent="true">\n<startEvent id="es"><conditionalEventDefinition/>'
+        '</startEvent><endEvent id="ee"/>' + flow("i1", "es", "ee") + "</subProcess>"
         + flow("f1", "s", "t") + flow("f2", "t", "e")))
-    assert [p.element for p in ps] == ["ev"] and "event sub-process" in ps[0].message
+    assert [(p.element, p.line) for p in ps] == [("es", 5)]
+    assert "event sub-process" in ps[0].message
 
 
 def raising(kind: str, inner: str = "", boundary_attrs: str = "") -> str:
@@ -343,20 +350,19 @@ def test_an_end_event_raising_to_its_sub_process_boundary_leaves_by_it(kind: str
     assert e.case(case.id).marking == {"end:e2": 1}
 
 
-def test_raising_while_the_sub_process_still_runs_is_refused() -> None:
-    # a parallel branch inside the sub-process may still run: it would have to be withdrawn
+def test_raising_while_the_sub_process_still_runs_withdraws_the_other_branch() -> None:
+    # a parallel branch inside the sub-process may still run: it is withdrawn
     text = raising("error").replace(
         '<startEvent id="is"/>', '<startEvent id="is"/><parallelGateway id="fork"/>'
         '<task id="other"/><parallelGateway id="meet"/>').replace(
         flow("i1", "is", "check"), flow("i1", "is", "fork") + flow("i5", "fork", "check")
         + flow("i6", "fork", "other") + flow("i7", "other", "meet")).replace(
         flow("i4", "x", "fine"), flow("i4", "x", "meet") + flow("i8", "meet", "fine"))
-    ps = problems(text)
-    assert any(p.element == "bad" for p in ps), [str(p) for p in ps]
+    imp, c = compiled(text)
+    assert imp.loaded.spec.scopes["sub"].cancel == ("sub__bad",)
+    assert proved(c)
 
 
-def test_errors_nobody_catches_and_non_interrupting_catches_are_refused() -> None:
+def test_errors_nobody_catches_are_refused() -> None:
     ps = problems(raising("error").replace('attachedToRef="sub"', 'attachedToRef="repair"'))
     assert {p.element for p in ps} >= {"bad"}
-    ps = problems(raising("escalation", boundary_attrs='cancelActivity="false"'))
-    assert {p.element for p in ps} >= {"bad", "caught"}
