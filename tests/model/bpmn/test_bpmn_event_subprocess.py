@@ -1,0 +1,361 @@
+"""Sub-processes that can be interrupted (models/SEMANTICS.md, Scopes): boundary events on
+sub-processes, event sub-processes, errors and escalations caught with cancellation.
+Each process is compiled from BPMN written here, run by the engine (which end is reached,
+which work items are offered and withdrawn), and given a verdict by the checker that a
+brute-force exploration of the net confirms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from petriflow.errors import ModelError, WorkItemError
+from petriflow.model.bpmn import compile_import, read_bpmn
+from petriflow.runtime import Engine, ManualClock
+from petriflow.store.base import CaseStatus
+from petriflow.verify.portfolio import check
+from petriflow.verify.result import Verdict
+from tests.model.bpmn.conftest import bpmn, flow
+from tests.model.helpers import is_final
+from tests.verify.test_process_differential import can_finish, explore
+
+HOUR = 3600.0
+
+
+def compiled(text: str) -> tuple[Any, Any]:
+    imp = read_bpmn(text, "test.bpmn")
+    return imp, compile_import(imp)
+
+
+def problems(text: str) -> list:
+    with pytest.raises(ModelError) as err:
+        compiled(text)
+    return list(err.value.problems)
+
+
+def verdicts(c: Any) -> dict[str, Verdict]:
+    return {r.property: r.verdict
+            for r in check(c, ("deadlock", "soundness", "bounded"), timeout=60)}
+
+
+def brute_force(c: Any) -> dict[str, Verdict]:
+    """Deadlock-freedom and soundness decided on the explicit graph of the net."""
+    graph, fired, complete = explore(c)
+    assert complete
+    dead = [m for m, out in graph.items() if not out and not is_final(c, m)]
+    good = can_finish(c, graph)
+    model_steps = {t.id for t in c.net.transitions if ("scope", "bookkeeping") not in t.meta}
+    sound = not dead and good == set(graph) and model_steps <= fired
+    return {"deadlock": Verdict.VIOLATED if dead else Verdict.PROVED,
+            "soundness": Verdict.PROVED if sound else Verdict.VIOLATED}
+
+
+def agree(c: Any) -> dict[str, Verdict]:
+    """The checker's verdicts, after checking them against brute force."""
+    got = verdicts(c)
+    want = brute_force(c)
+    assert {k: got[k] for k in want} == want
+    assert got["bounded"] is Verdict.PROVED
+    return got
+
+
+def engine() -> tuple[Engine, ManualClock]:
+    clock = ManualClock()
+    return Engine(clock=clock), clock
+
+
+def ends(rec: Any) -> dict[str, int]:
+    return {p: n for p, n in rec.marking.items() if n and p.startswith("end:")}
+
+
+def open_tasks(e: Engine, case: str) -> list[str]:
+    return sorted(i.task for i in e.work_items(case))
+
+
+def do(e: Engine, case: str, task: str, **outputs: Any) -> Any:
+    item = next(i for i in e.work_items(case) if i.task == task)
+    return e.complete(item.id, "ann", outputs)
+
+
+def user(tid: str, writes: str = "") -> str:
+    ext = f'<extensionElements><pf:task writes="{writes}"/></extensionElements>' if writes \
+        else ""
+    return f'<userTask id="{tid}">{ext}</userTask>'
+
+
+def start(sid: str, definition: str = "", attrs: str = "") -> str:
+    return f'<startEvent id="{sid}" {attrs}>{definition}</startEvent>'
+
+
+MESSAGE = "<messageEventDefinition/>"
+TIMER = "<timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>"
+
+# a sub-process with two parallel user tasks
+PARALLEL = ('<subProcess id="sub"><startEvent id="is"/><parallelGateway id="fork"/>'
+            + user("t1") + user("t2") + '<parallelGateway id="meet"/><endEvent id="ie"/>'
+            + flow("i1", "is", "fork") + flow("i2", "fork", "t1") + flow("i3", "fork", "t2")
+            + flow("i4", "t1", "meet") + flow("i5", "t2", "meet") + flow("i6", "meet", "ie")
+            + "</subProcess>")
+
+
+def on_sub(definition: str, attrs: str = "", after: str = '<endEvent id="e2"/>',
+           after_flows: str = "") -> str:
+    return bpmn('<startEvent id="s"/>' + PARALLEL
+                + f'<boundaryEvent id="b" attachedToRef="sub" {attrs}>{definition}'
+                '</boundaryEvent><endEvent id="e"/>' + after + flow("f1", "s", "sub")
+                + flow("f2", "sub", "e") + (after_flows or flow("f3", "b", "e2")))
+
+
+# -- boundary events on a sub-process --------------------------------------------------------
+
+def test_an_interrupting_message_on_a_sub_process_withdraws_everything_inside() -> None:
+    imp, c = compiled(on_sub(MESSAGE))
+    scope = imp.loaded.spec.scopes["sub"]
+    assert (scope.entry, scope.exit) == ("sub__is", "sub")
+    assert [(x.message, x.to, x.interrupting) for x in scope.catch] == [("b", "b", True)]
+    assert agree(c) == {"deadlock": Verdict.PROVED, "soundness": Verdict.PROVED,
+                        "bounded": Verdict.PROVED}
+    e, _ = engine()
+    case = e.start(c).id
+    assert open_tasks(e, case) == ["sub", "sub__t1", "sub__t2"]  # "sub": its wait
+    do(e, case, "sub__t1")
+    rec = e.deliver(case, "b")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e2": 1}
+    assert not e.work_items(case)
+    statuses = {i.task: i.status.value for i in e.store.work_items(case=case, open_only=False)}
+    assert statuses["sub__t2"] == "withdrawn"
+    assert e.replay(case).ok
+    # without the message, the sub-process completes once both branches are done
+    case = e.start(c).id
+    do(e, case, "sub__t2")
+    rec = do(e, case, "sub__t1")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1}
+    with pytest.raises(WorkItemError):
+        e.deliver(case, "b")
+
+
+def test_an_interrupting_timer_on_a_sub_process_fires_at_its_deadline() -> None:
+    _, c = compiled(on_sub(TIMER))
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, clock = engine()
+    case = e.start(c).id
+    clock.advance(HOUR / 2)
+    assert e.fire_timers() == 0
+    clock.advance(HOUR)
+    assert e.fire_timers() == 1
+    rec = e.case(case)
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e2": 1}
+    assert not e.work_items(case)
+
+
+@pytest.mark.parametrize("definition", [MESSAGE, TIMER])
+def test_a_non_interrupting_event_on_a_sub_process_happens_once_beside_it(
+        definition: str) -> None:
+    _imp, c = compiled(on_sub(definition, 'cancelActivity="false"', after=user("note")
+                             + '<endEvent id="e2"/>',
+                             after_flows=flow("f3", "b", "note") + flow("f4", "note", "e2")))
+    assert c.termination == "implicit"
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, clock = engine()
+    case = e.start(c).id
+    if definition == MESSAGE:
+        e.deliver(case, "b")
+        with pytest.raises(WorkItemError):  # at most once per activation of the sub-process
+            e.deliver(case, "b")
+    else:
+        clock.advance(2 * HOUR)
+        assert e.fire_timers() == 1
+    assert open_tasks(e, case) == ["note", "sub", "sub__t1", "sub__t2"]
+    do(e, case, "sub__t1")
+    do(e, case, "sub__t2")
+    assert open_tasks(e, case) == ["note"]
+    rec = do(e, case, "note")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1, "end:e2": 1}
+
+
+def test_a_boundary_path_that_waits_for_the_sub_process_is_a_deadlock() -> None:
+    # the boundary's path and the sub-process's normal exit meet in a parallel join:
+    # after the message, the join waits for ever for the exit that never comes
+    text = on_sub(MESSAGE, after='<parallelGateway id="j"/>',
+                  after_flows=flow("f3", "b", "j")).replace(
+        flow("f2", "sub", "e"), flow("f2", "sub", "j") + flow("f4", "j", "e"))
+    _, c = compiled(text)
+    got = agree(c)
+    assert got["deadlock"] is Verdict.VIOLATED and got["soundness"] is Verdict.VIOLATED
+
+
+def test_a_sub_process_entered_twice_while_it_runs_is_refused() -> None:
+    text = bpmn('<startEvent id="s"/><parallelGateway id="two"/>' + PARALLEL.replace(
+        '<subProcess id="sub">', '<subProcess id="sub">\n')
+        + f'<boundaryEvent id="b" attachedToRef="sub">{MESSAGE}</boundaryEvent>'
+        '<endEvent id="e"/><endEvent id="e2"/>' + flow("f0", "s", "two")
+        + flow("f1", "two", "sub") + flow("f1b", "two", "sub") + flow("f2", "sub", "e")
+        + flow("f3", "b", "e2"))
+    ps = problems(text)
+    assert any(p.element == "sub" and "entered again" in p.message for p in ps), ps
+
+
+# -- event sub-processes ---------------------------------------------------------------------
+
+def esp(eid: str, definition: str, body_task: str, attrs: str = "") -> str:
+    """An event sub-process ``eid``: its start (``<eid>_s``) -> a user task -> its end."""
+    return (f'<subProcess id="{eid}" triggeredByEvent="true">'
+            + start(f"{eid}_s", definition, attrs) + user(body_task)
+            + f'<endEvent id="{eid}_e"/>' + flow(f"{eid}1", f"{eid}_s", body_task)
+            + flow(f"{eid}2", body_task, f"{eid}_e") + "</subProcess>")
+
+
+def test_an_interrupting_message_event_sub_process_replaces_the_process() -> None:
+    imp, c = compiled(bpmn('<startEvent id="s"/>' + user("t") + '<endEvent id="e"/>'
+                           + esp("ev", MESSAGE, "fix") + flow("f1", "s", "t")
+                           + flow("f2", "t", "e")))
+    (scope,) = imp.loaded.spec.scopes.values()
+    assert scope.exit is None and scope.entry == "s"
+    assert [(x.message, x.to) for x in scope.catch] == [("ev__ev_s", "ev__ev_s")]
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    e.deliver(case, "ev__ev_s")
+    assert open_tasks(e, case) == ["ev__fix"]  # t is withdrawn, the event sub-process runs
+    rec = do(e, case, "ev__fix")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:ev__end": 1}
+    assert e.replay(case).ok
+    case = e.start(c).id  # without the message: the process as usual
+    rec = do(e, case, "t")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1}
+    with pytest.raises(WorkItemError):
+        e.deliver(case, "ev__ev_s")
+
+
+def test_a_non_interrupting_event_sub_process_keeps_its_sub_process_open() -> None:
+    inner = PARALLEL.replace("</subProcess>", esp(
+        "ev", MESSAGE, "note", 'isInterrupting="false"') + "</subProcess>")
+    _imp, c = compiled(bpmn('<startEvent id="s"/>' + inner + user("after")
+                           + '<endEvent id="e"/>' + flow("f1", "s", "sub")
+                           + flow("f2", "sub", "after") + flow("f3", "after", "e")))
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    e.deliver(case, "sub__ev__ev_s")
+    do(e, case, "sub__t1")
+    do(e, case, "sub__t2")
+    # the sub-process has ended its own branches, but its event sub-process still runs
+    assert open_tasks(e, case) == ["sub", "sub__ev__note"]
+    do(e, case, "sub__ev__note")
+    assert open_tasks(e, case) == ["after"]
+    rec = do(e, case, "after")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1}
+
+
+def test_a_timer_event_sub_process_interrupts_its_sub_process() -> None:
+    inner = PARALLEL.replace("</subProcess>", esp("late", TIMER, "chase") + "</subProcess>")
+    _, c = compiled(bpmn('<startEvent id="s"/>' + inner + user("after") + '<endEvent id="e"/>'
+                         + flow("f1", "s", "sub") + flow("f2", "sub", "after")
+                         + flow("f3", "after", "e")))
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, clock = engine()
+    case = e.start(c).id
+    do(e, case, "sub__t1")
+    clock.advance(2 * HOUR)
+    assert e.fire_timers() == 1
+    assert open_tasks(e, case) == ["sub", "sub__late__chase"]
+    do(e, case, "sub__late__chase")
+    assert open_tasks(e, case) == ["after"]  # then the sub-process completes
+
+
+ERROR = '<errorEventDefinition errorRef="E1"/>'
+RAISES = ('<subProcess id="sub"><startEvent id="is"/><parallelGateway id="fork"/>'
+          + user("t1") + user("check", "ok")
+          + '<exclusiveGateway id="x" default="i7"/><parallelGateway id="meet"/>'
+          f'<endEvent id="bad">{ERROR}</endEvent><endEvent id="ie"/>'
+          + flow("i1", "is", "fork") + flow("i2", "fork", "t1") + flow("i3", "fork", "check")
+          + flow("i4", "t1", "meet") + flow("i5", "check", "x")
+          + flow("i6", "x", "bad", "not ok") + flow("i7", "x", "meet")
+          + flow("i8", "meet", "ie") + "{esp}</subProcess>")
+
+
+def test_an_error_caught_by_an_event_sub_process_withdraws_the_other_branch() -> None:
+    text = bpmn('<startEvent id="s"/>' + RAISES.replace("{esp}", esp("oops", ERROR, "repair"))
+                + user("after") + '<endEvent id="e"/>' + flow("f1", "s", "sub")
+                + flow("f2", "sub", "after") + flow("f3", "after", "e"),
+                ext='<pf:field name="ok" type="bool"/>')
+    imp, c = compiled(text)
+    scope = imp.loaded.spec.scopes["sub"]
+    assert scope.cancel == ("sub__bad",)
+    assert ("sub__bad", "sub__oops__oops_s") in {(f.source, f.target)
+                                                  for f in imp.loaded.spec.flows}
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    do(e, case, "sub__check", ok=False)
+    assert open_tasks(e, case) == ["sub__oops__repair"]  # t1 was withdrawn
+    do(e, case, "sub__oops__repair")
+    rec = do(e, case, "after")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1}
+    case = e.start(c).id
+    do(e, case, "sub__check", ok=True)
+    do(e, case, "sub__t1")
+    assert open_tasks(e, case) == ["after"]
+
+
+def test_an_escalation_starts_a_non_interrupting_event_sub_process_beside_the_process() -> None:
+    esc = '<escalationEventDefinition escalationRef="X"/>'
+    text = bpmn('<startEvent id="s"/>' + f'<intermediateThrowEvent id="up">{esc}'
+                '</intermediateThrowEvent>' + user("t") + '<endEvent id="e"/>'
+                + esp("heard", esc, "note", 'isInterrupting="false"') + flow("f1", "s", "up")
+                + flow("f2", "up", "t") + flow("f3", "t", "e"))
+    _imp, c = compiled(text)
+    assert c.termination == "implicit"
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    assert open_tasks(e, case) == ["heard__note", "t"]
+    do(e, case, "t")
+    rec = do(e, case, "heard__note")
+    assert rec.status is CaseStatus.COMPLETED
+    assert ends(rec) == {"end:e": 1, "end:heard__end": 1}
+
+
+def test_an_error_event_sub_process_that_nothing_raises_is_refused() -> None:
+    text = bpmn('<startEvent id="s"/>' + user("t") + '<endEvent id="e"/>'
+                + esp("oops", ERROR, "repair").replace('<startEvent', '\n<startEvent')
+                + flow("f1", "s", "t") + flow("f2", "t", "e"))
+    ps = problems(text)
+    assert [(p.element, p.line) for p in ps] == [("oops_s", 5)]
+    assert "raises" in ps[0].message
+
+
+def test_a_second_timer_of_one_scope_is_refused() -> None:
+    inner = PARALLEL.replace("</subProcess>", "\n" + esp("late", TIMER, "chase")
+                             + "</subProcess>")
+    text = bpmn('<startEvent id="s"/>' + inner + f'<boundaryEvent id="b" attachedToRef="sub">'
+                f'{TIMER}</boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
+                + flow("f1", "s", "sub") + flow("f2", "sub", "e") + flow("f3", "b", "e2"))
+    ps = problems(text)
+    assert [p.element for p in ps] == ["b"], ps
+    assert "boundaryEvent 'b'" in ps[0].message
+
+
+# -- the process language ----------------------------------------------------------------------
+
+def test_a_scope_that_overlaps_another_or_leaves_by_a_side_door_is_refused() -> None:
+    from petriflow.model import compile_loaded, load_text
+
+    text = """
+process: p
+nodes:
+  s: {type: start}
+  a: {type: task, kind: auto}
+  b: {type: task, kind: auto}
+  x: {type: task, kind: auto}
+  e: {type: end}
+flows: [s -> a, a -> b, b -> x, x -> e]
+scopes:
+  one: {nodes: [a, b], entry: a, exit: x}
+  two: {nodes: [b, x], entry: b, exit: e}
+"""
+    with pytest.raises(ModelError) as err:
+        compile_loaded(load_text(text, "t.yaml"))
+    found = {p.element for p in err.value.problems}
+    assert found == {"one", "two"}, [str(p) for p in err.value.problems]
