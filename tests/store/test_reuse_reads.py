@@ -1,0 +1,114 @@
+"""``SqlStore.reuse_reads``: a worker's reads of one item, made once, never staler than safe.
+
+Two stores on one SQLite file stand for two workers. Inside the block a second read of a
+case or item comes from the first; an item read before its case is read again after it
+(so it is never older than the case, which is what the engine's version check relies
+on); a commit, a lease or a release forgets what it touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from petriflow.runtime import Engine, ManualClock
+from petriflow.store.base import ItemStatus
+from petriflow.store.sql import SqlStore
+from tests.store.test_sql_store import INPUTS, INVOICE, _handlers
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Iterator[tuple[SqlStore, SqlStore, Engine, str]]:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    mine, theirs = SqlStore(url), SqlStore(url)
+    engine = _handlers(Engine(theirs, clock=ManualClock()))
+    case = engine.start(INVOICE, INPUTS, case_id="inv-1")
+    try:
+        yield mine, theirs, engine, case.id
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def _approval(engine: Engine, case_id: str) -> str:
+    [item] = [i for i in engine.work_items(case_id) if i.task == "approve_manager"]
+    return item.id
+
+
+def _counting(store: SqlStore) -> Callable[[], int]:
+    calls = [0]
+    inner = store._rows
+
+    def rows(statement: tuple[str, tuple[object, ...]]) -> list[tuple[object, ...]]:
+        calls[0] += 1
+        return inner(statement)
+
+    store._rows = rows  # type: ignore[method-assign]
+    return lambda: calls[0]
+
+
+def test_a_case_and_an_item_read_twice_come_from_the_database_once(two) -> None:
+    mine, _, engine, case_id = two
+    item_id = _approval(engine, case_id)
+    reads = _counting(mine)
+    with mine.reuse_reads():
+        first = mine.case(case_id), mine.work_item(item_id)
+        again = mine.case(case_id), mine.work_item(item_id)
+    assert again == first
+    assert reads() == 2
+    mine.case(case_id)
+    assert reads() == 3, "outside the block every read goes to the database"
+
+
+def test_an_item_read_before_its_case_is_read_again_after_it(two) -> None:
+    mine, _, engine, case_id = two
+    item_id = _approval(engine, case_id)
+    with mine.reuse_reads():
+        stale = mine.work_item(item_id)
+        assert stale.status.open
+        engine.complete(item_id, "mia", {"approved": True})   # another worker moves on
+        case = mine.case(case_id)
+        item = mine.work_item(item_id)
+    assert item.status is ItemStatus.COMPLETED, "the item must be as new as its case"
+    assert case.version > 1
+
+
+def test_a_case_read_first_is_kept_and_a_conflicting_commit_is_caught(two) -> None:
+    mine, _, engine, case_id = two
+    item_id = _approval(engine, case_id)
+    with mine.reuse_reads():
+        before = mine.case(case_id)
+        engine.complete(item_id, "mia", {"approved": True})
+        assert mine.case(case_id) == before   # reused: the version check protects it
+    after = mine.case(case_id)
+    assert after.version > before.version
+
+
+def test_a_commit_forgets_the_case_it_wrote(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'one.db'}")
+    try:
+        engine = _handlers(Engine(store, clock=ManualClock(), cache=False))
+        case = engine.start(INVOICE, INPUTS, case_id="inv-2")
+        item_id = _approval(engine, case.id)
+        with store.reuse_reads():
+            before = store.case(case.id)
+            engine.complete(item_id, "mia", {"approved": True})
+            after = store.case(case.id)
+            assert after.version > before.version
+            assert not store.work_item(item_id).status.open
+    finally:
+        store.close()
+
+
+def test_a_lease_and_a_release_forget_the_item(two) -> None:
+    mine, _, engine, case_id = two
+    item_id = _approval(engine, case_id)
+    with mine.reuse_reads():
+        assert mine.work_item(item_id).leased_by is None
+        claimed = {i.id for i in mine.claim_items("w1", 0.0, 60.0, 100)}
+        assert item_id in claimed
+        assert mine.work_item(item_id).leased_by == "w1"
+        mine.release_item(item_id, "w1")
+        assert mine.work_item(item_id).leased_by is None
