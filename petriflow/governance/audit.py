@@ -101,12 +101,15 @@ _string = json.encoder.encode_basestring  # the encoder's own escaping (ensure_a
 
 
 def _num(value: float | int | None) -> str:
+    t = type(value)
+    if t is float:
+        if value - value == 0:  # (false for NaN and the infinities)
+            return float.__repr__(value)
+        raise ValueError("an audit event cannot hold NaN or infinity")
+    if t is int:
+        return int.__repr__(value)
     if value is None:
         return "null"
-    if type(value) is float or type(value) is int:
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("an audit event cannot hold NaN or infinity")
-        return type(value).__repr__(value)
     return canonical(value)
 
 
@@ -121,7 +124,7 @@ def _value(v: Any) -> str:
     if t is int or t is float:
         return _num(v)
     if t is Decimal:
-        return '{"$decimal":' + _string(str(v)) + "}"
+        return '{"$decimal":"' + str(v) + '"}'
     return canonical(v)
 
 
@@ -161,8 +164,8 @@ def _mapping(m: Mapping[str, Any]) -> str:
             parts.append(key + s(v))
         elif t is bool:
             parts.append(key + ("true" if v else "false"))
-        elif t is Decimal:
-            parts.append(f'{key}{{"$decimal":{s(str(v))}}}')
+        elif t is Decimal:  # (a decimal's text has nothing to escape)
+            parts.append(key + '{"$decimal":"' + str(v) + '"}')
         else:
             parts.append(key + _value(v))
     return "{" + ",".join(parts) + "}"
@@ -244,42 +247,50 @@ def seal(event: AuditEvent) -> AuditEvent:
 
 # -- templates: the same text, with the fields that a kind of event fixes written once ------
 
+#: Stands for a field that varies in a template's layout. The texts of fields never hold
+#: it: JSON writes a NUL character as ``\u0000``.
+_SLOT = "\x00"
 
-def _fixed(text: str) -> str:
-    return text.replace("%", "%%")  # a fixed part of a %-template
+
+def _pieces(text: str, slots: int) -> tuple[str, ...]:
+    """The fixed parts of a layout around its slots."""
+    pieces = tuple(text.split(_SLOT))
+    assert len(pieces) == slots + 1
+    return pieces
 
 
 class StepTemplate:
     """Seals events whose kind, transition, task, action, actor kind, agent version and
     reads are the ones given (the engine keeps one per transition and participant): the
-    canonical text is one %-format of the other fields' texts, laid out by the same
+    canonical text is the other fields' texts between fixed parts, laid out by the same
     :func:`_layout` (``tests`` check that the hash is :func:`event_hash`'s)."""
 
-    __slots__ = ("_format", "fixed")
+    __slots__ = ("_pieces", "fixed")
 
     def __init__(self, kind: str, transition: str | None, task: str | None,
                  action: str | None, actor_kind: str | None, agent_version: str | None,
                  reads: tuple[str, ...]) -> None:
         self.fixed = (kind, transition, task, action, actor_kind, agent_version, reads)
-        v = "%s"
-        self._format = _layout(
-            v, v, _fixed(_string(kind)), v, _fixed(_opt(transition)), _fixed(_opt(task)),
-            _fixed(_opt(action)), v, _fixed(_opt(actor_kind)), _fixed(_opt(agent_version)),
-            v, _fixed(_strings(reads) if reads else "[]"), v, v, v, v, v, v, v)
+        v = _SLOT
+        self._pieces = _pieces(_layout(
+            v, v, _string(kind), v, _opt(transition), _opt(task), _opt(action), v,
+            _opt(actor_kind), _opt(agent_version), v, _strings(reads) if reads else "[]",
+            v, v, v, v, v, v, v), 12)
 
     def seal(self, e: AuditEvent) -> AuditEvent:
         """:func:`seal` for an event with this template's fixed fields."""
         s = _string
+        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12 = self._pieces
         at, seq, conf, policies = e.at, e.seq, e.confidence, e.policies
-        text = self._format % (
-            s(e.case), int.__repr__(seq) if type(seq) is int else _num(seq),
-            float.__repr__(at) if type(at) is float and at - at == 0 else _num(at),
-            "null" if (x := e.actor) is None else s(x),
-            _mapping(e.binding), _mapping(e.writes),
-            _pairs(policies) if policies else "[]", "null" if conf is None else _num(conf),
-            "null" if (x := e.rationale) is None else s(x),
-            "null" if (x := e.reason) is None else s(x),
-            "null" if (x := e.work_item) is None else s(x), s(e.prev))
+        text = (
+            f"{p0}{s(e.case)}{p1}{int.__repr__(seq) if type(seq) is int else _num(seq)}{p2}"
+            f"{float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)}{p3}"
+            f"{'null' if (x := e.actor) is None else s(x)}{p4}{_mapping(e.binding)}{p5}"
+            f"{_mapping(e.writes)}{p6}{_pairs(policies) if policies else '[]'}{p7}"
+            f"{'null' if conf is None else _num(conf)}{p8}"
+            f"{'null' if (x := e.rationale) is None else s(x)}{p9}"
+            f"{'null' if (x := e.reason) is None else s(x)}{p10}"
+            f"{'null' if (x := e.work_item) is None else s(x)}{p11}{s(e.prev)}{p12}")
         e.hash = hashlib.sha256(text.encode()).hexdigest()
         return e
 
@@ -290,24 +301,25 @@ class PlainTemplate:
     reason or work item), as the engine's routing steps and offers are. Only the case,
     the number, the time and the link vary (``tests`` check the hash)."""
 
-    __slots__ = ("_format", "fixed")
+    __slots__ = ("_pieces", "fixed")
 
     def __init__(self, kind: str, transition: str | None, task: str | None,
                  action: str | None, actor_kind: str | None) -> None:
         self.fixed = (kind, transition, task, action, actor_kind)
-        v = "%s"
-        self._format = _layout(
-            v, v, _fixed(_string(kind)), v, _fixed(_opt(transition)), _fixed(_opt(task)),
-            _fixed(_opt(action)), "null", _fixed(_opt(actor_kind)), "null", "{}", "[]", "{}",
-            "[]", "null", "null", "null", "null", v)
+        v = _SLOT
+        self._pieces = _pieces(_layout(
+            v, v, _string(kind), v, _opt(transition), _opt(task), _opt(action), "null",
+            _opt(actor_kind), "null", "{}", "[]", "{}", "[]", "null", "null", "null", "null",
+            v), 4)
 
     def seal(self, e: AuditEvent) -> AuditEvent:
         """:func:`seal` for a plain event with this template's fixed fields."""
+        p0, p1, p2, p3, p4 = self._pieces
         at, seq = e.at, e.seq
-        text = self._format % (
-            _string(e.case), int.__repr__(seq) if type(seq) is int else _num(seq),
-            float.__repr__(at) if type(at) is float and at - at == 0 else _num(at),
-            _string(e.prev))
+        text = (f"{p0}{_string(e.case)}{p1}"
+                f"{int.__repr__(seq) if type(seq) is int else _num(seq)}{p2}"
+                f"{float.__repr__(at) if type(at) is float and at - at == 0 else _num(at)}"
+                f"{p3}{_string(e.prev)}{p4}")
         e.hash = hashlib.sha256(text.encode()).hexdigest()
         return e
 

@@ -727,17 +727,27 @@ class Engine:
         the caller has just seen ``t`` enabled with ``env`` in this very state."""
         dep = tx.dep
         before = tx.data
-        counts, data, written = dep.program.fire(t, tx.counts, before, env, checked=checked)
+        # the answer is the event's binding as given (firing adds the data to a copy)
+        binding = env
+        counts, data, written = dep.program.fire(t, tx.counts, before,
+                                                 dict(env) if t.reads_data else env,
+                                                 checked=checked)
         # an agent acting is an agent acting, whichever work item it reaches for
         agent = actor if actor is not None and actor in dep.agent_ids else None
         outcomes: tuple[tuple[str, str], ...] = ()
         if self.enforce:
-            outcomes = self._enforce(tx, t, env, actor, actor_kind, agent, before, data,
-                                     written, item, confidence, rationale)
+            enforcer = dep.enforcer
+            # Enforcer.concerns, inlined: most steps (routing, offers) concern no policy
+            if t.id in enforcer.rules or agent is not None or enforcer.stateful or (
+                    written and (before is None
+                                 or not enforcer.after_reads.isdisjoint(written))):
+                outcomes = self._enforce(tx, t, env, actor, actor_kind, agent, before, data,
+                                         written, item, confidence, rationale)
+            elif t.id in enforcer.remembers:
+                tx.memory = enforcer.remember(t.id, actor, data, tx.memory)
         tx.counts = counts
         tx.data = data
         tx.seq += 1
-        binding = _binding(env) if len(env) > 1 or DATA_VAR not in env else {}
         version = dep.agent_versions.get(agent) if agent else None
         event = AuditEvent(tx.rec.id, tx.seq, EventKind.STEP, tx.now, t.id, t.task, t.action,
                            actor, actor_kind, version, binding, reads, written, outcomes,
@@ -817,26 +827,23 @@ class Engine:
                  after: Mapping[str, Any], written: dict[str, Any], item: WorkItem | None,
                  confidence: float | None, rationale: str | None
                  ) -> tuple[tuple[str, str], ...]:
-        """The policies' outcomes for a step about to happen (and what the case remembers
-        after it, in ``tx.memory``); a refusal is recorded and raised as PolicyRefusal."""
+        """The policies' outcomes for a step about to happen that concerns them (the
+        callers ask :meth:`Enforcer.concerns` first, inlined), and what the case remembers
+        after it (in ``tx.memory``); a refusal is recorded and raised as PolicyRefusal."""
         enforcer = tx.dep.enforcer
         tid = t.id
-        outcomes: tuple[tuple[str, str], ...] = ()
-        # Enforcer.concerns, inlined: most steps (routing, offers) concern no policy
-        if tid in enforcer.rules or agent is not None or enforcer.stateful or (written and (
-                before is None or not enforcer.after_reads.isdisjoint(written))):
-            verdict = enforcer.evaluate(tid, t.task, t.action, actor, agent, before, after,
-                                        tx.memory, written)
-            outcomes = verdict.outcomes
-            if not verdict.allowed:
-                self._event(tx, EventKind.REFUSED, transition=tid, task=t.task,
-                            action=t.action, actor=actor, actor_kind=actor_kind,
-                            binding=_binding(env), policies=outcomes,
-                            reason=verdict.reason, work_item=item.id if item else None,
-                            confidence=confidence, rationale=rationale)
-                raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: "
-                                    f"{verdict.reason}", case=tx.rec.id,
-                                    policy=verdict.failure or "", transition=tid)
+        verdict = enforcer.evaluate(tid, t.task, t.action, actor, agent, before, after,
+                                    tx.memory, written)
+        outcomes = verdict.outcomes
+        if not verdict.allowed:
+            self._event(tx, EventKind.REFUSED, transition=tid, task=t.task,
+                        action=t.action, actor=actor, actor_kind=actor_kind,
+                        binding=_binding(env), policies=outcomes,
+                        reason=verdict.reason, work_item=item.id if item else None,
+                        confidence=confidence, rationale=rationale)
+            raise PolicyRefusal(f"case {tx.rec.id}: {t.task} refused: "
+                                f"{verdict.reason}", case=tx.rec.id,
+                                policy=verdict.failure or "", transition=tid)
         if tid in enforcer.remembers:
             tx.memory = enforcer.remember(tid, actor, after, tx.memory)
         return outcomes
