@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from petriflow.errors import ConflictError
 from petriflow.runtime import Engine, ManualClock
 from petriflow.store.base import ItemStatus
 from petriflow.store.sql import SqlStore
@@ -86,7 +87,7 @@ def test_a_case_read_first_is_kept_and_a_conflicting_commit_is_caught(two) -> No
     assert after.version > before.version
 
 
-def test_a_commit_forgets_the_case_it_wrote(tmp_path: Path) -> None:
+def test_a_commit_keeps_exactly_what_it_wrote(tmp_path: Path) -> None:
     store = SqlStore(f"sqlite:///{tmp_path / 'one.db'}")
     try:
         engine = _handlers(Engine(store, clock=ManualClock(), cache=False))
@@ -95,11 +96,26 @@ def test_a_commit_forgets_the_case_it_wrote(tmp_path: Path) -> None:
         with store.reuse_reads():
             before = store.case(case.id)
             engine.complete(item_id, "mia", {"approved": True})
-            after = store.case(case.id)
+            after, item = store.case(case.id), store.work_item(item_id)
             assert after.version > before.version
-            assert not store.work_item(item_id).status.open
+            assert not item.status.open
+        assert store.case(case.id) == after, "what was kept is what the database holds"
+        assert store.work_item(item_id) == item
     finally:
         store.close()
+
+
+def test_a_failed_commit_forgets_the_case(two) -> None:
+    mine, _, engine, case_id = two
+    item_id = _approval(engine, case_id)
+    other = _handlers(Engine(mine, clock=ManualClock(), cache=False))
+    with mine.reuse_reads():
+        mine.case(case_id), mine.work_item(item_id)             # kept, both still open
+        engine.complete(item_id, "mia", {"approved": True})    # the other worker wins
+        with pytest.raises(ConflictError):
+            other.complete(item_id, "max", {"approved": True})  # computed from the old case
+        assert mine.case(case_id) == engine.case(case_id), "read again after the conflict"
+        assert not mine.work_item(item_id).status.open
 
 
 def test_a_lease_and_a_release_forget_the_item(two) -> None:

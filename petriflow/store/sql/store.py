@@ -235,8 +235,9 @@ class SqlStore:
         Safe because every commit checks the case version it was computed from, and
         because an item is never older than its case: reading a case from the database
         forgets the items of that case read before it (the engine reads case first, then
-        item, for this reason; see ``Engine._snapshot``). A commit, a conflict or a
-        lease change forgets what it touches, so later reads see the database again."""
+        item, for this reason; see ``Engine._snapshot``). A failed commit, a lease or a
+        release forgets what it touched, so later reads see the database again; a
+        commit that succeeds keeps what it wrote, as the engine's own cache does."""
         if self._reused is not None:  # nested: the outer block decides
             yield
             return
@@ -261,7 +262,8 @@ class SqlStore:
         """Apply ``change`` in one transaction (see the module docstring). With
         ``batch > 1`` the change is queued and written with others in one transaction
         when ``batch`` are queued, or before any read, or on :meth:`flush`/:meth:`close`."""
-        if self._reused is not None:
+        reused = self._reused
+        if reused is not None:
             self._forget([change.case.id])
         if self.batch > 1:
             self._pending.append(change)
@@ -269,6 +271,10 @@ class SqlStore:
                 self.flush()
             return
         self._write([change])
+        if reused is not None:  # written: what it wrote is what a read would return
+            reused[0][change.case.id] = change.case
+            for item in change.items:
+                reused[1][item.id] = item
 
     def flush(self) -> None:
         """Write the queued changes (batching only), all or nothing."""
