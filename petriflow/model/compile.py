@@ -18,7 +18,7 @@ from typing import Any
 from petriflow.errors import ModelError, Problem
 from petriflow.governance.participants import ParticipantKind
 from petriflow.ids import PlaceId, TransitionId
-from petriflow.model import scopes
+from petriflow.model import broadcast, scopes
 from petriflow.model.compiled import (
     ACTOR_VAR,
     DATA_PLACE,
@@ -77,6 +77,8 @@ class _Net:
     # created; each transition's control inputs; a transition's variants
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     ins: dict[str, list[str]] = field(default_factory=dict)
+    outs: dict[str, list[str]] = field(default_factory=dict)
+    metas: dict[str, dict[str, str]] = field(default_factory=dict)
     variants: dict[str, list[str]] = field(default_factory=dict)
 
     def hook(self, tid: str, *, inputs: list[str] = (), outputs: list[str] = (),  # type: ignore[assignment]
@@ -139,7 +141,7 @@ class _Net:
         self.transitions[TransitionId(tid)] = origin
         for p in inputs:
             self.builder.arc(p, tid)
-        self.ins[tid] = list(inputs)
+        self.ins[tid], self.outs[tid], self.metas[tid] = list(inputs), list(outputs_), info
         for p in inhibitors:
             held, weight = (p, 1) if isinstance(p, str) else p
             self.builder.arc(held, tid, kind=ArcKind.INHIBITOR, weight=weight)
@@ -211,6 +213,7 @@ class _Compiler:
         self.net.place(DATA_PLACE, Origin(self.spec.process, "data"), color=self.data_color)
         self.plan_compensation()
         scope_plans = scopes.plan(self)
+        broadcast.plan(self)
         for nid, node in self.g.nodes.items():
             if isinstance(node, StartSpec):
                 self.start(nid)
@@ -223,6 +226,8 @@ class _Compiler:
             elif isinstance(node, TimerSpec):
                 compile_timer(self, nid, node)
         scopes.finish(self, scope_plans)
+        broadcast.finish(self)
+        scopes.freeze(self, scope_plans)
         self.finish_compensation()
         ModelError.collect(self.problems)
         try:

@@ -201,6 +201,8 @@ class _Plan:
     pairs: list[tuple[str, str, str, bool]] = field(default_factory=list)
     inner: tuple[str, str] | None = None
     resumes: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
+    own: set[str] = field(default_factory=set)
 
 
 def plan(c: Any) -> list[_Plan]:
@@ -262,8 +264,8 @@ def _withdraw(p: _Plan, *places: str) -> dict[str, str]:
 
 
 def finish(c: Any, plans: list[_Plan]) -> None:
-    """After the nodes: offers, events, completion, drains, resumptions, and the inhibitor
-    arcs that freeze a scope while it is being cancelled."""
+    """After the nodes: offers, events, completion, drains and resumptions (then
+    :func:`freeze`, once every transition exists)."""
     own: set[str] = set()
     for p in plans:  # first what creates places: the offer and the events' triggers
         s, sid = p.spec, p.sid
@@ -315,12 +317,18 @@ def finish(c: Any, plans: list[_Plan]) -> None:
                                          c.origin(sid, "scope", Action.RUN),
                                          inputs=[cancel, armed], outputs_=[cancel, fired],
                                          meta=BOOKKEEPING))
-    for p in plans:  # while a scope is cancelled, nothing else inside it moves
-        content = set(contents_of[p.sid])
+        p.content, p.own = content, own
+
+
+def freeze(c: Any, plans: list[_Plan]) -> None:
+    """While a scope is cancelled, nothing else inside it moves: every transition that
+    consumes a place of the scope, but its own drains and resumptions, is inhibited."""
+    for p in plans:
+        content = set(p.content)
         cancel = place(p.sid, "cancel")
         for tid, ins in list(c.net.ins.items()):
-            if tid in own and (tid.startswith((f"{p.sid}:", f"{place(p.sid)}:"))
-                               or tid in {f"{n}:resume" for n in p.spec.cancel}):
+            if tid in p.own and (tid.startswith((f"{p.sid}:", f"{place(p.sid)}:"))
+                                 or tid in {f"{n}:resume" for n in p.spec.cancel}):
                 continue
             if content.intersection(ins):
                 c.net.builder.arc(cancel, tid, kind=ArcKind.INHIBITOR)
@@ -384,4 +392,4 @@ def contents(c: Any, p: _Plan) -> list[str]:
 
 
 __all__ = ["MAX_PENDING", "SCOPE_KIND", "WITHDRAWS_META", "check_scopes", "contents", "finish",
-           "is_scope_place", "place", "plan", "targets"]
+           "freeze", "is_scope_place", "place", "plan", "targets"]

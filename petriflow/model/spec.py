@@ -189,6 +189,9 @@ class ProcessSpec(_Spec):
     # ``implicit`` (BPMN), no token left outside end events (models/SEMANTICS.md)
     termination: Literal["explicit", "implicit"] = "explicit"
     scopes: dict[Identifier, ScopeSpec] = Field(default_factory=dict)
+    # an automatic task -> the messages it broadcasts to every catch waiting for one of
+    # them when it runs (a BPMN signal thrown and caught inside the process)
+    broadcasts: dict[Identifier, tuple[Identifier, ...]] = Field(default_factory=dict)
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from typing import Any
 from petriflow.errors import ColorError, ExpressionError, ModelError, Problem, did_you_mean
 from petriflow.governance.participants import ParticipantKind
 from petriflow.governance.policies import DataMinimisation, LowConfidenceReview
+from petriflow.model.broadcast import check_broadcasts
 from petriflow.model.events import catch_targets, check_events
 from petriflow.model.loader import LoadedProcess, SourceLines
 from petriflow.model.scopes import check_scopes
@@ -123,6 +124,7 @@ class Validator:
         self.flows()
         check_events(self)
         check_scopes(self)
+        check_broadcasts(self)
         self.reachability()
         self.policies()
         ModelError.collect(self.problems)

@@ -5,12 +5,11 @@ message or signal boundary events, mapped onto the process language.
 - event-based gateway -> ``type: event`` (a deferred choice among the catch events and
   receive tasks after it: the first to happen wins);
 - signal catch -> a ``receive`` task, signal throw -> an ``api`` task (the broadcast
-  leaves the process), signal end -> that ``api`` task, then the end; but only while
-  no imported process both throws and catches the same signal: a broadcast inside the
-  case, heard by every catch waiting at that moment, is not modelled and is refused;
-- escalation throw (intermediate or end) that nothing in the imported processes catches
-  -> a pass-through (or the end): BPMN lets an uncaught escalation go on; a caught one
-  (a boundary or an event sub-process) is refused;
+  leaves the process), signal end -> that ``api`` task, then the end; when the imported
+  processes also catch the signal, the throw is an ``auto`` task that *broadcasts* to
+  every catch of it (``broadcasts``, models/SEMANTICS.md: heard by every catch waiting
+  at that moment, BPMN 2.0 section 10.5.1);
+- escalations: :mod:`.raised`;
 - interrupting message or signal boundary event on a task done by someone outside
   (human, agent, bot, api, receive) -> ``catch: {message: <event>, to: <event>}``.
 
@@ -30,6 +29,20 @@ ESCALATION = "escalationEventDefinition"
 _EXTERNAL = ("human", "agent", "bot", "api", "receive")
 
 
+def _inside(proc: XNode) -> list[XNode]:
+    """The elements of a process, without the start events of the process itself (a
+    signal that starts a case is not heard inside one)."""
+    out: list[XNode] = []
+
+    def walk(node: XNode, top: bool) -> None:
+        for ch in node.children:
+            if not (top and ch.ns == BPMN and ch.tag == "startEvent"):
+                out.append(ch)
+                walk(ch, False)
+    walk(proc, True)
+    return out
+
+
 def _uses(imp: Any, definition: str, ref: str) -> tuple[set[str | None], set[str | None]]:
     """(thrown, caught) references of one kind of event over the imported processes."""
     key = f"_uses_{definition}"
@@ -38,7 +51,7 @@ def _uses(imp: Any, definition: str, ref: str) -> tuple[set[str | None], set[str
         thrown: set[str | None] = set()
         caught: set[str | None] = set()
         for proc in imp.pools or [imp.process]:
-            for el in proc.iter():
+            for el in _inside(proc):
                 if el.ns != BPMN:
                     continue
                 d = next((x for x in el.children if x.ns == BPMN and x.tag == definition),
@@ -65,10 +78,20 @@ def signal_inside(imp: Any, definition: XNode | None, throwing: bool) -> bool:
     return _meets(caught if throwing else thrown, name or None)
 
 
-def escalation_caught(imp: Any, definition: XNode | None) -> bool:
-    _, caught = _uses(imp, ESCALATION, "escalationRef")
-    name = definition.get("escalationRef") if definition is not None else None
-    return _meets(caught, name or None)
+def heard(imp: Any, definition: XNode | None, message: str) -> None:
+    """A catch of a signal that the imported processes also throw: a broadcast target."""
+    if signal_inside(imp, definition, throwing=False):
+        ref = definition.get("signalRef") if definition is not None else None
+        imp.signal_catches.append((ref or None, message))
+
+
+def broadcasts(imp: Any) -> dict[str, list[str]]:
+    """Each throw of a signal caught inside -> the messages of the catches it reaches."""
+    out: dict[str, list[str]] = {}
+    for ref, our in imp.signal_throws:
+        out[our] = list(dict.fromkeys(m for r, m in imp.signal_catches
+                                      if r is None or ref is None or r == ref))
+    return out
 
 
 def catch_event(imp: Any, c: XNode, our: str, kind: str | None, definition: XNode | None,
@@ -82,11 +105,7 @@ def catch_event(imp: Any, c: XNode, our: str, kind: str | None, definition: XNod
         imp.add(our, {**base, "type": "timer", "after": after}, c.line)
         return "event"
     if kind == SIGNAL:
-        if signal_inside(imp, definition, throwing=False):
-            imp.unsupported(c, "this signal is also thrown inside the process; a broadcast "
-                            "to the catch events waiting at that moment is not supported",
-                            defs, hint="use a message flow (collaboration) or a gateway")
-            return None
+        heard(imp, definition, our)
         imp.add(our, {**base, "type": "task", "kind": "receive", **imp.pf_task(c, defs)},
                 c.line)
         return "event"
@@ -97,45 +116,23 @@ def throw_event(imp: Any, c: XNode, our: str, kind: str | None, definition: XNod
                 base: dict[str, Any], defs: Definitions) -> str | None:
     """An intermediate signal or escalation throw event; None if refused (and reported)."""
     if kind == SIGNAL:
-        if signal_inside(imp, definition, throwing=True):
-            imp.unsupported(c, "this signal is also caught inside the process; a broadcast "
-                            "to the catch events waiting at that moment is not supported",
-                            defs, hint="use a message flow (collaboration) or a gateway")
-            return None
-        imp.add(our, {**base, **broadcast(imp, c, definition, defs)}, c.line)
-        return "event"
-    if kind == ESCALATION:
-        if escalation_caught(imp, definition):
-            imp.unsupported(c, "this escalation is caught inside the process (boundary event "
-                            "or event sub-process), which is not supported", defs)
-            return None
-        imp.add(our, {**base, "type": "task", "kind": "auto"}, c.line)
+        imp.add(our, {**base, **broadcast(imp, c, definition, defs, our)}, c.line)
         return "event"
     return None
 
 
-def broadcast(imp: Any, c: XNode, definition: XNode | None, defs: Definitions
+def broadcast(imp: Any, c: XNode, definition: XNode | None, defs: Definitions, our: str
               ) -> dict[str, Any]:
-    """The ``api`` task that broadcasts a signal to the world outside the case."""
+    """The ``api`` task that broadcasts a signal to the world outside the case, or, when
+    the imported processes catch it, the ``auto`` task that broadcasts it to them."""
     ref = definition.get("signalRef") if definition is not None else None
+    if signal_inside(imp, definition, throwing=True):
+        imp.signal_throws.append((ref or None, our))
+        return {"type": "task", "kind": "auto"}
     signal = defs.by_id.get(ref) if ref else None
     name = (signal.get("name") if signal is not None else None) or ref or "signal"
     return {"type": "task", "kind": "api", "description": f"broadcast signal {name}",
             **imp.pf_task(c, defs)}
-
-
-def end_trigger(imp: Any, c: XNode, kind: str | None, definition: XNode | None,
-                defs: Definitions) -> str | None:
-    """How a signal or escalation end event is mapped: ``"send"`` (an api task, then the
-    end), ``"end"`` (a plain end), or None when refused (and reported)."""
-    if kind == SIGNAL and not signal_inside(imp, definition, throwing=True):
-        return "send"
-    if kind == ESCALATION and not escalation_caught(imp, definition):
-        return "end"
-    what = "signal" if kind == SIGNAL else "escalation"
-    imp.unsupported(c, f"this {what} end event is caught inside the process, which is not "
-                    "supported", defs)
-    return None
 
 
 def event_gateway(imp: Any, c: XNode, our: str, base: dict[str, Any],
@@ -157,13 +154,12 @@ def boundary_catch(imp: Any, b: XNode, our: str, host: dict[str, Any], kind: str
     if not (is_task and host.get("kind") in _EXTERNAL
             and kind in ("messageEventDefinition", SIGNAL)):
         return False
-    if kind == SIGNAL:
-        definition = next((x for x in b.children if x.ns == BPMN and x.tag == SIGNAL), None)
-        if signal_inside(imp, definition, throwing=False):
-            return False
     ext = b.find(BPMN, "extensionElements")
     direct = ext.find(PF, "direct") if ext is not None else None
     name = direct.get("message") if direct is not None else None  # as the exporter wrote it
+    if kind == SIGNAL:
+        definition = next((x for x in b.children if x.ns == BPMN and x.tag == SIGNAL), None)
+        heard(imp, definition, sanitize(name) if name else our)
     host.setdefault("catch", []).append({"message": sanitize(name) if name else our,
                                          "to": our,
                                          **({} if interrupting else {"interrupting": False})})
@@ -174,5 +170,5 @@ def follows_event_gateway(imp: Any, nid: str) -> bool:
     return any(imp.nodes.get(f.source, {}).get("type") == "event" for f in imp.incoming(nid))
 
 
-__all__ = ["boundary_catch", "broadcast", "catch_event", "end_trigger", "event_gateway",
-           "follows_event_gateway", "throw_event"]
+__all__ = ["boundary_catch", "broadcast", "broadcasts", "catch_event", "event_gateway",
+           "follows_event_gateway", "heard", "throw_event"]

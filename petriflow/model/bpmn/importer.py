@@ -118,6 +118,8 @@ class Importer:
         self.chain: list[raised.Level] = []  # the activities enclosing what is imported
         self.drafts: dict[str | None, scoped.Draft] = {}  # scopes: exit id (None: process)
         self.esp_catchers: list[tuple[XNode, str]] = []  # error/escalation starts, our id
+        self.signal_catches: list[tuple[str | None, str]] = []  # signalRef, message name
+        self.signal_throws: list[tuple[str | None, str]] = []   # signalRef, our broadcaster
         self.flow_class = _Flow
         self.scope_class = Scope
 
@@ -163,6 +165,7 @@ class Importer:
         scoped.check_catchers(self)
         self.post_process()
         found = scoped.emit(self)
+        shouts = events.broadcasts(self)
         self.conditions()
         self.map.flows = {f.bpmn_id: (f.source, f.target) for f in self.flows if f.bpmn_id}
         ModelError.collect(self.problems)
@@ -179,6 +182,7 @@ class Importer:
                        **({"default": True} if f.default else {})} for f in self.flows],
             "policies": self.policies,
             **({"scopes": found} if found else {}),
+            **({"broadcasts": shouts} if shouts else {}),
             **({"termination": "implicit"} if self.map.implicit else
                {"termination": self.header["termination"]} if "termination" in self.header
                else {}),
@@ -592,11 +596,8 @@ class Importer:
                 # (at the process level, a pass-through to the end, which the catch leaves)
                 after_raise = top and bool(self.raised) and self.raised[-1].our == our
                 trigger = None
-            if kind == events.SIGNAL:
-                how = events.end_trigger(self, c, kind, definition, defs)
-                if how is None:
-                    return None
-                trigger = "messageEventDefinition" if how == "send" else None
+            if kind == events.SIGNAL:  # broadcast it (outside, or to the catches inside)
+                trigger = "messageEventDefinition"
             elif kind not in (None, "terminateEventDefinition", "messageEventDefinition",
                               "errorEventDefinition", events.ESCALATION):
                 self.unsupported(c, f"{what}end events are not supported", defs)
@@ -609,7 +610,8 @@ class Importer:
             if top and pf_end is not None and pf_end.get("compensate") is not None:
                 node["compensate"] = str(pf_end.get("compensate")).lower() in ("true", "1")
             if trigger == "messageEventDefinition" or after_raise:  # send, then end
-                send = (events.broadcast(self, c, definition, defs) if kind == events.SIGNAL
+                send = (events.broadcast(self, c, definition, defs, our)
+                        if kind == events.SIGNAL
                         else {"type": "task", "kind": "auto"} if after_raise
                         else {"type": "task", "kind": "api", **self.pf_task(c, defs)})
                 self.add(our, {**base, **send}, line)

@@ -73,11 +73,6 @@ def event_subprocess(imp: Any, c: XNode, our: str, defs: Definitions, stack: Any
         imp.unsupported(start_el, "an error start event always interrupts (BPMN 10.3.6)",
                         defs)
         return None
-    if kind == events.SIGNAL and events.signal_inside(imp, definition, throwing=False):
-        imp.unsupported(start_el, "this signal is also thrown inside the process; a "
-                        "broadcast to the catch events waiting at that moment is not "
-                        "supported", defs)
-        return None
     after = None
     if kind == "timerEventDefinition":
         assert definition is not None
@@ -107,6 +102,8 @@ def event_subprocess(imp: Any, c: XNode, our: str, defs: Definitions, stack: Any
         d.timeout = {"after": after, **event}
     elif kind in ("messageEventDefinition", events.SIGNAL):
         d.catch.append({"message": start, **event})
+        if kind == events.SIGNAL:
+            events.heard(imp, definition, start)
     else:
         imp.esp_catchers.append((start_el, start))
     return "container"
@@ -129,9 +126,10 @@ def boundary(imp: Any, b: XNode, our: str, kind: str | None, definition: XNode |
             return True  # reported
         d.timeout = {"after": after, **event}
         return True
-    if kind == "messageEventDefinition" or (
-            kind == events.SIGNAL and not events.signal_inside(imp, definition, False)):
+    if kind in ("messageEventDefinition", events.SIGNAL):
         d.catch.append({"message": our, **event})
+        if kind == events.SIGNAL:
+            events.heard(imp, definition, our)
         return True
     if kind in ("errorEventDefinition", events.ESCALATION):
         from petriflow.model.bpmn import raised

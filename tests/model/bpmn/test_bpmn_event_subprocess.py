@@ -18,6 +18,7 @@ from petriflow.verify.portfolio import check
 from petriflow.verify.result import Verdict
 from tests.model.bpmn.conftest import bpmn, flow
 from tests.model.helpers import is_final
+from tests.verify import test_process_differential as differential
 from tests.verify.test_process_differential import can_finish, explore
 
 HOUR = 3600.0
@@ -359,3 +360,64 @@ scopes:
         compile_loaded(load_text(text, "t.yaml"))
     found = {p.element for p in err.value.problems}
     assert found == {"one", "two"}, [str(p) for p in err.value.problems]
+
+
+# -- signals thrown and caught inside the process ------------------------------------------------
+
+def sig(tag: str, sid: str, ref: str = "go") -> str:
+    return f'<{tag} id="{sid}"><signalEventDefinition signalRef="{ref}"/></{tag}>'
+
+
+def test_a_signal_thrown_inside_reaches_the_catch_waiting_for_it() -> None:
+    imp, c = compiled(bpmn(
+        '<startEvent id="s"/><parallelGateway id="split"/>' + user("t")
+        + sig("intermediateThrowEvent", "shout") + sig("intermediateCatchEvent", "heard")
+        + '<parallelGateway id="join"/><endEvent id="e"/>' + flow("f1", "s", "split")
+        + flow("f2", "split", "t") + flow("f3", "t", "shout") + flow("f4", "split", "heard")
+        + flow("f5", "shout", "join") + flow("f6", "heard", "join") + flow("f7", "join", "e")))
+    assert imp.loaded.spec.broadcasts == {"shout": ("heard",)}
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    assert open_tasks(e, case) == ["heard", "t"]
+    rec = do(e, case, "t")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1}
+    assert not e.work_items(case)
+    assert e.replay(case).ok
+
+
+def test_a_signal_reaches_only_the_catches_waiting_at_that_moment() -> None:
+    # the catch starts waiting after the throw: it does not hear it (BPMN's broadcast),
+    # and waits for the signal from outside
+    _, c = compiled(bpmn(
+        '<startEvent id="s"/>' + sig("intermediateThrowEvent", "shout")
+        + sig("intermediateCatchEvent", "heard") + '<endEvent id="e"/>'
+        + flow("f1", "s", "shout") + flow("f2", "shout", "heard") + flow("f3", "heard", "e")))
+    e, _ = engine()
+    case = e.start(c).id
+    assert open_tasks(e, case) == ["heard"]
+    rec = e.deliver(case, "heard")
+    assert rec.status is CaseStatus.COMPLETED
+
+
+def test_a_signal_thrown_in_one_branch_interrupts_a_sub_process_in_another(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(differential, "CAP", 20_000)  # three people's names in the data
+    text = bpmn('<startEvent id="s"/><parallelGateway id="split"/>' + PARALLEL + user("t")
+                + sig("intermediateThrowEvent", "shout") + sig("boundaryEvent", "b").replace(
+                    'id="b"', 'id="b" attachedToRef="sub"')
+                + '<endEvent id="e1"/><endEvent id="e2"/><endEvent id="e3"/>'
+                + flow("f1", "s", "split") + flow("f2", "split", "sub")
+                + flow("f3", "split", "t") + flow("f4", "t", "shout")
+                + flow("f5", "shout", "e3") + flow("f6", "sub", "e1") + flow("f7", "b", "e2"))
+    imp, c = compiled(text)
+    assert imp.loaded.spec.broadcasts == {"shout": ("b",)}
+    assert c.termination == "implicit"
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    do(e, case, "sub__t1")
+    rec = do(e, case, "t")
+    assert rec.status is CaseStatus.COMPLETED
+    assert ends(rec) == {"end:e2": 1, "end:e3": 1}
+    assert not e.work_items(case)

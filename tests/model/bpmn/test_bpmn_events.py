@@ -139,19 +139,6 @@ def test_signals_from_and_to_outside_the_process() -> None:
     assert proved(c)
 
 
-def test_a_signal_thrown_and_caught_inside_is_refused() -> None:
-    ps = problems(bpmn(
-        '<startEvent id="s"/><parallelGateway id="split"/>\n'
-        + signal("intermediateThrowEvent", "shout") + "\n"
-        + signal("intermediateCatchEvent", "heard") + '<parallelGateway id="join"/>'
-        '<endEvent id="e"/>' + flow("f1", "s", "split") + flow("f2", "split", "shout")
-        + flow("f3", "split", "heard") + flow("f4", "shout", "join") + flow("f5", "heard", "join")
-        + flow("f6", "join", "e")))
-    found = {(p.element, p.line) for p in ps}
-    assert found == {("shout", 5), ("heard", 6)}
-    assert all("broadcast" in p.message for p in ps)
-
-
 def test_escalations_nobody_catches_go_on_and_caught_ones_lead_to_the_catcher() -> None:
     esc = ('<intermediateThrowEvent id="up"><escalationEventDefinition escalationRef="x"/>'
            '</intermediateThrowEvent>')
