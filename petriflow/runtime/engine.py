@@ -39,7 +39,7 @@ from petriflow.errors import (
     PolicyRefusal,
     WorkItemError,
 )
-from petriflow.governance.audit import AuditEvent, EventKind, seal
+from petriflow.governance.audit import GENESIS, AuditEvent, EventKind, seal
 from petriflow.governance.participants import ParticipantKind
 from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
 from petriflow.model.document import from_document, to_document
@@ -55,6 +55,7 @@ from petriflow.runtime.handlers import (
     ServiceHandler,
     Visible,
 )
+from petriflow.runtime.makers import new_case, new_item
 from petriflow.runtime.program import ProgramTransition
 from petriflow.runtime.records import AgentRecord, agent_records
 from petriflow.runtime.replay import ReplayReport, replay_case
@@ -201,8 +202,8 @@ class Engine:
         case_id = case_id or uuid.uuid4().hex[:16]
         now = self.clock.now()
         program = dep.program
-        rec = CaseRecord(case_id, dep.compiled.name, dep.fingerprint, CaseStatus.RUNNING,
-                         {}, {}, {}, 0, started=now, updated=now, labels=dict(labels or {}))
+        rec = new_case(case_id, dep.compiled.name, dep.fingerprint, CaseStatus.RUNNING, {}, {},
+                       {}, 0, GENESIS, now, now, None, dict(labels or {}))
         tx = _Txn(dep, rec, program.initial.copy(), None, {}, CaseStatus.RUNNING, None, 0,
                   rec.head, now)
         env = {output_var(k): v for k, v in values.items()}
@@ -619,14 +620,14 @@ class Engine:
                 raise
         program = tx.dep.program
         old = tx.rec
-        rec = CaseRecord(old.id, old.process, old.fingerprint, tx.status,
-                         program.named(tx.counts), tx.data or {}, tx.memory, tx.seq, tx.head,
-                         old.started, tx.now, tx.incident, old.labels)
+        rec = new_case(old.id, old.process, old.fingerprint, tx.status,
+                       program.named(tx.counts), tx.data or {}, tx.memory, tx.seq, tx.head,
+                       old.started, tx.now, tx.incident, old.labels)
         items = list(tx.items.values())
         try:
             self.store.commit(Change(rec, None if new else tx.rec.version, tx.events,
                                      items, tx.timers, tx.cancel,
-                                     tuple(i.id for i in tx.offered)))
+                                     tuple([i.id for i in tx.offered])))
         except ConflictError:
             self._recent.pop(rec.id, None)
             self._recent_items = {k: v for k, v in self._recent_items.items()
@@ -763,7 +764,7 @@ class Engine:
         tx.head = event.hash
         tx.events.append(event)
         if item is not None:
-            tx.items[item.id] = WorkItem(item.id, item.case, item.task, item.place, item.kind,
+            tx.items[item.id] = new_item(item.id, item.case, item.task, item.place, item.kind,
                                          closes, item.created, item.role, item.agent,
                                          item.claimed_by, item.attempt, item.key, item.due,
                                          item.lease_until, tx.now, t.action, item.leased_by,
@@ -855,8 +856,9 @@ class Engine:
         case, seq = tx.rec.id, event.seq
         item_id = f"{case}.{seq}"
         due = tx.now + info.timeout_after if info.timeout is not None else None
-        item = WorkItem(item_id, case, info.id, place, info.kind_value, ItemStatus.OFFERED,
-                        tx.now, info.role, info.agent, key=f"{case}:{seq}", due=due)
+        item = new_item(item_id, case, info.id, place, info.kind_value, ItemStatus.OFFERED,
+                        tx.now, info.role, info.agent, None, 0, f"{case}:{seq}", due, None,
+                        None, None, None, None)
         tx.items[item_id] = item
         tx.offered.append(item)
         if due is not None:
@@ -1043,7 +1045,7 @@ class Engine:
         i = item
         if i.leased_by == "engine:retry":  # this attempt is the one its back-off waited for
             tx.cancel.append(f"{i.id}:retry{i.attempt}")
-        item = WorkItem(i.id, i.case, i.task, i.place, i.kind, i.status, i.created, i.role,
+        item = new_item(i.id, i.case, i.task, i.place, i.kind, i.status, i.created, i.role,
                         i.agent, i.claimed_by, attempt, i.key, i.due, i.lease_until, i.closed,
                         i.outcome, i.leased_by, i.answer)
         tx.items[item.id] = item
