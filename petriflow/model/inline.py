@@ -131,6 +131,9 @@ def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
     sub = load(path)
     sub_colors = validate(sub)
     problems = []
+    if sub.spec.scopes or sub.spec.broadcasts:  # their ids would need renaming too
+        problems.append(Problem(f"call activity '{nid}': the called process has scopes or "
+                                "broadcasts, which a call activity does not inline", **where))
     if sub.spec.termination == "implicit":  # its ends would each leave the call once
         problems.append(Problem(f"call activity '{nid}': the called process has implicit "
                                 "termination; a call activity waits for one end of it",

@@ -82,6 +82,18 @@ def check_scopes(v: Any) -> None:
     nodes = spec.nodes
     flows = spec.flows
     sets = {sid: set(s.nodes) for sid, s in spec.scopes.items()}
+    names = {c.message: nid for nid, n in nodes.items() if isinstance(n, TaskSpec)
+             for c in n.catch}
+    for sid, s in spec.scopes.items():  # one message name, one place that catches it
+        for c in s.catch:
+            other = names.get(c.message)
+            named = nodes.get(c.message)
+            if other is not None or (isinstance(named, TaskSpec) and named.kind.external
+                                     and c.to != c.message):
+                v.problem(f"scope '{sid}': message '{c.message}' is also caught by "
+                          f"'{other or c.message}'; a message name is caught in one place",
+                          "scopes", sid, element=sid)
+            names[c.message] = sid
     for sid, s in spec.scopes.items():
         def problem(msg: str, *where: str | int, _sid: str = sid) -> None:
             v.problem(f"scope '{_sid}': {msg}", "scopes", _sid, *where, element=_sid)
