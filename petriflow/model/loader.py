@@ -53,8 +53,16 @@ class SourceLines:
 
 
 def _fail(file: str | None, message: str, line: int | None = None,
-          hint: str | None = None) -> ModelError:
-    return ModelError(Problem(message, file=file, line=line, hint=hint))
+          hint: str | None = None, path: Path_ = ()) -> ModelError:
+    return ModelError(Problem(message, file=file, line=line, hint=hint,
+                              element=_element_at(path)))
+
+
+def _element_at(path: Path_) -> str | None:
+    """The model element a value at ``path`` belongs to (``nodes.review.role``: review)."""
+    if len(path) >= 2 and path[0] in ("nodes", "data"):
+        return str(path[1])
+    return None
 
 
 class _Converter:
@@ -75,7 +83,7 @@ class _Converter:
         self.src.lines.setdefault(path, line)
         if node.tag not in _PLAIN_TAGS:
             raise _fail(file, f"the YAML tag {node.tag!r} is not allowed", line,
-                        "process files hold plain data only")
+                        "process files hold plain data only", path)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -85,7 +93,8 @@ class _Converter:
                 key = str(self.scalar(key_node))
                 if key in out:
                     raise _fail(file, f"the key '{key}' appears twice",
-                                key_node.start_mark.line + 1, "YAML keeps only the last one")
+                                key_node.start_mark.line + 1, "YAML keeps only the last one",
+                                (*path, key))
                 self.src.lines[(*path, key)] = key_node.start_mark.line + 1
                 out[key] = self(value_node, (*path, key), depth + 1)
             return out
@@ -124,27 +133,43 @@ def parse_document(text: str | bytes, file: str | None = None) -> tuple[Any, Sou
     return conv(root), conv.src
 
 
-def _normalise_flows(data: dict[str, Any], src: SourceLines) -> list[Problem]:
-    """Accept flows written as ``"a -> b"`` or ``[a, b]`` besides mappings."""
-    problems = []
+def _normalise_flows(data: dict[str, Any], src: SourceLines) -> tuple[list[Problem], set[int]]:
+    """Accept flows written as ``"a -> b"`` or ``[a, b]`` besides mappings. Returns the
+    problems and the positions of the flows they are about (not to be reported again
+    by the schema)."""
+    problems: list[Problem] = []
+    bad: set[int] = set()
     flows = data.get("flows")
     if not isinstance(flows, list):
-        return problems
+        return problems, bad
     for i, f in enumerate(flows):
         if isinstance(f, str):
             parts = [p.strip() for p in f.split("->")]
             if len(parts) != 2 or not all(parts):
                 problems.append(src.problem(f"cannot read the flow {f!r}", "flows", i,
+                                            element=_flow_name(parts),
                                             hint="write 'source -> target'"))
+                bad.add(i)
                 continue
             flows[i] = {"from": parts[0], "to": parts[1]}
         elif isinstance(f, list):
             if len(f) != 2:
                 problems.append(src.problem(f"a flow list needs [source, target], got {f!r}",
-                                            "flows", i))
+                                            "flows", i, element=_flow_name(f)))
+                bad.add(i)
                 continue
             flows[i] = {"from": f[0], "to": f[1]}
-    return problems
+    return problems, bad
+
+
+def _flow_name(ends: Any) -> str | None:
+    """``source -> target`` of a flow as far as it can be read (``?`` for what cannot)."""
+    if isinstance(ends, dict):
+        ends = [ends.get("from"), ends.get("to")]
+    if not isinstance(ends, list) or not any(isinstance(e, str) and e for e in ends):
+        return None
+    ends = [*ends, None, None][:2]
+    return " -> ".join(e if isinstance(e, str) and e else "?" for e in ends)
 
 
 def spec_from_data(data: Any, src: SourceLines) -> ProcessSpec:
@@ -152,15 +177,21 @@ def spec_from_data(data: Any, src: SourceLines) -> ProcessSpec:
     if not isinstance(data, dict):
         raise ModelError(src.problem("a process file must be a mapping with 'process' and "
                                      "'nodes'"))
-    problems = _normalise_flows(data, src)
+    problems, bad_flows = _normalise_flows(data, src)
     try:
         spec = ProcessSpec.model_validate(data)
     except ValidationError as exc:
+        flows = data.get("flows")
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in (
                 "start", "end", "task", "exclusive", "parallel", "inclusive", "event", "timer",
                 "call") and len(err["loc"]) > 2 and err["loc"][0] == "nodes"))
-            element = str(loc[1]) if len(loc) > 1 and loc[0] in ("nodes", "data") else None
+            element = _element_at(loc)
+            if len(loc) > 1 and loc[0] == "flows" and isinstance(loc[1], int):
+                if loc[1] in bad_flows:
+                    continue  # already reported, as the flow it could not read
+                if isinstance(flows, list) and loc[1] < len(flows):
+                    element = _flow_name(flows[loc[1]])
             where = ".".join(str(p) for p in loc)
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
