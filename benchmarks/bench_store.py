@@ -811,7 +811,8 @@ def _worker_run(base: str, schema: str, scenario: Path, cases: int, workers: int
         subprocess.run([*pf, "start", str(MODEL), "--cases", str(cases), "--db", url,
                         "--scenario", str(scenario)], check=True, capture_output=True,
                        text=True, cwd=ROOT)
-    cmd = [*pf, "worker", "--db", url, "--until-idle", "--scenario", str(scenario)]
+    cmd = [*pf, "worker", "--db", url, "--until-idle", "--scenario", str(scenario),
+           "--format", "json"]
     t0 = time.perf_counter()
     procs = [subprocess.Popen([*cmd, "--seed", str(k + 1), "--name", f"bench-w{k + 1}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -833,8 +834,12 @@ def _worker_run(base: str, schema: str, scenario: Path, cases: int, workers: int
     if cases and (status.get("completed", 0) != cases or open_items):
         raise AssertionError(f"{workers} worker(s) left cases {status}, {open_items} open "
                              "work items")
-    return {"workers": workers, "seconds": dt, "events": events,
-            "outputs": [o.strip() for o, _ in outs]}
+    stats = [json.loads(o) for o, _ in outs]
+    starts = [x["busy_from"] for x in stats if x["busy_from"] is not None]
+    ends = [x["busy_until"] for x in stats if x["busy_until"] is not None]
+    busy = max(ends) - min(starts) if starts and ends else 0.0
+    return {"workers": workers, "seconds": dt, "events": events, "busy_seconds": busy,
+            "items": sum(x["items"] for x in stats), "outputs": [o.strip() for o, _ in outs]}
 
 
 def pg_workers(base: str, schema: str, workdir: Path, cases: int, reps: int,
@@ -859,8 +864,12 @@ def pg_workers(base: str, schema: str, workdir: Path, cases: int, reps: int,
     for k, rs in runs.items():
         secs = [r["seconds"] for r in rs]
         events = rs[-1]["events"]
+        busy = [r["busy_seconds"] for r in rs]
         rows[str(k)] = {"workers": k, "seconds": statistics.median(secs),
                         "seconds_all": secs, "events": events,
+                        "busy_seconds": statistics.median(busy), "busy_all": busy,
+                        "events_per_busy_s": events / statistics.median(busy)
+                        if statistics.median(busy) else 0.0,
                         "events_per_s": events / statistics.median(secs),
                         "cases_per_s": cases / statistics.median(secs),
                         "net_seconds": statistics.median(secs) - statistics.median(empty),
@@ -869,7 +878,11 @@ def pg_workers(base: str, schema: str, workdir: Path, cases: int, reps: int,
                            "failure_rate 0", "empty_worker_seconds": statistics.median(empty),
                            "rows": rows}
     if "1" in rows and "2" in rows:
-        out["scaling"] = rows["1"]["seconds"] / rows["2"]["seconds"]
+        # The target's measure: throughput while working (first item taken to last item
+        # done, over all workers), which leaves out process start-up and the idle rounds
+        # after which --until-idle stops. Launch-to-exit is reported beside it.
+        out["scaling"] = rows["1"]["busy_seconds"] / rows["2"]["busy_seconds"]
+        out["scaling_launch_to_exit"] = rows["1"]["seconds"] / rows["2"]["seconds"]
         out["scaling_net"] = rows["1"]["net_seconds"] / rows["2"]["net_seconds"]
     return out
 
@@ -978,15 +991,18 @@ def print_tables(result: dict[str, Any]) -> None:
                f"{b['transactions_share_percent']:.0f}%"] for b in bt])
     w = result.get("workers")
     if w:
-        show(f"PostgreSQL workers: {w['cases']} cases, launch to exit, median of {w['reps']} "
-             f"(a worker on an empty database: {w['empty_worker_seconds']:.2f} s)",
-             ["workers", "seconds", "all", "events/s", "cases/s", "net of empty s"],
-             [[str(r["workers"]), f"{r['seconds']:.2f}",
-               " ".join(f"{x:.2f}" for x in r["seconds_all"]), _k(r["events_per_s"]),
-               f"{r['cases_per_s']:.1f}", f"{r['net_seconds']:.2f}"]
+        show(f"PostgreSQL workers: {w['cases']} cases, median of {w['reps']} (a worker on "
+             f"an empty database: {w['empty_worker_seconds']:.2f} s)",
+             ["workers", "working s", "all", "events/working s", "launch to exit s", "all",
+              "net of empty s"],
+             [[str(r["workers"]), f"{r['busy_seconds']:.2f}",
+               " ".join(f"{x:.2f}" for x in r["busy_all"]), _k(r["events_per_busy_s"]),
+               f"{r['seconds']:.2f}", " ".join(f"{x:.2f}" for x in r["seconds_all"]),
+               f"{r['net_seconds']:.2f}"]
               for r in w["rows"].values()])
         if "scaling" in w:
-            print(f"scaling 2/1: {w['scaling']:.2f}x (net of the empty-worker time: "
+            print(f"scaling 2/1 while working: {w['scaling']:.2f}x (launch to exit: "
+                  f"{w['scaling_launch_to_exit']:.2f}x; net of the empty-worker time: "
                   f"{w['scaling_net']:.2f}x)\n")
     t = result["summary"]["targets"]
     show("Targets", ["target", "value", "goal", "met"],
@@ -1071,7 +1087,8 @@ def summary(rows: dict[str, dict[str, Any]], workers: dict[str, Any] | None = No
                                "value": share, "goal": "(reported)", "met": True})
     if workers and "scaling" in workers:
         out["targets"].append({
-            "target": f"PostgreSQL: 2 workers / 1 worker throughput ({workers['cases']} cases)",
+            "target": f"PostgreSQL: 2 workers / 1 worker throughput while working "
+                      f"({workers['cases']} cases)",
             "value": workers["scaling"], "goal": f">= {TARGET_SCALING}",
             "met": workers["scaling"] >= TARGET_SCALING})
     if flat:

@@ -392,3 +392,24 @@ def test_bad_data_json(capsys: Capsys, url: str, waiting: tuple[str, str], data:
 def test_a_bad_database_url(capsys: Capsys) -> None:
     err = _bad(capsys, ["cases", "list", "--db", "nosuchdialect://x"])
     assert "cannot use database" in err
+
+
+def test_worker_does_the_open_work_and_reports_its_working_time(
+        capsys: Capsys, tmp_path: Path) -> None:
+    import yaml
+
+    doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
+    for task in doc.get("tasks", {}).values():
+        task.pop("failure_rate", None)  # a failed call would wait seconds for its retry
+    scenario = tmp_path / "no_failures.scenario.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
+    url = f"sqlite:///{tmp_path / 'work.db'}"
+    _ok(capsys, ["start", str(INVOICE), "--cases", "3", "--db", url,
+                 "--scenario", str(scenario)])
+    stats = _json(capsys, ["worker", "--db", url, "--until-idle", "--scenario",
+                           str(scenario), "--seed", "1"])
+    assert stats["items"] >= 3 and stats["conflicts"] == 0
+    assert stats["busy_from"] <= stats["busy_until"]
+    assert stats["busy_seconds"] == pytest.approx(stats["busy_until"] - stats["busy_from"])
+    cases = _json(capsys, ["cases", "list", "--db", url])
+    assert [c["status"] for c in cases] == ["completed"] * 3

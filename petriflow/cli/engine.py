@@ -424,9 +424,11 @@ def start_command(model: str, cases: int, seed: int, scenario: str | None,
 @click.option("--name", default=None, help="This worker's name (default: host:pid).")
 @click.option("--seed", type=int, default=None)
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
 def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease: float,
                    batch: int, name: str | None, seed: int | None,
-                   max_seconds: float | None) -> None:
+                   max_seconds: float | None, fmt: str) -> None:
     """Do the open work of every case in the database with simulated participants,
     sharing it with other workers (PostgreSQL: row locks and leases)."""
     import os
@@ -459,6 +461,14 @@ def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease
 
     stats = Worker(engine, act, name=name, lease=lease, batch=batch).run(
         until_idle=until_idle, max_seconds=max_seconds)
+    if fmt == "json":
+        busy = (stats.busy_until - stats.busy_from
+                if stats.busy_from is not None and stats.busy_until is not None else 0.0)
+        click.echo(json.dumps({"items": stats.items, "timers": stats.timers,
+                               "conflicts": stats.conflicts, "rounds": stats.rounds,
+                               "busy_from": stats.busy_from, "busy_until": stats.busy_until,
+                               "busy_seconds": busy}))
+        return
     click.echo(f"worker done: {stats.items} work item(s), {stats.timers} timer(s), "
                f"{stats.conflicts} conflict(s) lost to other workers")
 

@@ -29,6 +29,10 @@ class WorkerStats:
     items: int = 0
     conflicts: int = 0
     timers: int = 0
+    # Wall-clock span of the rounds that did something (None until one did): the time
+    # the worker spent working, without its start-up and its idle rounds.
+    busy_from: float | None = None
+    busy_until: float | None = None
 
 
 class Worker:
@@ -48,6 +52,7 @@ class Worker:
     def run_once(self) -> int:
         """One round; returns how many things it did (0: nothing was ready)."""
         self.stats.rounds += 1
+        began = self.wall()
         done = 0
         try:
             fired = self.engine.fire_timers()
@@ -69,6 +74,10 @@ class Worker:
             except ConflictError:
                 self.stats.conflicts += 1
                 store.release_item(item.id, self.name)
+        if done:
+            if self.stats.busy_from is None:
+                self.stats.busy_from = began
+            self.stats.busy_until = self.wall()
         return done
 
     def run(self, *, until_idle: bool = False, idle_rounds: int = 3, pause: float = 0.2,
