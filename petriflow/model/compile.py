@@ -209,6 +209,7 @@ class _Compiler:
         self.compensator_return = {}
         self.waits = waits_of(self.g.nodes, self.g.flows)  # events after event gateways
         self.data_color = RecordColor(tuple(self.colors.items()), self.spec.process)
+        self.ordered = ordered_tasks(self.g)
         self.net.place(SOURCE_PLACE, Origin(self.spec.process, "process"), initial=1)
         self.net.place(DATA_PLACE, Origin(self.spec.process, "data"), color=self.data_color)
         self.plan_compensation()
@@ -517,7 +518,7 @@ class _Compiler:
 
     def completion_order(self, nid: str) -> list[tuple[str, Expr]]:
         """The data changes that record a completion of ``nid`` as the latest one."""
-        ordered = ordered_tasks(self.g)
+        ordered = self.ordered  # (computed once in run: every task asks)
         if nid not in ordered:
             return []
         others = [x for x in ordered if x != nid]
