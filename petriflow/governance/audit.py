@@ -20,10 +20,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 GENESIS = "0" * 64
 HASH_VERSION = 1
+#: The empty binding and writes of most of the engine's events, shared (read-only).
+NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 class EventKind:
@@ -366,6 +369,7 @@ def verify_chain(case: str, events: Iterable[AuditEvent], head: str | None = Non
 
 __all__ = [
     "GENESIS",
+    "NOTHING",
     "AuditEvent",
     "ChainReport",
     "EventKind",

@@ -65,6 +65,11 @@ class _Rule:
     check: Any                     # (transition, actor, before, after, memory) -> reason|None
     about_actor: bool = False      # depends only on who acts (checked again at claim time)
     reads: frozenset[str] | None = None  # data fields a state condition reads (None: any)
+    passed: tuple[str, str] = field(init=False)   # its outcomes, made once
+    failed: tuple[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.passed, self.failed = (self.policy_id, PASS), (self.policy_id, FAIL)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class Enforcer:
         # Decided once per deployed process, so that the engine skips the calls for the
         # many steps no policy concerns (routing, offers): see :meth:`concerns`.
         self.stateful = any(r.reads is None for r in self.after_checks)
+        self._allowed: dict[tuple[tuple[str, str], ...], Verdict] = {}
         self.after_reads: frozenset[str] = frozenset().union(
             *(r.reads for r in self.after_checks if r.reads is not None))
         self.remembers = frozenset(
@@ -211,20 +217,32 @@ class Enforcer:
                     outcomes.append((pid, PASS))
         for rule in self.rules.get(transition, ()):
             why = rule.check(transition, actor, before, after, memory)
-            outcomes.append((rule.policy_id, FAIL if why else PASS))
-            if why and failure is None:
-                failure, reason = rule.policy_id, f"{rule.statement} ({why})"
+            if why:
+                outcomes.append(rule.failed)
+                if failure is None:
+                    failure, reason = rule.policy_id, f"{rule.statement} ({why})"
+            else:
+                outcomes.append(rule.passed)
         if after is not before and after is not None:
             for rule in self.after_checks:
                 if written is not None and before is not None and rule.reads is not None \
                         and rule.reads.isdisjoint(written):
                     continue
                 why = rule.check(transition, actor, before, after, memory)
-                outcomes.append((rule.policy_id, FAIL if why else PASS))
-                if why and failure is None:
-                    failure, reason = rule.policy_id, f"{rule.statement} ({why})"
+                if why:
+                    outcomes.append(rule.failed)
+                    if failure is None:
+                        failure, reason = rule.policy_id, f"{rule.statement} ({why})"
+                else:
+                    outcomes.append(rule.passed)
         if not outcomes:
             return ALLOWED
+        if failure is None:  # the usual verdict: one per set of outcomes, made once
+            key = tuple(outcomes)
+            verdict = self._allowed.get(key)
+            if verdict is None:
+                verdict = self._allowed[key] = Verdict(key)
+            return verdict
         return Verdict(tuple(outcomes), failure, reason)
 
     def actor_conflict(self, transition: str, actor: str, memory: Mapping[str, Any]

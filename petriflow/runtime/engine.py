@@ -39,7 +39,7 @@ from petriflow.errors import (
     PolicyRefusal,
     WorkItemError,
 )
-from petriflow.governance.audit import GENESIS, AuditEvent, EventKind, seal
+from petriflow.governance.audit import GENESIS, NOTHING, AuditEvent, EventKind, seal
 from petriflow.governance.participants import ParticipantKind
 from petriflow.model.compiled import ACTOR_VAR, DATA_VAR, Action, CompiledProcess, output_var
 from petriflow.model.document import from_document, to_document
@@ -795,8 +795,8 @@ class Engine:
         tx.data = data
         seq = tx.seq = tx.seq + 1
         event = AuditEvent(tx.rec.id, seq, EventKind.STEP, tx.now, t.id, t.task, t.action,
-                           None, "auto", None, {}, (), written, outcomes, None, None, None,
-                           None, tx.head)
+                           None, "auto", None, NOTHING, (), written, outcomes, None, None,
+                           None, None, tx.head)
         if self.audit:
             if written or outcomes:
                 dep.step_template(t, "auto", None, ()).seal(event)
@@ -825,7 +825,7 @@ class Engine:
 
     def _enforce(self, tx: _Txn, t: ProgramTransition, env: dict[str, Any], actor: str | None,
                  actor_kind: str, agent: str | None, before: Mapping[str, Any] | None,
-                 after: Mapping[str, Any], written: dict[str, Any], item: WorkItem | None,
+                 after: Mapping[str, Any], written: Mapping[str, Any], item: WorkItem | None,
                  confidence: float | None, rationale: str | None
                  ) -> tuple[tuple[str, str], ...]:
         """The policies' outcomes for a step about to happen that concerns them (the

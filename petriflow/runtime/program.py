@@ -18,6 +18,7 @@ from itertools import compress
 from typing import Any
 
 from petriflow.errors import ColorError, ModelError, NotEnabledError, Problem
+from petriflow.governance.audit import NOTHING
 from petriflow.ids import PlaceId, TransitionId
 from petriflow.model.compiled import DATA_PLACE, DATA_VAR, Action, CompiledProcess, Origin
 from petriflow.net.colors import ColorSet, Record, RecordColor
@@ -30,8 +31,8 @@ AUTOMATIC = frozenset({Action.RUN.value, Action.OFFER.value, Action.ROUTE.value,
 
 
 #: The result of firing: new counts, new data, and which fields changed (a plain tuple:
-#: it is made on every step and unpacked at once).
-Step = tuple[list[int], Mapping[str, Any], dict[str, Any]]
+#: it is made on every step and unpacked at once; no field changed: :data:`NOTHING`).
+Step = tuple[list[int], Mapping[str, Any], Mapping[str, Any]]
 
 
 @dataclass(slots=True)
@@ -178,14 +179,16 @@ class Program:
             new[p] -= w
         for p, w in t.outs:
             new[p] += w
-        written: dict[str, Any] = {}
+        written: Mapping[str, Any] = NOTHING  # (most steps write nothing: one shared view)
         if t.data_changes is not None and data is not None:
             try:
                 for name, fn, color in t.data_changes:
                     value = color.validate(fn(env))
                     old = data[name]
                     if value != old or type(value) is not type(old):
-                        written[name] = value
+                        if not written:
+                            written = {}
+                        written[name] = value  # type: ignore[index]
             except ColorError as exc:
                 raise NotEnabledError(f"transition '{t.id}' is not enabled: output to place "
                                       f"'data': field '{name}': {exc}",
@@ -207,9 +210,9 @@ class Program:
                                       transition=t.id) from None
             if data is not None:
                 written = {k: v for k, v in value.items() if data.get(k) != v
-                           or type(data.get(k)) is not type(v)}
+                           or type(data.get(k)) is not type(v)} or NOTHING
             else:
-                written = dict(value)
+                written = dict(value) or NOTHING
             data = value
         return new, data if data is not None else {}, written
 
