@@ -100,6 +100,11 @@ class SimulatedParticipants:
         case = self.engine.case(item.case)
         if case.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED):
             return False
+        info = self.engine.deployment(case.fingerprint).by_place[item.place]
+        if item.kind in ("receive", "timer") and not info.answers and all(
+                t.task == info.id for t, _ in info.catches.values()):
+            return False  # a timer's or a scope's wait: it ends by itself, or by a message
+                          # from outside that no participant sends (models/SEMANTICS.md)
         try:
             if item.kind in ("agent", "bot", "api"):
                 self.engine.perform(item.id)
