@@ -296,7 +296,7 @@ def finish(c: Any, plans: list[_Plan]) -> None:
         if s.exit is None:
             own.add(c.net.transition(f"{sid}:complete", c.origin(sid, "scope", Action.RUN),
                                      inputs=[p.active], inhibitors=content,
-                                     meta=_withdraw(p, p.active)))
+                                     meta={**BOOKKEEPING, **_withdraw(p, p.active)}))
         else:  # the exit waits until nothing is left inside; ended branches merge first
             x_in = c.input_place(s.exit)
             for vid in c.net.variants.get(s.exit, ()):

@@ -359,8 +359,11 @@ def check_soundness(compiled: CompiledProcess, timeout: float,
                           reason="improper completion: the case reached an end while other "
                           "work was still open" if res.trace else res.reason)
         # a scope's bookkeeping (draining a place, merging ended branches) is no step of
-        # the model: it need not be able to happen (models/SEMANTICS.md, Scopes)
-        dead = [t.id for t in compiled.net.transitions if t.id not in ex.fired
+        # the model: it need not be able to happen; the variants of one step (one per
+        # state of pending events) are that one step (models/SEMANTICS.md, Scopes)
+        group = {t.id: dict(t.meta).get("variant_of", t.id) for t in compiled.net.transitions}
+        alive = {group[t] for t in ex.fired if t in group}
+        dead = [t.id for t in compiled.net.transitions if group[t.id] not in alive
                 and ("scope", "bookkeeping") not in t.meta]
         if dead:
             return _result("soundness", Verdict.VIOLATED, "symbolic reachability", t0,

@@ -71,11 +71,12 @@ def _in_bpmn_words(exc: ModelError, mapping: Mapping) -> ModelError:
 
 def import_definitions(defs: Definitions, process: str | None = None,
                        extra_policies: list[str | Path] = (),  # type: ignore[assignment]
-                       implicit: bool = False) -> BpmnImport:
+                       implicit: bool = False,
+                       forced: frozenset[str | None] = frozenset()) -> BpmnImport:
     chosen = choose_processes(defs, process)
     name = collaboration_name(defs, chosen) if len(chosen) > 1 else None
     imp = Importer(defs, chosen[0], pools=chosen[1:] and chosen, name=name,
-                   implicit=implicit and len(chosen) > 1)
+                   implicit=implicit and len(chosen) > 1, forced=forced)
     data = imp.run()
     src = SourceLines(defs.file, dict(imp.lines))
     try:
@@ -128,6 +129,16 @@ def compile_import(imported: BpmnImport) -> CompiledProcess:
              if len(k) == 2 and k[0] == "nodes"}
     problems, implicit = check_endings(compiled, imported.mapping,
                                        imported.loaded.source.file, lines)  # type: ignore[arg-type]
+    more = imported.mapping.scopable - imported.mapping.forced
+    if problems and more and imported.source is not None:
+        # sub-processes that end when their last branch does, terminate end events: import
+        # again with those sub-processes (or the process) as scopes (BPMN.md, Endings)
+        again = import_definitions(*imported.source, implicit=imported.mapping.implicit,
+                                   forced=imported.mapping.forced | more)
+        compiled = compile_import(again)  # raises what even that cannot express
+        imported.loaded, imported.mapping = again.loaded, again.mapping
+        imported.warnings[:] = again.warnings
+        return compiled
     if problems and len(imported.processes) > 1 and not imported.mapping.implicit \
             and imported.source is not None:
         # a collaboration whose pools end on their own: import it again with each pool's

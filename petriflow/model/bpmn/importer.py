@@ -74,6 +74,11 @@ class Mapping:
     pools: set[str] = field(default_factory=set)      # our ids of the pools' ends
     implicit: bool = False   # pools end on their own (termination: implicit), no joined end
     scoped: set[str] = field(default_factory=set)     # scopes of the process language made
+    # sub-processes (our ids; None: the process) made scopes because their ending needs
+    # it (an end beside another branch, a terminate end), and those the check asks for
+    forced: frozenset[str | None] = frozenset()
+    scopable: set[str | None] = field(default_factory=set)
+    terminate_in: dict[str, str | None] = field(default_factory=dict)  # end -> its scope
     flow_nodes: int = 0
     sequence_flows: int = 0
 
@@ -91,7 +96,8 @@ class _Flow:
 
 class Importer:
     def __init__(self, defs: Definitions, process: XNode, pools: list[XNode] | None = None,
-                 name: str | None = None, implicit: bool = False) -> None:
+                 name: str | None = None, implicit: bool = False,
+                 forced: frozenset[str | None] = frozenset()) -> None:
         self.defs = defs
         self.process = process
         self.pools = list(pools or [])  # several: a collaboration, imported as one process
@@ -103,7 +109,7 @@ class Importer:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.lines: dict[tuple[str | int, ...], int] = {(): process.line}
         self.flows: list[_Flow] = []
-        self.map = Mapping(implicit=implicit)
+        self.map = Mapping(implicit=implicit, forced=forced)
         self.roles: list[str] = []
         self.fields: dict[str, dict[str, Any]] = {}
         self.field_lines: dict[str, int] = {}
@@ -163,6 +169,7 @@ class Importer:
             self.resolve_messages()
         raised.wire(self, _Flow)
         scoped.check_catchers(self)
+        scoped.terminate(self)
         self.post_process()
         found = scoped.emit(self)
         shouts = events.broadcasts(self)
@@ -604,6 +611,7 @@ class Importer:
                 return None
             if kind == "terminateEventDefinition":
                 self.map.terminate.add(our)
+                self.map.terminate_in[our] = exit_id
             node = {**base, "type": "end"} if top else {**base, "type": "task", "kind": "auto"}
             ext = c.find(BPMN, "extensionElements")
             pf_end = ext.find(PF, "end") if ext is not None else None

@@ -149,11 +149,24 @@ def check_catchers(imp: Any) -> None:
                             "modelled)", imp.defs)
 
 
+def terminate(imp: Any) -> None:
+    """A terminate end event of a scope withdraws the scope's other branches (BPMN 2.0
+    section 10.5.3: it ends the sub-process or process it is in): a ``cancel`` node.
+    Sub-processes (and the process) whose ending needs a scope are ``forced``."""
+    for key in imp.map.forced:
+        if key is None or key in imp.entries:
+            draft(imp, key)
+    for our, key in imp.map.terminate_in.items():
+        if key in imp.drafts and our in imp.nodes:
+            imp.drafts[key].cancel.append(our)
+            imp.map.terminate.discard(our)
+
+
 def emit(imp: Any) -> dict[str, Any]:
     """The ``scopes`` of the process, once every node is known."""
     out: dict[str, Any] = {}
     for key, d in imp.drafts.items():
-        if not (d.timeout or d.catch or d.cancel):
+        if not (d.timeout or d.catch or d.cancel or key in imp.map.forced):
             continue
         if key is None:
             sid = imp.new_id("process_scope")
@@ -179,4 +192,4 @@ def emit(imp: Any) -> dict[str, Any]:
 
 
 __all__ = ["PROCESS", "Draft", "boundary", "check_catchers", "draft", "emit",
-           "event_subprocess"]
+           "event_subprocess", "terminate"]

@@ -183,6 +183,11 @@ def check_endings(compiled: CompiledProcess, mapping: Mapping, file: str | None,
         problem = Problem(f"{tag} '{bid}': {why}", file=file, line=lines.get(node),
                           element=bid, hint="join the branches (parallel or inclusive "
                           "gateway) before a single end event")
+        # what a scope would express (models/SEMANTICS.md, Scopes): the sub-process ends
+        # when its last branch does; a terminate end withdraws the others first
+        key = mapping.terminate_in.get(node, "") if node in mapping.terminate else scope
+        if key is None or (key and mapping.tag_of.get(key) in ("subProcess", "callActivity")):
+            mapping.scopable.add(key)
         if not scope and tag != "collaboration" and node not in mapping.terminate:
             implicit.append(problem)  # the process's own end: implicit termination
         else:

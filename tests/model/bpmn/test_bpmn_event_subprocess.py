@@ -46,8 +46,10 @@ def brute_force(c: Any, explored: Any = None) -> dict[str, Verdict]:
     assert complete
     dead = [m for m, out in graph.items() if not out and not is_final(c, m)]
     good = can_finish(c, graph)
-    model_steps = {t.id for t in c.net.transitions if ("scope", "bookkeeping") not in t.meta}
-    sound = not dead and good == set(graph) and model_steps <= fired
+    group = {t.id: dict(t.meta).get("variant_of", t.id) for t in c.net.transitions}
+    model_steps = {group[t.id] for t in c.net.transitions
+                   if ("scope", "bookkeeping") not in t.meta}
+    sound = not dead and good == set(graph) and model_steps <= {group[t] for t in fired}
     return {"deadlock": Verdict.VIOLATED if dead else Verdict.PROVED,
             "soundness": Verdict.PROVED if sound else Verdict.VIOLATED}
 
@@ -421,3 +423,62 @@ def test_a_signal_thrown_in_one_branch_interrupts_a_sub_process_in_another(
     assert rec.status is CaseStatus.COMPLETED
     assert ends(rec) == {"end:e2": 1, "end:e3": 1}
     assert not e.work_items(case)
+
+
+# -- endings a scope expresses: terminate end events, sub-processes that end implicitly ----
+
+TERMINATE = '<endEvent id="{id}"><terminateEventDefinition/></endEvent>'
+TWO_BRANCHES = ('<parallelGateway id="split"/>' + user("t1") + user("t2")
+                + TERMINATE.format(id="stop") + '<endEvent id="done"/>'
+                + flow("b1", "split", "t1") + flow("b2", "split", "t2")
+                + flow("b3", "t1", "stop") + flow("b4", "t2", "done"))
+
+
+def test_a_terminate_end_event_withdraws_the_other_branches_of_the_process() -> None:
+    imp, c = compiled(bpmn('<startEvent id="s"/>' + TWO_BRANCHES + flow("b0", "s", "split")))
+    (scope,) = imp.loaded.spec.scopes.values()
+    assert scope.cancel == ("stop",)
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    rec = do(e, case, "t1")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:stop": 1}
+    assert not e.work_items(case)
+    case = e.start(c).id
+    do(e, case, "t2")  # this branch has ended; the case goes on until the terminate
+    rec = do(e, case, "t1")
+    assert rec.status is CaseStatus.COMPLETED
+    assert ends(rec) == {"end:stop": 1, "end:done": 1}
+
+
+def test_a_terminate_end_event_inside_a_sub_process_ends_only_the_sub_process() -> None:
+    inner = ('<subProcess id="sub"><startEvent id="is"/>' + TWO_BRANCHES
+             + flow("b0", "is", "split") + "</subProcess>")
+    imp, c = compiled(bpmn('<startEvent id="s"/>' + inner + user("after") + '<endEvent id="e"/>'
+                           + flow("f1", "s", "sub") + flow("f2", "sub", "after")
+                           + flow("f3", "after", "e")))
+    assert imp.loaded.spec.scopes["sub"].cancel == ("sub__stop",)
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    do(e, case, "sub__t1")
+    assert open_tasks(e, case) == ["after"]  # t2 was withdrawn, the sub-process ended
+    rec = do(e, case, "after")
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e": 1}
+
+
+def test_a_sub_process_whose_branches_end_separately_completes_after_the_last() -> None:
+    inner = ('<subProcess id="sub"><startEvent id="is"/>' + TWO_BRANCHES.replace(
+        TERMINATE.format(id="stop"), '<endEvent id="stop"/>') + flow("b0", "is", "split")
+        + "</subProcess>")
+    imp, c = compiled(bpmn('<startEvent id="s"/>' + inner + user("after") + '<endEvent id="e"/>'
+                           + flow("f1", "s", "sub") + flow("f2", "sub", "after")
+                           + flow("f3", "after", "e")))
+    assert "sub" in imp.loaded.spec.scopes and c.termination == "explicit"
+    assert agree(c)["soundness"] is Verdict.PROVED
+    e, _ = engine()
+    case = e.start(c).id
+    do(e, case, "sub__t1")
+    assert open_tasks(e, case) == ["sub__t2"]
+    do(e, case, "sub__t2")
+    assert open_tasks(e, case) == ["after"]

@@ -186,21 +186,25 @@ def test_implicit_termination_imports_as_termination_implicit() -> None:
     assert compile_import(back).fingerprint == c.fingerprint
 
 
-def test_a_terminate_end_meeting_another_branch_is_still_refused() -> None:
-    ps = problems(bpmn(FORK_TO_TWO_ENDS.replace(
+def test_a_terminate_end_meeting_another_branch_withdraws_it() -> None:
+    # (behaviour: tests/model/bpmn/test_bpmn_event_subprocess.py)
+    imp, _c = compiled(bpmn(FORK_TO_TWO_ENDS.replace(
         '<endEvent id="e1"/>', '<endEvent id="e1"><terminateEventDefinition/></endEvent>')))
-    assert [p.element for p in ps] == ["e1"]
-    assert "terminate" in ps[0].message
+    (scope,) = imp.loaded.spec.scopes.values()
+    assert scope.exit is None and scope.cancel == ("e1",)
+    assert run(["check", _write(bpmn(FORK_TO_TWO_ENDS.replace(
+        '<endEvent id="e1"/>', '<endEvent id="e1"><terminateEventDefinition/></endEvent>')))]) == 0
 
 
-def test_implicit_termination_inside_a_sub_process_is_still_refused() -> None:
-    # the sub-process would be left once per branch: BPMN leaves it once, when both ended
-    ps = problems(bpmn(
+def test_implicit_termination_inside_a_sub_process_makes_it_a_scope() -> None:
+    # BPMN leaves the sub-process once, when both branches have ended: a scope does
+    imp, c = compiled(bpmn(
         '<startEvent id="s"/><subProcess id="sub"><startEvent id="is"/>'
         + FORK_TO_TWO_ENDS.replace('<startEvent id="s"/>', '').replace('"s"', '"is"')
         + '</subProcess><endEvent id="e"/>' + flow("g1", "s", "sub") + flow("g2", "sub", "e")))
-    assert {p.element for p in ps} == {"e1", "e2"}
-    assert all("sub-process 'sub'" in p.message for p in ps)
+    scope = imp.loaded.spec.scopes["sub"]
+    assert (scope.entry, scope.exit, scope.cancel) == ("sub__is", "sub", ())
+    assert c.termination == "explicit"
 
 
 def test_unsupported_elements_are_listed_with_id_tag_and_line() -> None:
