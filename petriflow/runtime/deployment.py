@@ -150,6 +150,11 @@ class Deployment:
         # the audit templates of this process's steps (see plain_template, step_template)
         self._plain: dict[tuple[str, str], PlainTemplate] = {}
         self._steps: dict[tuple[str, str, str | None, tuple[str, ...]], StepTemplate] = {}
+        # an automatic transition's steps, plain and with writes or outcomes, by transition
+        self.auto_plain = {t.id: self.plain_template(t, "auto")
+                           for t in self.program.transitions if t.automatic}
+        self.auto_steps = {t.id: self.step_template(t, "auto", None, ())
+                           for t in self.program.transitions if t.automatic}
         self.inputs = {n[len(output_var("")):]: c for n, c in self.start.answers.items()}
 
     def variant(self, t: ProgramTransition, counts: list[int]) -> ProgramTransition:

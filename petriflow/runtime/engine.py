@@ -799,9 +799,9 @@ class Engine:
                            None, None, tx.head)
         if self.audit:
             if written or outcomes:
-                dep.step_template(t, "auto", None, ()).seal(event)
+                dep.auto_steps[t.id].seal(event)
             else:
-                dep.plain_template(t, "auto").seal(event)
+                dep.auto_plain[t.id].seal(event)
         tx.head = event.hash
         tx.events.append(event)
         if "withdraws" in t.meta:  # a scope's cancellation or completion took its token
