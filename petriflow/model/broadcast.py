@@ -92,11 +92,12 @@ def finish(c: Any) -> None:
                 origin = c.net.transitions[tid]
                 meta = {k: v for k, v in c.net.metas[tid].items()
                         if k in ("interrupting", MESSAGE_META)}
-                copies.append(c.net.transition(
+                # (each variant is copied as it is: no second expansion into variants)
+                copies.append(c.net._transition(
                     f"{tid}@{x}", c.origin(origin.element, origin.kind, Action.RUN),
-                    inputs=[*ins, held], outputs_=[*outs, held],
-                    meta={**meta, **BOOKKEEPING,
-                          **({WITHDRAWS_META: " ".join(work)} if work else {})}))
+                    [*ins, held], [*outs, held], None, False, None, None, [],
+                    {**meta, **BOOKKEEPING,
+                     **({WITHDRAWS_META: " ".join(work)} if work else {})}))
         c.net.transition(f"{x}:broadcast:done", c.origin(x, "broadcast", Action.RUN),
                          inputs=[held], inhibitors=waiting,
                          outputs_=c.net.hooks[x].get("diverted", []))

@@ -23,6 +23,7 @@ from tests.verify.test_process_differential import explore
 MESSAGE = "<messageEventDefinition/>"
 TIMER = "<timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>"
 ERROR = '<errorEventDefinition errorRef="E"/>'
+SIGNAL = '<signalEventDefinition signalRef="go"/>'
 
 
 class _Ids:
@@ -39,8 +40,12 @@ def _body(draw: Any, ids: _Ids, depth: int) -> tuple[str, str, str, bool]:
     kind = draw(st.sampled_from(["task", "task", "seq", "par", "choice", "sub"]
                                 if depth < 2 else ["task"]))
     if kind == "task":
+        what = draw(st.sampled_from(["receive", "receive", "hear", "shout"]))
         t = ids("r")
-        return f'<receiveTask id="{t}"/>', t, t, False
+        if what == "receive":
+            return f'<receiveTask id="{t}"/>', t, t, False
+        tag = "intermediateCatchEvent" if what == "hear" else "intermediateThrowEvent"
+        return f'<{tag} id="{t}">{SIGNAL}</{tag}>', t, t, False
     if kind == "sub":
         sid = ids("inner")
         inner, first, last, raises = _body(draw, ids, depth + 1)
@@ -66,10 +71,12 @@ def _body(draw: Any, ids: _Ids, depth: int) -> tuple[str, str, str, bool]:
            f'default="d{split}"/><exclusiveGateway id="{join}"/>' + a_xml
            + flow(ids("f"), ask, split) + flow(f"d{split}", split, a_first)
            + flow(ids("f"), a_last, join))
-    if draw(st.booleans()):
-        bad = ids("bad")
-        xml += f'<endEvent id="{bad}">{ERROR}</endEvent>' + flow(ids("f"), split, bad, "not ok")
-        return xml, ask, join, True
+    if draw(st.booleans()):  # an error, or a terminate end (it ends the sub-process)
+        bad, error = ids("bad"), draw(st.booleans())
+        definition = ERROR if error else "<terminateEventDefinition/>"
+        xml += f'<endEvent id="{bad}">{definition}</endEvent>' + flow(ids("f"), split, bad,
+                                                                      "not ok")
+        return xml, ask, join, error or a_raises
     b_xml, b_first, b_last, b_raises = _body(draw, ids, depth + 1)
     xml += (b_xml + flow(ids("f"), split, b_first, "not ok") + flow(ids("f"), b_last, join))
     return xml, ask, join, a_raises or b_raises
@@ -83,14 +90,15 @@ def processes(draw: Any) -> str:
     xml = ('<startEvent id="s"/><subProcess id="sub"><startEvent id="ss"/>' + body
            + '<endEvent id="se"/>' + flow("fs1", "ss", first) + flow("fs2", last, "se"))
     chosen = draw(st.lists(st.tuples(
-        st.sampled_from(["message", "timer", "error"]),
+        st.sampled_from(["message", "timer", "error", "signal"]),
         st.sampled_from(["boundary", "boundary-non", "esp", "esp-non"])),
         min_size=1, max_size=2, unique_by=lambda x: x[0]))
     chosen = [(k, w) for k, w in chosen if k != "error"]
     if raises:  # something must catch the error
         chosen.append(("error", draw(st.sampled_from(["boundary", "esp"]))))
     for i, (kind, where) in enumerate(chosen):
-        definition = {"message": MESSAGE, "timer": TIMER, "error": ERROR}[kind]
+        definition = {"message": MESSAGE, "timer": TIMER, "error": ERROR,
+                      "signal": SIGNAL}[kind]
         if where.startswith("esp"):
             non = ' isInterrupting="false"' if where.endswith("non") else ""
             xml += (f'<subProcess id="ev{i}" triggeredByEvent="true"><startEvent id="evs{i}"'
@@ -103,7 +111,15 @@ def processes(draw: Any) -> str:
                           f'</boundaryEvent><receiveTask id="bt{i}"/><endEvent id="be{i}"/>'
                           + flow(f"bf{i}", f"b{i}", f"bt{i}") + flow(f"bg{i}", f"bt{i}",
                                                                    f"be{i}"))
-    xml += "</subProcess>" + "".join(events) + '<endEvent id="e"/>' + flow("f1", "s", "sub")
+    xml += "</subProcess>" + "".join(events) + '<endEvent id="e"/>'
+    if draw(st.booleans()):  # a branch beside the sub-process that broadcasts the signal
+        xml += ('<parallelGateway id="fork"/><receiveTask id="wait"/>'
+                f'<intermediateThrowEvent id="shout">{SIGNAL}</intermediateThrowEvent>'
+                '<endEvent id="shouted"/>' + flow("f0", "s", "fork") + flow("f1", "fork", "sub")
+                + flow("fw", "fork", "wait") + flow("fx", "wait", "shout")
+                + flow("fy", "shout", "shouted"))
+    else:
+        xml += flow("f1", "s", "sub")
     if events and draw(st.booleans()):  # a boundary path that waits for the exit: deadlocks
         xml = xml.replace(flow("bg0", "bt0", "be0"), flow("bg0", "bt0", "j")).replace(
             '<endEvent id="be0"/>', "")
