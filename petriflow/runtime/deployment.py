@@ -156,6 +156,10 @@ class Deployment:
         self.auto_steps = {t.id: self.step_template(t, "auto", None, ())
                            for t in self.program.transitions if t.automatic}
         self.inputs = {n[len(output_var("")):]: c for n, c in self.start.answers.items()}
+        # field -> the free variable that carries it in an answer (output_var, made once)
+        self.output_vars = {f: output_var(f) for f in
+                            {*colors, *self.inputs, *(w for i in self.tasks.values()
+                                                      for w in i.colors)}}
 
     def variant(self, t: ProgramTransition, counts: list[int]) -> ProgramTransition:
         """The variant of ``t`` whose control inputs are marked (``t`` itself when it has
@@ -186,7 +190,8 @@ class Deployment:
 
     def env_for(self, info: TaskInfo, values: Mapping[str, Any], actor: str | None
                 ) -> dict[str, Any]:
-        env = {output_var(k): v for k, v in values.items()}
+        names = self.output_vars
+        env = {names.get(k) or output_var(k): v for k, v in values.items()}
         if info.kind.has_actor:
             env[ACTOR_VAR] = actor or ""
         return env

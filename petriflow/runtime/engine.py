@@ -49,13 +49,11 @@ from petriflow.runtime.deployment import Deployment, TaskInfo
 from petriflow.runtime.handlers import (
     AgentAdapter,
     AgentAnswer,
-    AgentRequest,
     PermanentError,
-    ServiceCall,
     ServiceHandler,
     Visible,
 )
-from petriflow.runtime.makers import new_case, new_item
+from petriflow.runtime.makers import new_call, new_case, new_item, new_request
 from petriflow.runtime.program import ProgramTransition
 from petriflow.runtime.records import AgentRecord, agent_records
 from petriflow.runtime.replay import ReplayReport, replay_case
@@ -72,6 +70,7 @@ from petriflow.store.base import (
 
 ENGINE = "engine"
 _OFFER, _HANDOFF = Action.OFFER.value, Action.HANDOFF.value  # (an enum's .value costs a call)
+_OFFERED, _CLAIMED = ItemStatus.OFFERED, ItemStatus.CLAIMED     # the open ones
 
 
 @dataclass(slots=True)
@@ -206,7 +205,8 @@ class Engine:
                        {}, 0, GENESIS, now, now, None, dict(labels or {}))
         tx = _Txn(dep, rec, program.initial.copy(), None, {}, CaseStatus.RUNNING, None, 0,
                   rec.head, now)
-        env = {output_var(k): v for k, v in values.items()}
+        names = dep.output_vars
+        env = {names.get(k) or output_var(k): v for k, v in values.items()}
         self._fire(tx, dep.start, env, actor=None, actor_kind=ENGINE)
         self._settle(tx)
         self._commit(tx, new=True)
@@ -639,7 +639,7 @@ class Engine:
                 self._recent_items.clear()
             self._recent[rec.id] = rec
             for item in items:
-                if item.status.open:
+                if (status := item.status) is _OFFERED or status is _CLAIMED:  # (.open)
                     self._recent_items[item.id] = item
                 else:
                     self._recent_items.pop(item.id, None)
@@ -1052,7 +1052,7 @@ class Engine:
         limit = info.retry.timeout
         try:
             if item.kind == "agent":
-                answer = _within(limit, adapter, AgentRequest(
+                answer = _within(limit, adapter, new_request(
                     tx.rec.id, info.id, str(item.agent), visible, info.writes, item.id,
                     attempt))
                 if not isinstance(answer, AgentAnswer):
@@ -1061,7 +1061,7 @@ class Engine:
                 output, actor = dict(answer.output), item.agent
                 confidence, rationale = answer.confidence, answer.rationale
             else:
-                result = _within(limit, handler, ServiceCall(
+                result = _within(limit, handler, new_call(
                     tx.rec.id, info.id, item.kind, visible, info.writes, item.id, attempt,
                     item.key))
                 output, actor, confidence, rationale = dict(result or {}), None, None, None

@@ -4,7 +4,8 @@ A frozen dataclass's generated ``__init__`` sets each field through
 ``object.__setattr__`` (its own ``__setattr__`` refuses), which is most of the cost of
 making a record: a :class:`~petriflow.store.base.WorkItem` (18 fields) takes about
 1.6 us, a :class:`~petriflow.store.base.CaseRecord` (13 fields) about 1.5 us, and a case
-of the invoice process makes some twenty of them. The functions below build the same
+of the invoice process makes some twenty of them (and four requests to agents and
+services). The functions below build the same
 objects from every field, positionally, by calling the slots' own descriptors (no
 ``object.__setattr__`` lookup per field). The object is the one ``__init__`` would build
 (``tests/runtime/test_makers.py`` compares them field by field, so a field added to a
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from petriflow.runtime.handlers import AgentRequest, ServiceCall, Visible
 from petriflow.store.base import CaseRecord, CaseStatus, ItemStatus, WorkItem
 
 _new = object.__new__
@@ -88,4 +90,41 @@ def new_case(id: str, process: str, fingerprint: str, status: CaseStatus,
     return self
 
 
-__all__ = ["new_case", "new_item"]
+(_r_case, _r_task, _r_agent, _r_data, _r_writes, _r_work_item, _r_attempt) = _setters(
+    AgentRequest, "case task agent data writes work_item attempt")
+
+
+def new_request(case: str, task: str, agent: str, data: Visible, writes: tuple[str, ...],
+                work_item: str, attempt: int) -> AgentRequest:
+    """``AgentRequest(...)`` with every field given."""
+    self = _new(AgentRequest)
+    _r_case(self, case)
+    _r_task(self, task)
+    _r_agent(self, agent)
+    _r_data(self, data)
+    _r_writes(self, writes)
+    _r_work_item(self, work_item)
+    _r_attempt(self, attempt)
+    return self
+
+
+(_s_case, _s_task, _s_kind, _s_data, _s_writes, _s_work_item, _s_attempt, _s_key) = _setters(
+    ServiceCall, "case task kind data writes work_item attempt key")
+
+
+def new_call(case: str, task: str, kind: str, data: Visible, writes: tuple[str, ...],
+             work_item: str, attempt: int, key: str) -> ServiceCall:
+    """``ServiceCall(...)`` with every field given."""
+    self = _new(ServiceCall)
+    _s_case(self, case)
+    _s_task(self, task)
+    _s_kind(self, kind)
+    _s_data(self, data)
+    _s_writes(self, writes)
+    _s_work_item(self, work_item)
+    _s_attempt(self, attempt)
+    _s_key(self, key)
+    return self
+
+
+__all__ = ["new_call", "new_case", "new_item", "new_request"]
