@@ -132,9 +132,10 @@ def _value(v: Any) -> str:
 
 
 #: The keys of a mapping in insertion order -> its keys in canonical (sorted) order, each
-#: with its text ``"key":``; None when not all keys are strings. A process writes mappings
-#: of a few shapes over and over (a task's answer, the fields a step changes), so the
-#: sorting and the escaping of keys are done once per shape.
+#: with its text and what comes before it (``{"key":`` for the first, ``,"key":`` for
+#: the others); None when not all keys are strings. A process writes mappings of a few
+#: shapes over and over (a task's answer, the fields a step changes), so the sorting and
+#: the escaping of keys are done once per shape.
 _ORDERS: dict[tuple[Any, ...], tuple[tuple[str, str], ...] | None] = {}
 _ORDERS_LIMIT = 4096
 
@@ -142,7 +143,8 @@ _ORDERS_LIMIT = 4096
 def _order(keys: tuple[Any, ...]) -> tuple[tuple[str, str], ...] | None:
     if any(type(k) is not str for k in keys):
         return None
-    order = tuple((k, _string(k) + ":") for k in sorted(keys))
+    order = tuple((k, ("," if i else "{") + _string(k) + ":")
+                  for i, k in enumerate(sorted(keys)))
     if len(_ORDERS) < _ORDERS_LIMIT:
         _ORDERS[keys] = order
     return order
@@ -159,7 +161,7 @@ def _mapping(m: Mapping[str, Any]) -> str:
     if order is None:  # keys that are not all strings: the encoder says what is wrong
         return canonical(m)
     s = _string
-    parts = []
+    parts = []  # (joined at the end: adding to a string gets slow past a few fields)
     for k, key in order:
         v = m[k]
         t = type(v)
@@ -171,7 +173,8 @@ def _mapping(m: Mapping[str, Any]) -> str:
             parts.append(key + '{"$decimal":"' + str(v) + '"}')
         else:
             parts.append(key + _value(v))
-    return "{" + ",".join(parts) + "}"
+    parts.append("}")
+    return "".join(parts)
 
 
 #: (policy id, outcome) pairs -> their text: a process has a few policies and outcomes.
