@@ -142,6 +142,9 @@ class _Net:
         for p in inputs:
             self.builder.arc(p, tid)
         self.ins[tid], self.outs[tid], self.metas[tid] = list(inputs), list(outputs_), info
+        if len(set(inputs)) != len(inputs):  # two arcs from one place: a compiler bug
+            raise ModelError(Problem(f"internal compiler error: transition '{tid}' takes "
+                                     "from one place twice", element=origin.element))
         for p in inhibitors:
             held, weight = (p, 1) if isinstance(p, str) else p
             self.builder.arc(held, tid, kind=ArcKind.INHIBITOR, weight=weight)
