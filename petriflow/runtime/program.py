@@ -161,6 +161,27 @@ class Program:
                 return "the guard cannot be evaluated for this binding"
         return None
 
+    def enabled(self, t: ProgramTransition, counts: list[int],
+                data: Mapping[str, Any] | None) -> bool:
+        """``why_not(t, counts, data, {}) is None`` without the reason (the automatic
+        transitions are asked this many times per step; a join waiting for its other
+        branch need not spell out which place is empty)."""
+        for p, w in t.ins:
+            if counts[p] < w:
+                return False
+        for p, w in t.inhibit:
+            if counts[p] >= w:
+                return False
+        if t.reads_data and data is None:
+            return False
+        guard = t.guard
+        if guard is None:
+            return True
+        try:
+            return guard({DATA_VAR: data} if t.reads_data else {}) is True
+        except (ArithmeticError, KeyError, TypeError):
+            return False
+
     def fire(self, t: ProgramTransition, counts: list[int], data: Mapping[str, Any] | None,
              env: dict[str, Any], *, checked: bool = False) -> Step:
         """Fire ``t``; ``env`` holds the validated answers. Raises NotEnabledError.
@@ -226,7 +247,7 @@ class Program:
                 if best is not None and t.index >= best.index:
                     break
                 if (t.trivial and (data is not None or not t.reads_data)) or \
-                        self.why_not(t, counts, data, {}) is None:
+                        self.enabled(t, counts, data):
                     best = t
                     break
         return best

@@ -1,5 +1,6 @@
-"""The engine skips policy evaluation for steps no policy concerns: check that skipping
-never changes an outcome (``Enforcer.concerns`` and ``Enforcer.remembers``)."""
+"""The engine's shortcuts change no outcome: it skips policy evaluation for steps no
+policy concerns (``Enforcer.concerns`` and ``Enforcer.remembers``), and asks whether an
+automatic transition is enabled without asking why not (``Program.enabled``)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,20 @@ def test_skipped_steps_concern_no_policy(name: str) -> None:
                     for actor in (None, "ana"):
                         assert enforcer.remember(t.id, actor, before, memory) is memory, t.id
     assert skipped  # routing steps and offers are skipped in every reference process
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_enabled_agrees_with_why_not(name: str) -> None:
+    """Program.enabled (what next_automatic asks) is why_not without the reason."""
+    import random
+
+    dep = Deployment(model(name))
+    program = dep.program
+    rng = random.Random(7)
+    records: list[Any] = [None, *_records(dep)]
+    for _ in range(300):
+        counts = [rng.choice((0, 0, 1, 2)) for _ in program.places]
+        data = rng.choice(records)
+        for t in program.transitions:
+            assert program.enabled(t, counts, data) == (
+                program.why_not(t, counts, data, {}) is None), t.id
