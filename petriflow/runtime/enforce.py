@@ -209,7 +209,9 @@ class Enforcer:
         if agent is not None and action in _ANSWERS:
             scope = self.scopes.get(agent)
             if scope is not None:
-                pid = self._scope_ids.get(agent, f"registry:{agent}")
+                pid = self._scope_ids.get(agent)
+                if pid is None:
+                    pid = f"registry:{agent}"
                 if task not in scope:
                     outcomes.append((pid, FAIL))
                     failure, reason = pid, f"agent {agent} may not complete {task}"
