@@ -98,7 +98,7 @@ def finish(c: Any) -> None:
                     [*ins, held], [*outs, held], None, False, None, None, [],
                     {**meta, **BOOKKEEPING,
                      **({WITHDRAWS_META: " ".join(work)} if work else {})}))
-        c.net.transition(f"{x}:broadcast:done", c.origin(x, "broadcast", Action.RUN),
+        c.net.transition(f"{x}:broadcast:done", c.origin(x, "broadcast", Action.ROUTE),
                          inputs=[held], inhibitors=waiting,
                          outputs_=c.net.hooks[x].get("diverted", []))
         for tid, outs in list(c.net.outs.items()):

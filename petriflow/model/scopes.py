@@ -284,7 +284,7 @@ def finish(c: Any, plans: list[_Plan]) -> None:
         cancel = c.net.place(place(sid, "cancel"), c.origin(sid, SCOPE_KIND))
         who = ParticipantKind.RECEIVE if s.catch else ParticipantKind.TIMER
         own.add(c.net.transition(
-            f"{sid}:offer", c.origin(sid, "scope", Action.OFFER if p.work else Action.RUN,
+            f"{sid}:offer", c.origin(sid, "scope", Action.OFFER if p.work else Action.ROUTE,
                                      who if p.work else None),
             inputs=[place(sid, "start")], outputs_=[p.active, *(a for _, a, _, _ in p.pairs)]))
         for e in ([s.timeout] if s.timeout else []) + list(s.catch):
@@ -294,7 +294,7 @@ def finish(c: Any, plans: list[_Plan]) -> None:
         s, sid, content = p.spec, p.sid, contents_of[p.sid]
         cancel = place(sid, "cancel")
         if s.exit is None:
-            own.add(c.net.transition(f"{sid}:complete", c.origin(sid, "scope", Action.RUN),
+            own.add(c.net.transition(f"{sid}:complete", c.origin(sid, "scope", Action.ROUTE),
                                      inputs=[p.active], inhibitors=content,
                                      meta={**BOOKKEEPING, **_withdraw(p, p.active)}))
         else:  # the exit waits until nothing is left inside; ended branches merge first
@@ -319,14 +319,14 @@ def finish(c: Any, plans: list[_Plan]) -> None:
             _resume(c, p, f"{n}:resume", place(sid, "then", n), outs, content, own)
         for q in content:
             own.add(c.net.transition(
-                f"{place(sid, 'drain')}:{q}", c.origin(sid, "scope", Action.RUN),
+                f"{place(sid, 'drain')}:{q}", c.origin(sid, "scope", Action.ROUTE),
                 inputs=[cancel, q], outputs_=[cancel],
                 meta={**BOOKKEEPING, **({WITHDRAWS_META: q}
                                         if c.net.places[q].kind == "work item" else {})}))
         for name, armed, fired, leads_inside in p.pairs:
             if leads_inside:
                 own.add(c.net.transition(f"{place(sid, 'disarm')}:{name}",
-                                         c.origin(sid, "scope", Action.RUN),
+                                         c.origin(sid, "scope", Action.ROUTE),
                                          inputs=[cancel, armed], outputs_=[cancel, fired],
                                          meta=BOOKKEEPING))
         p.content, p.own = content, own
@@ -376,7 +376,7 @@ def _event(c: Any, p: _Plan, e: Any, cancel: str) -> None:
 def _resume(c: Any, p: _Plan, tid: str, then: str, outs: list[str], content: list[str],
             own: set[str]) -> None:
     inside_armed = [a for _, a, _, inside in p.pairs if inside]
-    own.add(c.net.transition(tid, c.origin(p.sid, "scope", Action.RUN),
+    own.add(c.net.transition(tid, c.origin(p.sid, "scope", Action.ROUTE),
                              inputs=[place(p.sid, "cancel"), then], outputs_=outs,
                              inhibitors=[*content, *inside_armed]))
 

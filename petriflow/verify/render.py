@@ -12,7 +12,8 @@ from petriflow.verify.result import Result, TraceStep, Verdict
 _MARK = {Verdict.PROVED: "PROVED  ", Verdict.VIOLATED: "VIOLATED", Verdict.UNKNOWN: "UNKNOWN "}
 _ACTION = {"start": "starts", "complete": "completes", "handoff": "hands off (low confidence)",
            "offer": "is offered", "run": "runs", "route": "routes", "timeout": "times out",
-           "error": "fails", "end": "ends", "compensate": "compensates", "skip": "skips"}
+           "error": "fails", "end": "ends", "compensate": "compensates", "skip": "skips",
+           "message": "receives its message"}
 
 
 def _value(v: Any) -> str:
