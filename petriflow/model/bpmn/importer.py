@@ -6,7 +6,9 @@ call activities are flattened with prefixed ids (``<sub>__<node>``). Every eleme
 could change how a case runs and has no faithful translation is reported, with its id,
 tag and line, in one :class:`ModelError`. The mapping is documented in ``models/BPMN.md``.
 Waiting and signalling events live in :mod:`.events`, loop and multi-instance markers in
-:mod:`.loops`, errors and escalations caught on a sub-process's boundary in :mod:`.raised`.
+:mod:`.loops`, boundary events in :mod:`.boundaries`, errors and escalations raised and
+caught in :mod:`.raised`, sub-processes that become scopes (their boundary events, event
+sub-processes, terminate ends) in :mod:`.scoped`.
 """
 
 from __future__ import annotations

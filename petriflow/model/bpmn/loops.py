@@ -81,7 +81,8 @@ def _multi_instance_problem(c: XNode, marker: XNode) -> str | None:
     if marker.find(BPMN, "loopDataInputRef") is not None or zeebe or any(
             marker.attr(ns, "collection") for ns in CAMUNDA):
         return ("multi-instance over a collection is not supported (the number of instances "
-                "is known only at run time)")
+                "is known only at run time, and unbounded); give it a constant "
+                "loopCardinality, or model a loop with a condition")
     if marker.find(BPMN, "completionCondition") is not None:
         return "multi-instance with a completionCondition is not supported"
     card = marker.find(BPMN, "loopCardinality")

@@ -10,6 +10,13 @@ token is inside that scope. This module checks that on the compiled net's contro
 skeleton (guards ignored, so every run of the real net is a run of the skeleton), and
 reports every end event where it can fail. A process that would need more than
 ``MAX_STATES`` skeleton states to confirm it is refused too: we do not guess.
+
+A sub-process (or the process) that is a *scope* of the process language completes when
+its last token has left and withdraws its branches at a terminate end, as BPMN does
+(models/SEMANTICS.md, Scopes): its ends are not checked, but entering it again while it
+runs is refused. The sub-processes whose ends fail, and the activities of terminate ends
+that meet another branch, are collected in ``mapping.scopable``: the importer imports
+the process again with those as scopes.
 """
 
 from __future__ import annotations

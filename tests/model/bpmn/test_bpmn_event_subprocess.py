@@ -482,3 +482,24 @@ def test_a_sub_process_whose_branches_end_separately_completes_after_the_last() 
     assert open_tasks(e, case) == ["sub__t2"]
     do(e, case, "sub__t2")
     assert open_tasks(e, case) == ["after"]
+
+
+def test_exporting_a_process_with_scopes_is_refused_by_name() -> None:
+    from petriflow.model.bpmn.export import to_bpmn
+
+    _, c = compiled(on_sub(MESSAGE))
+    with pytest.raises(ModelError) as err:
+        to_bpmn(c)
+    assert err.value.problems[0].element == "p" and "scopes" in err.value.problems[0].message
+
+
+def test_multi_instance_over_a_zeebe_collection_stays_refused_with_its_reason() -> None:
+    text = bpmn('<startEvent id="s"/>\n<userTask id="u"><multiInstanceLoopCharacteristics>'
+                '<extensionElements><zeebe:loopCharacteristics inputCollection="= items" '
+                'inputElement="item"/></extensionElements></multiInstanceLoopCharacteristics>'
+                '</userTask><endEvent id="e"/>' + flow("f1", "s", "u") + flow("f2", "u", "e"))
+    text = text.replace('id="defs">', 'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
+                        'id="defs">')
+    (p,) = problems(text)
+    assert (p.element, p.line) == ("u", 5)
+    assert "collection" in p.message and "loopCardinality" in p.message
