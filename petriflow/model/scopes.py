@@ -215,6 +215,7 @@ class _Plan:
     resumes: list[tuple[str, str, list[str]]] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
     own: set[str] = field(default_factory=set)
+    reached: dict[str, str] = field(default_factory=dict)  # end event -> its reached place
 
 
 def plan(c: Any) -> list[_Plan]:
@@ -247,6 +248,13 @@ def plan(c: Any) -> list[_Plan]:
         c.net.pending[active] = [(n, a, f) for n, a, f, _ in p.pairs]
         start = c.net.place(place(sid, "start"), c.origin(sid, SCOPE_KIND))
         c.net.hook(s.entry, outputs=[start])
+        if s.exit is None:  # the process's ends: reached, final once the scope completed
+            for n in s.nodes:
+                if isinstance(c.g.nodes.get(n), EndSpec):
+                    reached = c.net.place(f"{n}:reached", c.origin(n, "end reached"))
+                    p.reached[n] = reached
+                    if n not in s.cancel:
+                        c.net.hook(n, divert=[reached])
         cancel = c.net.place(place(sid, "cancel"), c.origin(sid, SCOPE_KIND))
         for n in s.cancel:
             then = c.net.place(place(sid, "then", n), c.origin(sid, SCOPE_KIND))
@@ -293,10 +301,17 @@ def finish(c: Any, plans: list[_Plan]) -> None:
     for p in plans:
         s, sid, content = p.spec, p.sid, contents_of[p.sid]
         cancel = place(sid, "cancel")
-        if s.exit is None:
+        if s.exit is None:  # the case's ends count once the process scope has completed
+            reached = set(p.reached.values())
             own.add(c.net.transition(f"{sid}:complete", c.origin(sid, "scope", Action.ROUTE),
-                                     inputs=[p.active], inhibitors=content,
+                                     inputs=[p.active],
+                                     inhibitors=[q for q in content if q not in reached],
                                      meta={**BOOKKEEPING, **_withdraw(p, p.active)}))
+            for n, q in p.reached.items():
+                own.add(c.net.transition(f"{n}:final", c.origin(n, "end", Action.ROUTE),
+                                         inputs=[q], outputs_=[f"end:{n}"],
+                                         inhibitors=[p.active, place(sid, "start")],
+                                         meta=BOOKKEEPING))
         else:  # the exit waits until nothing is left inside; ended branches merge first
             x_in = c.input_place(s.exit)
             for vid in c.net.variants.get(s.exit, ()):
@@ -314,8 +329,9 @@ def finish(c: Any, plans: list[_Plan]) -> None:
             c.net.ins[tid] = [x_in]
         for name, then, outs in p.resumes:
             _resume(c, p, f"{sid}:{name}:resume", then, outs, content, own)
-        for n in s.cancel:
-            outs = c.net.hooks[n].get("diverted", [])
+        for n in s.cancel:  # (a terminate end of the process: reached, then final)
+            outs = [p.reached.get(n, q) if q == f"end:{n}" else q
+                    for q in c.net.hooks[n].get("diverted", [])]
             _resume(c, p, f"{n}:resume", place(sid, "then", n), outs, content, own)
         for q in content:
             own.add(c.net.transition(

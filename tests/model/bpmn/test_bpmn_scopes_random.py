@@ -112,6 +112,11 @@ def processes(draw: Any) -> str:
                           + flow(f"bf{i}", f"b{i}", f"bt{i}") + flow(f"bg{i}", f"bt{i}",
                                                                    f"be{i}"))
     xml += "</subProcess>" + "".join(events) + '<endEvent id="e"/>'
+    top = draw(st.sampled_from(["", "", ' isInterrupting="true"', ' isInterrupting="false"']))
+    if top:  # an event sub-process of the process itself
+        xml += (f'<subProcess id="top" triggeredByEvent="true"><startEvent id="tops"{top}>'
+                f'{MESSAGE}</startEvent><receiveTask id="topt"/><endEvent id="tope"/>'
+                + flow("topf", "tops", "topt") + flow("topg", "topt", "tope") + "</subProcess>")
     if draw(st.booleans()):  # a branch beside the sub-process that broadcasts the signal
         xml += ('<parallelGateway id="fork"/><receiveTask id="wait"/>'
                 f'<intermediateThrowEvent id="shout">{SIGNAL}</intermediateThrowEvent>'
