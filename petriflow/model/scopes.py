@@ -128,6 +128,13 @@ def check_scopes(v: Any) -> None:
                     problem(f"flow {f.id} enters the scope elsewhere than at its entry")
                 elif f.target == s.exit and f.source not in inside:
                     problem(f"flow {f.id} enters its exit from outside the scope")
+                elif f.target == s.exit and not (
+                        _pass_through(nodes.get(f.source))
+                        or isinstance(nodes.get(f.source), GatewaySpec)):
+                    # the last step of a scope moves nothing but its token: an event that
+                    # the checker lets happen after it is as if it happened before it
+                    problem(f"flow {f.id} enters its exit from '{f.source}', which is not a "
+                            "pass-through (an automatic task with nothing to do) or gateway")
         for other, nodes_other in sets.items():
             if other != sid and inside & nodes_other and not (
                     inside <= nodes_other or nodes_other <= inside):

@@ -182,6 +182,8 @@ def emit(imp: Any) -> dict[str, Any]:
                      and imp.map.node_of.get(n) != own and n not in imp.map.messages]
         if entry is None:
             continue  # its start is reported
+        if exit_id is not None:  # its last step is a pass-through (models/SEMANTICS.md)
+            nodes += _leave_through_pass_throughs(imp, exit_id)
         imp.map.scoped.add(sid)
         out[sid] = {"nodes": nodes, "entry": entry,
                     **({"exit": exit_id} if exit_id else {}),
@@ -189,6 +191,25 @@ def emit(imp: Any) -> dict[str, Any]:
                     **({"catch": d.catch} if d.catch else {}),
                     **({"cancel": list(dict.fromkeys(d.cancel))} if d.cancel else {})}
     return out
+
+
+def _leave_through_pass_throughs(imp: Any, exit_id: str) -> list[str]:
+    """A node that is no pass-through and leads straight to the exit (a sub-process
+    without end events) leaves through a pass-through ``<node>__leave``."""
+    made = []
+    for f in imp.incoming(exit_id):
+        node = imp.nodes.get(f.source, {})
+        if node.get("type") in ("exclusive", "parallel", "inclusive") or (
+                node.get("type") == "task" and node.get("kind") == "auto"
+                and not node.get("set") and not node.get("check")):
+            continue
+        mid = imp.new_id(f"{f.source}__leave")
+        imp.add(mid, {"type": "task", "kind": "auto"}, f.line)
+        imp.flows.append(imp.flow_class(mid, exit_id, f.line))
+        f.target = mid
+        imp._moved()
+        made.append(mid)
+    return made
 
 
 __all__ = ["PROCESS", "Draft", "boundary", "check_catchers", "draft", "emit",

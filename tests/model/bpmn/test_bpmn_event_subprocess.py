@@ -504,3 +504,38 @@ def test_multi_instance_over_a_zeebe_collection_stays_refused_with_its_reason() 
     (p,) = problems(text)
     assert (p.element, p.line) == ("u", 5)
     assert "collection" in p.message and "loopCardinality" in p.message
+
+
+def test_a_sub_process_without_end_events_leaves_through_a_pass_through() -> None:
+    # the scope's last step moves only its token (models/SEMANTICS.md, Scopes)
+    text = bpmn('<startEvent id="s"/><subProcess id="sub"><startEvent id="is"/>' + user("t")
+                + flow("i1", "is", "t") + "</subProcess>"
+                + f'<boundaryEvent id="b" attachedToRef="sub">{MESSAGE}</boundaryEvent>'
+                '<endEvent id="e"/><endEvent id="e2"/>' + flow("f1", "s", "sub")
+                + flow("f2", "sub", "e") + flow("f3", "b", "e2"))
+    imp, c = compiled(text)
+    assert "sub__t__leave" in imp.loaded.spec.scopes["sub"].nodes
+    assert ("sub__t__leave", "sub") in {(f.source, f.target) for f in imp.loaded.spec.flows}
+    assert agree(c)["soundness"] is Verdict.PROVED
+
+
+def test_a_scope_left_by_a_step_that_does_work_is_refused() -> None:
+    from petriflow.model import compile_loaded, load_text
+
+    text = """
+process: p
+data: {n: {type: int}}
+nodes:
+  s: {type: start}
+  a: {type: task, kind: auto}
+  b: {type: task, kind: auto, set: {n: "n + 1"}}
+  x: {type: task, kind: auto}
+  e: {type: end}
+flows: [s -> a, a -> b, b -> x, x -> e]
+scopes:
+  one: {nodes: [a, b], entry: a, exit: x}
+"""
+    with pytest.raises(ModelError) as err:
+        compile_loaded(load_text(text, "t.yaml"))
+    (p,) = err.value.problems
+    assert p.element == "one" and "pass-through" in p.message
