@@ -49,6 +49,16 @@ def boundary(self: Any, b: XNode, local: dict[str, str], defs: Definitions) -> N
         what = (kind or "none")[: -len("EventDefinition")] if kind else "none"
         second = " (a second timer: a task takes one)" if is_task and \
             kind == "timerEventDefinition" and "timeout" in host else ""
+        if host_id not in self.entries and \
+                self.map.tag_of.get(host_id or "") in ("subProcess", "callActivity"):
+            second = (" (a collapsed sub-process with no content is an automatic task, "
+                      "done at once: nothing could happen while it runs)")
+        elif host_id in self.entries and kind == "timerEventDefinition":
+            second = " (a second timer: a scope takes one)"
+        elif kind in ("errorEventDefinition", events.ESCALATION) and \
+                self.map.tag_of.get(host_id or "") in ("subProcess", "callActivity"):
+            second = (" (nothing inside it raises what this event catches; an error or "
+                      "escalation of a task itself is not modelled)")
         self.unsupported(b, f"{'' if interrupting else 'non-'}interrupting {what} boundary "
                          f"event on {self.map.tag_of.get(host_id or '', 'element')} "
                          f"'{b.get('attachedToRef')}' is not supported{second}", defs,
