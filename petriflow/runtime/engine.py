@@ -136,6 +136,7 @@ class Engine:
         self._switches: tuple[float, Mapping[str, frozenset[str]]] | None = None
         self._timer_dues: dict[str, float] | None = None
         self._recent: dict[str, CaseRecord] = {}
+        self._last: CaseRecord | None = None     # the last commit (completed cases too)
         self._recent_items: dict[str, WorkItem] = {}
         self._draining = False
 
@@ -223,12 +224,19 @@ class Engine:
 
     # What this engine committed last, so that it does not read back what it just wrote.
     # Safe with other writers: a stale record makes the next commit fail its version
-    # check (ConflictError), which evicts it.
+    # check (ConflictError), which evicts it. A completed case moves no more: it leaves
+    # the cache (which would otherwise keep every finished case alive) once it is no
+    # longer the last commit.
     CACHE_LIMIT = 20_000
 
     def _case(self, case_id: str) -> CaseRecord:
         rec = self._recent.get(case_id)
-        return rec if rec is not None else self.store.case(case_id)
+        if rec is None:
+            last = self._last
+            if last is not None and last.id == case_id:
+                return last
+            return self.store.case(case_id)
+        return rec
 
     def _item(self, item_id: str) -> WorkItem:
         item = self._recent_items.get(item_id)
@@ -397,6 +405,7 @@ class Engine:
         self._switches = None
         self._recent.clear()
         self._recent_items.clear()
+        self._last = None
 
     def _timer(self, timer: Timer) -> bool:
         rec = self._case(timer.case)
@@ -632,12 +641,18 @@ class Engine:
             self._recent.pop(rec.id, None)
             self._recent_items = {k: v for k, v in self._recent_items.items()
                                   if v.case != rec.id}
+            if self._last is not None and self._last.id == rec.id:
+                self._last = None
             raise
         if self.cache:
-            if len(self._recent) > self.CACHE_LIMIT:
-                self._recent.clear()
-                self._recent_items.clear()
-            self._recent[rec.id] = rec
+            if rec.status is CaseStatus.COMPLETED:
+                self._recent.pop(rec.id, None)
+            else:
+                if len(self._recent) > self.CACHE_LIMIT:
+                    self._recent.clear()
+                    self._recent_items.clear()
+                self._recent[rec.id] = rec
+            self._last = rec
             for item in items:
                 if (status := item.status) is _OFFERED or status is _CLAIMED:  # (.open)
                     self._recent_items[item.id] = item
