@@ -223,6 +223,7 @@ class _Plan:
     content: list[str] = field(default_factory=list)
     own: set[str] = field(default_factory=set)
     reached: dict[str, str] = field(default_factory=dict)  # end event -> its reached place
+    swept: str = ""          # the sweep's last place: every item of the scope is done
 
 
 def plan(c: Any) -> list[_Plan]:
@@ -263,13 +264,14 @@ def plan(c: Any) -> list[_Plan]:
                     if n not in s.cancel:
                         c.net.hook(n, divert=[reached])
         cancel = c.net.place(place(sid, "cancel"), c.origin(sid, SCOPE_KIND))
+        sweep = c.net.place(place(sid, "sweep", "0"), c.origin(sid, SCOPE_KIND))
         for n in s.cancel:
             then = c.net.place(place(sid, "then", n), c.origin(sid, SCOPE_KIND))
             if _resets(s, n, c.spec.flows):
                 assert p.inner is not None
-                c.net.hook(n, inputs=[p.inner[0]], divert=[p.inner[1], cancel, then])
+                c.net.hook(n, inputs=[p.inner[0]], divert=[p.inner[1], cancel, sweep, then])
             else:
-                c.net.hook(n, inputs=[active], divert=[cancel, then],
+                c.net.hook(n, inputs=[active], divert=[cancel, sweep, then],
                            meta=_withdraw(p, active))
         if s.exit is not None:
             c.net.hook(s.exit, inputs=[active], meta=_withdraw(p, active))
@@ -334,24 +336,13 @@ def finish(c: Any, plans: list[_Plan]) -> None:
             c.net.builder.arc(x_in, tid, weight=2)
             c.net.builder.arc(tid, x_in)
             c.net.ins[tid] = [x_in]
+        _sweep(c, p, content, own)
         for name, then, outs in p.resumes:
             _resume(c, p, f"{sid}:{name}:resume", then, outs, content, own)
         for n in s.cancel:  # (a terminate end of the process: reached, then final)
             outs = [p.reached.get(n, q) if q == f"end:{n}" else q
                     for q in c.net.hooks[n].get("diverted", [])]
             _resume(c, p, f"{n}:resume", place(sid, "then", n), outs, content, own)
-        for q in content:
-            own.add(c.net.transition(
-                f"{place(sid, 'drain')}:{q}", c.origin(sid, "scope", Action.ROUTE),
-                inputs=[cancel, q], outputs_=[cancel],
-                meta={**BOOKKEEPING, **({WITHDRAWS_META: q}
-                                        if c.net.places[q].kind == "work item" else {})}))
-        for name, armed, fired, leads_inside in p.pairs:
-            if leads_inside:
-                own.add(c.net.transition(f"{place(sid, 'disarm')}:{name}",
-                                         c.origin(sid, "scope", Action.ROUTE),
-                                         inputs=[cancel, armed], outputs_=[cancel, fired],
-                                         meta=BOOKKEEPING))
         p.content, p.own = content, own
 
 
@@ -359,13 +350,13 @@ def freeze(c: Any, plans: list[_Plan]) -> None:
     """While a scope is cancelled, nothing else inside it moves: every transition that
     consumes a place of the scope, but its own drains and resumptions, is inhibited."""
     for p in plans:
-        content = set(p.content)
+        watched = {*p.content, p.active}  # (its leaving events and its exit take the latter)
         cancel = place(p.sid, "cancel")
+        sweeping = {t for t in p.own if t.startswith(f"{place(p.sid)}:")}
+        sweeping |= {f"{p.sid}:{name}:resume" for name, _, _ in p.resumes}
+        sweeping |= {f"{n}:resume" for n in p.spec.cancel}
         for tid, ins in list(c.net.ins.items()):
-            if tid in p.own and (tid.startswith((f"{p.sid}:", f"{place(p.sid)}:"))
-                                 or tid in {f"{n}:resume" for n in p.spec.cancel}):
-                continue
-            if content.intersection(ins):
+            if tid not in sweeping and watched.intersection(ins):
                 c.net.builder.arc(cancel, tid, kind=ArcKind.INHIBITOR)
 
 
@@ -389,18 +380,43 @@ def _event(c: Any, p: _Plan, e: Any, cancel: str) -> None:
     then = c.net.place(place(sid, "then", name), c.origin(sid, SCOPE_KIND))
     if _inside(s, e.to):  # the engine leaves the scope's work item open
         assert p.inner is not None
-        c.net.transition(tid, origin, inputs=[p.inner[0]], outputs_=[p.inner[1], cancel, then],
+        c.net.transition(tid, origin, inputs=[p.inner[0]],
+                         outputs_=[p.inner[1], cancel, place(sid, "sweep", "0"), then],
                          meta={**meta, INTERRUPTING_META: "false"})
     else:
-        c.net.transition(tid, origin, inputs=[p.active], outputs_=[cancel, then], meta=meta)
+        c.net.transition(tid, origin, inputs=[p.active],
+                         outputs_=[cancel, place(sid, "sweep", "0"), then], meta=meta)
     p.resumes.append((name, then, [c.input_place(e.to)]))
+
+
+def _sweep(c: Any, p: _Plan, content: list[str], own: set[str]) -> None:
+    """The cancellation in one fixed order (as the engine does it): first disarm the events
+    that lead into the scope, then drain its places one after the other. The sweep token
+    ``(S:scope:sweep:i)`` passes to ``i+1`` once item ``i`` is done, so the checker sees
+    one order, not every interleaving of the drains."""
+    sid = p.sid
+    items: list[tuple[str, str, str | None]] = [
+        ("disarm", armed, fired) for _, armed, fired, inside in p.pairs if inside]
+    items += [("drain", q, None) for q in content]
+    for i, (what, q, fired) in enumerate(items):
+        at = c.net.place(place(sid, "sweep", str(i)), c.origin(sid, SCOPE_KIND))
+        after = c.net.place(place(sid, "sweep", str(i + 1)), c.origin(sid, SCOPE_KIND))
+        work = {WITHDRAWS_META: q} if c.net.places[q].kind == "work item" else {}
+        own.add(c.net.transition(f"{place(sid, what)}:{q}", c.origin(sid, "scope", Action.ROUTE),
+                                 inputs=[at, q], outputs_=[at, *([fired] if fired else [])],
+                                 meta={**BOOKKEEPING, **work}))
+        own.add(c.net.transition(f"{place(sid, 'pass')}:{i}", c.origin(sid, "scope",
+                                                                       Action.ROUTE),
+                                 inputs=[at], inhibitors=[q], outputs_=[after],
+                                 meta=BOOKKEEPING))
+    p.swept = c.net.place(place(sid, "sweep", str(len(items))), c.origin(sid, SCOPE_KIND))
 
 
 def _resume(c: Any, p: _Plan, tid: str, then: str, outs: list[str], content: list[str],
             own: set[str]) -> None:
     inside_armed = [a for _, a, _, inside in p.pairs if inside]
     own.add(c.net.transition(tid, c.origin(p.sid, "scope", Action.ROUTE),
-                             inputs=[place(p.sid, "cancel"), then], outputs_=outs,
+                             inputs=[place(p.sid, "cancel"), then, p.swept], outputs_=outs,
                              inhibitors=[*content, *inside_armed]))
 
 

@@ -221,7 +221,8 @@ def test_an_interrupting_message_event_sub_process_replaces_the_process() -> Non
     e, _ = engine()
     case = e.start(c).id
     e.deliver(case, "ev__ev_s")
-    assert open_tasks(e, case) == ["ev__fix"]  # t is withdrawn, the event sub-process runs
+    # t is withdrawn, the event sub-process runs, the process (its scope) is still active
+    assert open_tasks(e, case) == ["ev__fix", "process_scope"]
     rec = do(e, case, "ev__fix")
     assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:ev__end": 1}
     assert e.replay(case).ok

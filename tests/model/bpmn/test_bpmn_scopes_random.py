@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from petriflow.errors import PetriflowError
+from petriflow.errors import ModelError, PetriflowError
 from petriflow.model.bpmn import compile_import, read_bpmn
 from petriflow.runtime import Engine, ManualClock
 from petriflow.store.base import CaseStatus
@@ -179,7 +179,11 @@ def _walk(c: Any, seed: int) -> None:
 @given(processes(), st.integers(0, 10_000))
 def test_random_scopes_agree_with_brute_force_and_run_consistently(text: str, seed: int) -> None:
     imp = read_bpmn(text, "random.bpmn")
-    c = compile_import(imp)
+    try:
+        c = compile_import(imp)
+    except ModelError as exc:  # a skeleton too big to confirm its endings: refused, fine
+        assume(not any("control states" in p.message for p in exc.problems))
+        raise
     explored = explore(c)
     assume(explored[2])  # the brute force covered the whole state space
     agree(c, explored)
