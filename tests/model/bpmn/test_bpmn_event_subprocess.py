@@ -540,3 +540,24 @@ scopes:
         compile_loaded(load_text(text, "t.yaml"))
     (p,) = err.value.problems
     assert p.element == "one" and "pass-through" in p.message
+
+
+def test_a_boundary_event_cannot_cut_into_an_event_sub_process_cancellation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(differential, "CAP", 20_000)  # three people's names in the data
+    # an interrupting event sub-process and an interrupting boundary message of one
+    # sub-process: while the first cancels the sub-process's branches, the second waits
+    inner = PARALLEL.replace("</subProcess>", esp("ev", MESSAGE, "fix") + "</subProcess>")
+    _, c = compiled(bpmn('<startEvent id="s"/>' + inner
+                         + f'<boundaryEvent id="b" attachedToRef="sub">{MESSAGE}'
+                         '</boundaryEvent><endEvent id="e"/><endEvent id="e2"/>'
+                         + flow("f1", "s", "sub") + flow("f2", "sub", "e")
+                         + flow("f3", "b", "e2")))
+    assert agree(c) == {"deadlock": Verdict.PROVED, "soundness": Verdict.PROVED,
+                        "bounded": Verdict.PROVED}
+    e, _ = engine()
+    case = e.start(c).id
+    e.deliver(case, "sub__ev__ev_s")
+    rec = e.deliver(case, "b")  # the sub-process, its event sub-process included, is left
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e2": 1}
+    assert not e.work_items(case)
