@@ -561,3 +561,44 @@ def test_a_boundary_event_cannot_cut_into_an_event_sub_process_cancellation(
     rec = e.deliver(case, "b")  # the sub-process, its event sub-process included, is left
     assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e2": 1}
     assert not e.work_items(case)
+
+
+def test_a_scope_written_in_a_process_file_runs_and_is_proved() -> None:
+    from petriflow.model import compile_loaded, load_text
+
+    text = """
+process: p
+termination: implicit
+roles: [r]
+nodes:
+  s: {type: start}
+  enter: {type: task, kind: auto}
+  split: {type: parallel}
+  a: {type: task, kind: human, role: r}
+  b: {type: task, kind: human, role: r}
+  meet: {type: parallel}
+  sub: {type: task, kind: auto}
+  stopped: {type: task, kind: auto}
+  e: {type: end}
+  e2: {type: end}
+flows: [s -> enter, enter -> split, split -> a, split -> b, a -> meet, b -> meet, meet -> sub,
+        sub -> e, stopped -> e2]
+scopes:
+  sub:
+    nodes: [enter, split, a, b, meet]
+    entry: enter
+    exit: sub
+    catch: [{message: stop, to: stopped}]
+    timeout: {after: PT1H, to: stopped, interrupting: false}
+"""
+    c = compile_loaded(load_text(text, "t.yaml"))
+    assert verdicts(c) == {"deadlock": Verdict.PROVED, "soundness": Verdict.PROVED,
+                           "bounded": Verdict.PROVED}
+    e, clock = engine()
+    case = e.start(c).id
+    do(e, case, "a")
+    clock.advance(2 * HOUR)
+    assert e.fire_timers() == 1  # the non-interrupting timer: stopped runs beside the scope
+    rec = e.deliver(case, "stop")  # b is withdrawn, the scope is left
+    assert rec.status is CaseStatus.COMPLETED and ends(rec) == {"end:e2": 2}
+    assert not e.work_items(case)
