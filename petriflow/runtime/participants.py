@@ -37,6 +37,10 @@ class SimulatedParticipants:
         self.counter = itertools.count(1)
         self.effects: Counter[str] = Counter()   # idempotency key -> effects performed
         self.people = {role: list(p) for role, p in scenario.people.items()}
+        # A scenario that names nobody (a BPMN file run as it is) gets two people per
+        # role, so that work is done and a two-person rule can be met; one that names
+        # people for some roles leaves the others' work waiting, as it says.
+        self.default_people = not self.people
 
     def serve(self, dep: Deployment) -> None:
         """Register as the handler of every agent and service task of ``dep``."""
@@ -141,7 +145,10 @@ class SimulatedParticipants:
                     return
                 except EngineError:
                     pass
-        allowed = self.engine.candidates(item.id, self.people.get(item.role or "", ()))
+        role = item.role or ""
+        if self.default_people and role not in self.people:
+            self.people[role] = [f"{role or 'person'}_1", f"{role or 'person'}_2"]
+        allowed = self.engine.candidates(item.id, self.people.get(role, ()))
         if not allowed:
             return  # nobody may do it: it waits (a timeout, if any, moves it on)
         self.engine.complete(item.id, self.rng.choice(allowed), self.answers(item.task, data))

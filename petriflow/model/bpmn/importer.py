@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from petriflow.errors import ExpressionError, ModelError, Problem
-from petriflow.model.bpmn import boundaries, events, loops, raised, scoped
+from petriflow.model.bpmn import boundaries, decisions, events, loops, raised, scoped
 from petriflow.model.bpmn.conditions import infer_types, parse_condition
 from petriflow.model.bpmn.document import Definitions, owner_of, read_file
 from petriflow.model.bpmn.names import (
@@ -28,6 +28,7 @@ from petriflow.model.bpmn.names import (
     EVENT_DEFINITIONS,
     FLOW_NODES,
     IGNORED,
+    MAX_ID,
     PF,
     ZEEBE,
     sanitize,
@@ -94,6 +95,7 @@ class _Flow:
     condition: tuple[str, str | None, int] | None = None  # text, language, line
     default: bool = False
     when: str | None = None
+    blank: bool = False  # a conditionExpression with no text: a condition left unsaid
 
 
 class Importer:
@@ -130,6 +132,9 @@ class Importer:
         self.signal_throws: list[tuple[str | None, str]] = []   # signalRef, our broadcaster
         self.flow_class = _Flow
         self.scope_class = Scope
+        self.gateway_roles: dict[str, str] = {}  # exclusive gateway -> its lane's role
+        self.flow_names: dict[str, str] = {}     # sequence flow id -> its name
+        self.default_role = DEFAULT_ROLE          # a human task's role without a lane
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -140,6 +145,8 @@ class Importer:
                                      line=node.line, element=node.get("id"), hint=hint))
 
     def new_id(self, wanted: str, bpmn: XNode | None = None) -> str:
+        if len(wanted) > MAX_ID - 4:  # room for a "_<n>" suffix within the id limit
+            wanted = sanitize(wanted, MAX_ID - 4)
         our, i = wanted, 2
         while our in self.nodes or our in self.map.node_of:
             our = f"{wanted}_{i}"
@@ -173,6 +180,7 @@ class Importer:
         scoped.check_catchers(self)
         scoped.terminate(self)
         self.post_process()
+        decisions.rewrite(self, _Flow)
         found = scoped.emit(self)
         shouts = events.broadcasts(self)
         self.conditions()
@@ -572,6 +580,8 @@ class Importer:
             return "task"
         if tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway"):
             self.add(our, {**base, "type": tag[: -len("Gateway")]}, line)
+            if str(c.get("id")) in lanes:
+                self.gateway_roles[our] = lanes[str(c.get("id"))]
             return "gateway"
         if tag == "eventBasedGateway":
             return events.event_gateway(self, c, our, base, defs)
@@ -929,8 +939,11 @@ class Importer:
                 condition = (cond.text, lang, cond.line)
             source_el = defs.by_id.get(str(s.get("sourceRef")))
             default = source_el is not None and source_el.get("default") == sid and bool(sid)
-            self.flows.append(_Flow(src, tgt, s.line, sid or None, condition, default))
+            self.flows.append(_Flow(src, tgt, s.line, sid or None, condition, default,
+                                    blank=cond is not None and condition is None))
             self.map.flows[sid] = (src, tgt)
+            if sid and s.get("name") and str(s.get("name")).strip():
+                self.flow_names[sid] = str(s.get("name")).strip()
 
     # -- rewriting into the language's shapes ----------------------------------------------
 
@@ -1014,6 +1027,13 @@ class Importer:
             if node.get("type") in ("exclusive", "inclusive"):
                 continue
             out = self.outgoing(nid)
+            for f in out:
+                if f.blank:  # not "no condition" (always taken): a condition not written
+                    self.problems.append(Problem(
+                        f"sequenceFlow '{f.bpmn_id}' has an empty conditionExpression",
+                        file=self.file, line=f.line, element=f.bpmn_id,
+                        hint="write the condition, or remove the element if the flow is "
+                        "always taken"))
             if not any(f.condition or f.default for f in out):
                 continue
             if node.get("type") == "parallel":

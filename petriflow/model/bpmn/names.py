@@ -39,14 +39,15 @@ _BAD = re.compile(r"[^A-Za-z0-9_]")
 MAX_ID = 100
 
 
-def sanitize(text: str) -> str:
-    """A petriflow identifier for a BPMN id or name (letters, digits, ``_``)."""
+def sanitize(text: str, limit: int = MAX_ID) -> str:
+    """A petriflow identifier for a BPMN id or name (letters, digits, ``_``), at most
+    ``limit`` characters (a longer one keeps its start and a digest of the whole)."""
     out = _BAD.sub("_", text.strip()) or "_"
     if out[0].isdigit():
         out = "_" + out
-    if len(out) > MAX_ID:
+    if len(out) > limit:
         digest = hashlib.sha1(out.encode()).hexdigest()[:10]
-        out = out[: MAX_ID - 11] + "_" + digest
+        out = out[: limit - 11] + "_" + digest
     return out
 
 
