@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from petriflow.store.base import CaseStatus
-from tests.model.bpmn.conftest import bpmn, flow
-from tests.model.bpmn.test_bpmn_event_subprocess import agree, compiled, engine, problems
+from tests.model.bpmn.conftest import bpmn, compiled, flow, problems
+from tests.model.bpmn.test_bpmn_event_subprocess import agree, engine
 
 CHOICE = (
     '<startEvent id="s"/><userTask id="check" name="Check invoice"/>'

@@ -11,28 +11,16 @@ from typing import Any
 import pytest
 
 from petriflow.errors import ModelError, WorkItemError
-from petriflow.model.bpmn import compile_import, read_bpmn
 from petriflow.runtime import Engine, ManualClock
 from petriflow.store.base import CaseStatus
 from petriflow.verify.portfolio import check
 from petriflow.verify.result import Verdict
-from tests.model.bpmn.conftest import bpmn, flow
+from tests.model.bpmn.conftest import bpmn, compiled, flow, problems
 from tests.model.helpers import is_final
 from tests.verify import test_process_differential as differential
 from tests.verify.test_process_differential import can_finish, explore
 
 HOUR = 3600.0
-
-
-def compiled(text: str) -> tuple[Any, Any]:
-    imp = read_bpmn(text, "test.bpmn")
-    return imp, compile_import(imp)
-
-
-def problems(text: str) -> list:
-    with pytest.raises(ModelError) as err:
-        compiled(text)
-    return list(err.value.problems)
 
 
 def verdicts(c: Any) -> dict[str, Verdict]:

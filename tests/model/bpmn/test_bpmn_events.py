@@ -8,28 +8,16 @@ from typing import Any
 
 import pytest
 
-from petriflow.errors import ModelError
-from petriflow.model.bpmn import compile_import, read_bpmn
+from petriflow.model.bpmn import read_bpmn
 from petriflow.model.compile import compile_loaded
 from petriflow.model.spec import GatewaySpec, TaskSpec, TimerSpec
 from petriflow.runtime import Engine, ManualClock
 from petriflow.store.base import CaseStatus
 from petriflow.verify.portfolio import check
 from petriflow.verify.result import Verdict
-from tests.model.bpmn.conftest import bpmn, flow
+from tests.model.bpmn.conftest import bpmn, compiled, flow, problems
 
 DAY = 86400.0
-
-
-def compiled(text: str) -> tuple[Any, Any]:
-    imp = read_bpmn(text, "test.bpmn")
-    return imp, compile_import(imp)
-
-
-def problems(text: str) -> list:
-    with pytest.raises(ModelError) as err:
-        compiled(text)
-    return list(err.value.problems)
 
 
 def proved(c: Any) -> bool:
