@@ -21,7 +21,7 @@ their task reads, minus those a policy protects from them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,7 +217,12 @@ class Enforcer:
                     failure, reason = pid, f"agent {agent} may not complete {task}"
                 else:
                     outcomes.append((pid, PASS))
-        for rule in self.rules.get(transition, ()):
+        due: Iterable[_Rule] = self.rules.get(transition, ())
+        if after is not before and after is not None and self.after_checks:
+            due = [*due, *(rule for rule in self.after_checks
+                           if written is None or before is None or rule.reads is None
+                           or not rule.reads.isdisjoint(written))]
+        for rule in due:
             why = rule.check(transition, actor, before, after, memory)
             if why:
                 outcomes.append(rule.failed)
@@ -225,18 +230,6 @@ class Enforcer:
                     failure, reason = rule.policy_id, f"{rule.statement} ({why})"
             else:
                 outcomes.append(rule.passed)
-        if after is not before and after is not None:
-            for rule in self.after_checks:
-                if written is not None and before is not None and rule.reads is not None \
-                        and rule.reads.isdisjoint(written):
-                    continue
-                why = rule.check(transition, actor, before, after, memory)
-                if why:
-                    outcomes.append(rule.failed)
-                    if failure is None:
-                        failure, reason = rule.policy_id, f"{rule.statement} ({why})"
-                else:
-                    outcomes.append(rule.passed)
         if not outcomes:
             return ALLOWED
         if failure is None:  # the usual verdict: one per set of outcomes, made once

@@ -209,9 +209,7 @@ class Engine:
         names = dep.output_vars
         env = {names.get(k) or output_var(k): v for k, v in values.items()}
         self._fire(tx, dep.start, env, actor=None, actor_kind=ENGINE)
-        self._settle(tx)
-        self._commit(tx, new=True)
-        self._drain()
+        self._conclude(tx, new=True)
         return self._case(case_id)
 
     def case(self, case_id: str) -> CaseRecord:
@@ -303,9 +301,7 @@ class Engine:
         except PolicyRefusal:
             self._commit(tx)  # the refusal is recorded; nothing else changed
             raise
-        self._settle(tx)
-        self._commit(tx)
-        self._drain()
+        self._conclude(tx)
         return self._case(item.case)
 
     def deliver(self, case_id: str, task: str, outputs: Mapping[str, Any] | None = None
@@ -338,9 +334,7 @@ class Engine:
                     continue  # it has happened already while this item waits
                 self._fire(tx, t, env, actor=None, actor_kind="message",
                            reason=f"message {message} arrived; {item.task} goes on")
-                self._settle(tx)
-                self._commit(tx)
-                self._drain()
+                self._conclude(tx)
                 return self._case(case_id)
             try:
                 reason = tx.dep.program.why_not(t, tx.counts, tx.data, dict(env))
@@ -356,9 +350,7 @@ class Engine:
             except PolicyRefusal:
                 self._commit(tx)  # the refusal is recorded; nothing else changed
                 raise
-            self._settle(tx)
-            self._commit(tx)
-            self._drain()
+            self._conclude(tx)
             return self._case(case_id)
         raise WorkItemError(f"case {case_id} is not waiting for {message}", case=case_id)
 
@@ -430,16 +422,12 @@ class Engine:
                     self._fire(tx, timeout, {}, actor=None, actor_kind="timer",
                                reason=f"{_duration(info.timeout_after)} passed; "
                                f"{item.task} goes on")
-                self._settle(tx)
-                self._commit(tx)
-                self._drain()
+                self._conclude(tx)
                 return True
             self._fire(tx, timeout, {}, actor=None, actor_kind="timer", item=item,
                        closes=ItemStatus.TIMED_OUT, reason=f"no answer within "
                        f"{_duration(info.timeout_after)}")
-            self._settle(tx)
-            self._commit(tx)
-            self._drain()
+            self._conclude(tx)
             return True
         if timer.kind == "remind":
             waited = tx.now - item.created
@@ -540,9 +528,7 @@ class Engine:
             if item.kind in ("agent", "bot", "api"):
                 tx.items[item.id] = replace(item, attempt=0, outcome=None)
                 self._queue.append(item.id)
-        self._settle(tx)
-        self._commit(tx)
-        self._drain()
+        self._conclude(tx)
         return self._case(case_id)
 
     # -- evidence ------------------------------------------------------------------------------
@@ -707,6 +693,12 @@ class Engine:
                 del tx.events[events:], tx.timers[timers:], tx.cancel[cancel:]
                 del tx.offered[offered:]
                 raise
+
+    def _conclude(self, tx: _Txn, *, new: bool = False) -> None:
+        """End a request: its automatic steps, one commit, then the calls it offered."""
+        self._settle(tx)
+        self._commit(tx, new=new)
+        self._drain()
 
     def _commit_changes(self, tx: _Txn) -> None:
         if tx.events or tx.items or tx.timers or tx.cancel:

@@ -247,15 +247,14 @@ class SqlStore:
         finally:
             self._reused = None
 
-    def _forget(self, case_ids: Iterator[str] | list[str]) -> None:
+    def _forget(self, case_id: str) -> None:
+        """Within reuse_reads(): drop the case and the items of it read so far."""
         reused = self._reused
         if reused is None:
             return
         cases, items = reused
-        gone = set(case_ids)
-        for cid in gone:
-            cases.pop(cid, None)
-        for iid in [i for i, item in items.items() if item.case in gone]:
+        cases.pop(case_id, None)
+        for iid in [i for i, item in items.items() if item.case == case_id]:
             del items[iid]
 
     def commit(self, change: Change) -> None:
@@ -264,7 +263,7 @@ class SqlStore:
         when ``batch`` are queued, or before any read, or on :meth:`flush`/:meth:`close`."""
         reused = self._reused
         if reused is not None:
-            self._forget([change.case.id])
+            self._forget(change.case.id)
         if self.batch > 1:
             self._pending.append(change)
             if len(self._pending) >= self.batch:
@@ -411,7 +410,7 @@ class SqlStore:
             raise NotFoundError(f"no case {case_id!r}")
         rec = read.case_record(rows[0], self._color)
         if reused is not None:
-            self._forget([case_id])  # items read before their case: read them again
+            self._forget(case_id)  # items read before their case: read them again
             reused[0][case_id] = rec
         return rec
 
