@@ -455,6 +455,7 @@ def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease
     engine.on_deploy.append(serve)
 
     def act(item: Any) -> bool:
+        engine.work_item(item.id)  # with its case: one round trip (SqlStore.reuse_reads)
         case = engine.case(item.case)
         engine.deployment(case.fingerprint)  # deploys (and serves) it on first sight
         return bool(by_process[case.process].act(item))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from petriflow.errors import ConflictError
+from petriflow.errors import ConflictError, NotFoundError
 from petriflow.runtime import Engine, ManualClock
 from petriflow.store.base import ItemStatus
 from petriflow.store.sql import SqlStore
@@ -128,3 +128,37 @@ def test_a_lease_and_a_release_forget_the_item(two) -> None:
         assert mine.work_item(item_id).leased_by == "w1"
         mine.release_item(item_id, "w1")
         assert mine.work_item(item_id).leased_by is None
+
+
+def test_on_postgres_an_item_comes_with_its_case_in_one_round_trip(_postgres_schema: str
+                                                                   ) -> None:
+    from tests.store.conftest import _clean_postgres
+
+    _clean_postgres(_postgres_schema)
+    mine, theirs = SqlStore(_postgres_schema), SqlStore(_postgres_schema)
+    try:
+        engine = _handlers(Engine(theirs, clock=ManualClock()))
+        case_id = engine.start(INVOICE, INPUTS, case_id="inv-pg").id
+        item_id = _approval(engine, case_id)
+        calls = [0]
+        inner = mine._call
+
+        def counted(*args: object, **kwargs: object) -> object:
+            calls[0] += 1
+            return inner(*args, **kwargs)  # type: ignore[arg-type]
+
+        mine._call = counted  # type: ignore[method-assign]
+        with mine.reuse_reads():
+            item = mine.work_item(item_id)
+            case = mine.case(case_id)
+            assert calls[0] == 1, "the item and its case: one call, one pipeline"
+            assert (case, item) == (theirs.case(case_id), theirs.work_item(item_id))
+            engine.complete(item_id, "mia", {"approved": True})   # another worker moves on
+            assert mine.case(case_id) == case, "kept: the version check protects it"
+            with pytest.raises(NotFoundError):
+                mine.work_item("no-such-item")
+        assert not mine.work_item(item_id).status.open
+    finally:
+        mine.close()
+        theirs.close()
+        _clean_postgres(_postgres_schema)

@@ -44,6 +44,12 @@ def item_by_id(item_id: str) -> tuple[str, tuple[Any, ...]]:
     return ITEMS + " WHERE id = ?", (item_id,)
 
 
+def case_of_item(item_id: str) -> tuple[str, tuple[Any, ...]]:
+    """The case a work item belongs to (read before the item: see ``reuse_reads``)."""
+    return CASES + f" WHERE id = (SELECT case_id FROM {work_items.name} WHERE id = ?)", (
+        item_id,)
+
+
 def item_list(case: str | None, open_only: bool, role: str | None, agent: str | None
               ) -> tuple[str, tuple[Any, ...]]:
     where, params = _where(("case_id", case), ("role", role), ("agent", agent))

@@ -424,14 +424,43 @@ class SqlStore:
 
     def work_item(self, item_id: str) -> WorkItem:
         reused = self._reused
-        if reused is not None and item_id in reused[1]:
-            return reused[1][item_id]
+        if reused is not None:
+            if item_id in reused[1]:
+                return reused[1][item_id]
+            if not self.sqlite:
+                return self._item_and_case(item_id, reused)
         rows = self._rows(read.item_by_id(item_id))
         if not rows:
             raise NotFoundError(f"no work item {item_id!r}")
         item = read.work_item(rows[0])
         if reused is not None:
             reused[1][item_id] = item
+        return item
+
+    def _item_and_case(self, item_id: str,
+                       reused: tuple[dict[str, CaseRecord], dict[str, WorkItem]]) -> WorkItem:
+        """Within reuse_reads() on PostgreSQL: the item and its case in one round trip
+        (a worker reads both for every item it does), the case first, so that the item
+        is not older than its case."""
+        self.flush()
+        by_case, by_item = (self._sql(q[0]) for q in (read.case_of_item(""),
+                                                      read.item_by_id("")))
+
+        def both(conn: Any, _: list[bool]) -> tuple[list[Any], list[Any]]:
+            with conn.pipeline():
+                first = conn.execute(by_case, (item_id,))
+                second = conn.execute(by_item, (item_id,))
+            return first.fetchall(), second.fetchall()
+
+        case_rows, item_rows = self._call("read", both)
+        if not item_rows:
+            raise NotFoundError(f"no work item {item_id!r}")
+        item = read.work_item(item_rows[0])
+        if case_rows:
+            rec = read.case_record(case_rows[0], self._color)
+            self._forget(rec.id)
+            reused[0][rec.id] = rec
+        reused[1][item_id] = item
         return item
 
     def work_items(self, *, case: str | None = None, open_only: bool = True,

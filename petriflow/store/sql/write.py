@@ -18,6 +18,13 @@ details keep the pages a commit dirties (on SQLite, each a WAL frame) to what ch
   and ``role``) is written by a second statement that matches only when its value
   differs, because SQLite rewrites the index entries of every column in an ``UPDATE``'s
   ``SET`` list, changed or not.
+
+PostgreSQL compares the old and new values of indexed columns itself (an update that
+leaves them equal is a heap-only tuple update, with no index entry written), so there the
+indexed columns go in the same statement, and the rows of a plain ``INSERT`` go in one
+multi-row statement: on PostgreSQL every statement is a message the driver builds and
+the server parses, binds and executes, and that work, not the data, is what a worker
+spends its CPU on (``benchmarks/RESULTS.md``, Durable store).
 """
 
 from __future__ import annotations
@@ -73,11 +80,33 @@ class Statements:
     item_indexed: str         # case_id, status, role, id, case_id, status, role
     timer_upsert: str
     timer_delete: str
+    #: PostgreSQL: the case's status is in ``case_update`` and an item's indexed columns
+    #: in ``item_upsert`` (no second statement), and plain inserts are multi-row.
+    merged: bool = False
 
     @classmethod
     def build(cls, mark: str) -> Statements:
         def sets(names: Sequence[str]) -> str:
             return ", ".join(f"{_q(n)} = {mark}" for n in names)
+
+        if mark == "%s":  # PostgreSQL
+            return cls(
+                case_insert=_insert(cases, mark),
+                case_update=f"UPDATE {cases.name} SET {sets((*CASE_SET, *CASE_INDEXED))} "
+                            f"WHERE id = {mark} AND version = {mark}",
+                case_status="",
+                event_insert=_insert(events, mark),
+                item_insert=_insert(work_items, mark),
+                item_upsert=_insert(work_items, mark) + " ON CONFLICT (id) DO UPDATE SET "
+                            + ", ".join(f"{_q(c.name)} = excluded.{_q(c.name)}"
+                                        for c in work_items.columns if c.name != "id"),
+                item_indexed="",
+                timer_upsert=_insert(timers, mark) + " ON CONFLICT (id) DO UPDATE SET "
+                             + ", ".join(f"{_q(n)} = excluded.{_q(n)}"
+                                         for n in TIMER_COLUMNS[1:]),
+                timer_delete=f"DELETE FROM {timers.name} WHERE id = ANY({mark})",
+                merged=True,
+            )
 
         differs = " OR ".join(f"{_q(n)} IS DISTINCT FROM {mark}" if mark == "%s"
                               else f"{_q(n)} IS NOT {mark}" for n in ITEM_INDEXED)
@@ -216,6 +245,8 @@ def run(conn: Any, rows: Rows, sql: Statements) -> list[tuple[Any, str, int]]:
     once the results are in (at once on SQLite; after the pipeline's sync on
     PostgreSQL). A duplicate row raises the driver's integrity error (the caller maps
     it)."""
+    if sql.merged:
+        return _run_merged(conn, rows, sql)
     cur = conn.cursor()
     execute, many = cur.execute, cur.executemany
     if rows.new_cases:
@@ -239,6 +270,52 @@ def run(conn: Any, rows: Rows, sql: Statements) -> list[tuple[Any, str, int]]:
     if rows.timers:
         many(sql.timer_upsert, rows.timers)
     return checks
+
+
+def _run_merged(conn: Any, rows: Rows, sql: Statements) -> list[tuple[Any, str, int]]:
+    """:func:`run` on PostgreSQL: one statement per case update and per item update,
+    one per kind of plain insert, one for the timers deleted."""
+    cur = conn.cursor()
+    execute = cur.execute
+    if rows.new_cases:
+        _insert_rows(execute, sql.case_insert, rows.new_cases)
+    checks = []
+    for cid, expected, values, status in rows.case_updates:
+        own = conn.cursor()
+        own.execute(sql.case_update, (*values, status, cid, expected))
+        checks.append((own, cid, expected))
+    if rows.events:
+        _insert_rows(execute, sql.event_insert, rows.events)
+    if rows.new_items:
+        _insert_rows(execute, sql.item_insert, rows.new_items)
+    for item in rows.item_updates:
+        execute(sql.item_upsert, item_row(item))
+    if rows.timer_deletes:
+        execute(sql.timer_delete, ([tid for tid, in rows.timer_deletes],))
+    if rows.timers:  # (an upsert of several rows must not name one id twice: one each)
+        cur.executemany(sql.timer_upsert, rows.timers)
+    return checks
+
+
+#: (single-row INSERT text, number of rows) -> the multi-row text
+_MULTI: dict[tuple[str, int], str] = {}
+_MULTI_ROWS = 50  # rows per statement at most (a batch of many changes takes several)
+
+
+def _insert_rows(execute: Any, insert: str, rows: list[tuple[Any, ...]]) -> None:
+    """``rows`` by ``INSERT ... VALUES (...), (...)`` statements of at most
+    :data:`_MULTI_ROWS` rows (texts built once per row count)."""
+    for at in range(0, len(rows), _MULTI_ROWS):
+        part = rows[at:at + _MULTI_ROWS]
+        if len(part) == 1:
+            execute(insert, part[0])
+            continue
+        key = (insert, len(part))
+        text = _MULTI.get(key)
+        if text is None:
+            head, values = insert.split(" VALUES ", 1)
+            text = _MULTI[key] = f"{head} VALUES {', '.join([values] * len(part))}"
+        execute(text, tuple(v for row in part for v in row))
 
 
 def check(checks: list[tuple[Any, str, int]]) -> None:
