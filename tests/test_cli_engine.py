@@ -345,6 +345,28 @@ def test_a_bad_scenario(capsys: Capsys, tmp_path: Path, text: str) -> None:
     assert "bad.scenario.yaml" in err
 
 
+def test_a_run_whose_work_nobody_may_do_stops_at_the_horizon(capsys: Capsys,
+                                                             tmp_path: Path) -> None:
+    """No managers: every invoice waits for an approval nobody may give while its daily
+    reminder repeats; the run stops at the scenario's horizon and says what is open."""
+    import yaml
+
+    doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
+    del doc["people"]["manager"]
+    doc["horizon"] = "P30D"
+    path = tmp_path / "no_managers.scenario.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    argv = ["run", str(INVOICE), "--memory", "--cases", "4", "--scenario", str(path)]
+    out = _json(capsys, argv)
+    assert out["completed"] == 0 and out["statuses"] == {"waiting": 4}
+    assert out["stopped_at_horizon"] == 30 * 86400
+    text = _ok(capsys, argv)
+    assert "stopped at the scenario's horizon, 30.0 d" in text
+    assert "4 case(s) still open" in text
+    done = _json(capsys, ["run", str(INVOICE), "--memory", "--cases", "4"])
+    assert done["stopped_at_horizon"] is None, "a run that ends by itself is not stopped"
+
+
 def test_a_missing_scenario_file(capsys: Capsys, tmp_path: Path) -> None:
     err = _bad(capsys, ["run", str(INVOICE), "--memory", "--scenario",
                         str(tmp_path / "gone.yaml")])

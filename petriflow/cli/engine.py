@@ -54,6 +54,11 @@ def summary_text(summary: Any, compiled: Any) -> str:
     lines.append(f"  incidents: {s.incidents}")
     for reason, n in s.incident_reasons.items():
         lines.append(f"    {reason}: {n}")
+    if s.stopped_at_horizon is not None:
+        still = s.cases - s.completed - s.incidents
+        lines.append(f"  stopped at the scenario's horizon, {_duration(s.stopped_at_horizon)} "
+                     f"of process time after the last case started: {still} case(s) still "
+                     "open (work nobody may do, or a loop that does not end)")
     ct = s.cycle_time()
     if ct:
         lines.append(f"  cycle time (process time): mean {_duration(ct['mean'])}, median "

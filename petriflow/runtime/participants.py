@@ -56,7 +56,8 @@ class SimulatedParticipants:
         for name, color in dep.inputs.items():
             spec = self.scenario.inputs.get(name)
             values[name] = (_coerce(color, generate(spec, self.rng, values, n))
-                            if spec is not None else _plausible(color, None, name, n))
+                            if spec is not None
+                            else _plausible(color, None, name, n, self.rng))
         return values
 
     def _task(self, task: str) -> Any:
@@ -77,7 +78,7 @@ class SimulatedParticipants:
                 out[name] = _coerce(info.colors[name], generate(b.answers[name], self.rng,
                                                                 data, n))
             else:
-                out[name] = _plausible(info.colors[name], data.get(name), name, n)
+                out[name] = _plausible(info.colors[name], data.get(name), name, n, self.rng)
         return out
 
     def _agent(self, request: AgentRequest) -> AgentAnswer:
@@ -132,7 +133,7 @@ class SimulatedParticipants:
         b = self.scenario.behaviour(name)
         n = next(self.counter)
         values = {f: _coerce(c, generate(b.answers[f], self.rng, data, n)) if f in b.answers
-                  else _plausible(c, data.get(f), f, n)
+                  else _plausible(c, data.get(f), f, n, self.rng)
                   for f, c in info.catches[name][1].items()}
         self.engine.deliver(item.case, name, values)
 
@@ -170,12 +171,15 @@ def _coerce(color: Any, value: Any) -> Any:
     return value
 
 
-def _plausible(color: Any, current: Any, name: str, n: int) -> Any:
-    """An answer for a field the scenario says nothing about."""
+def _plausible(color: Any, current: Any, name: str, n: int, rng: random.Random) -> Any:
+    """An answer for a field the scenario says nothing about: yes for a question, one of
+    an enumeration's values drawn uniformly (a decision read from a descriptive BPMN
+    diagram takes every branch, and a loop it may take ends), else the current value or
+    a small one."""
     if isinstance(color, BoolColor):
         return True
     if isinstance(color, EnumColor):
-        return current if current in color.values else color.values[0]
+        return rng.choice(color.values)
     if isinstance(color, IntColor):
         return current if current else max(color.low or 0, 1) if color.high is None or \
             color.high >= 1 else color.low

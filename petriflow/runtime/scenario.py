@@ -10,7 +10,9 @@ Every value is data, never code: a constant, or one of ``{choice: [..]}`` /
 ``{choice: {value: weight}}``, ``{uniform: [low, high], digits: n}``,
 ``{normal: [mean, sd], digits: n}``, ``{sequence: "INV-{n}"}``, ``{copy: field}``.
 Durations are ISO 8601 (``PT4H``), seconds, or ``{uniform: [PT1H, PT8H]}`` /
-``{exponential: PT30M}``. Example (``models/invoice_to_payment.scenario.yaml``)::
+``{exponential: PT30M}``. A run stops ``horizon`` (default a year) of process time after
+the last case arrived, and reports the cases still open. Example
+(``models/invoice_to_payment.scenario.yaml``)::
 
     inputs:
       channel: {choice: {pdf: 5, email: 3, edi: 2}}
@@ -73,9 +75,17 @@ class TaskBehaviour(_Spec):
         return [value] if isinstance(value, Mapping) else value
 
 
+#: How long a run goes on past the last case's arrival when the scenario does not say
+#: (process time): long enough for the slowest reference process many times over.
+DEFAULT_HORIZON = "P365D"
+
+
 class Scenario(_Spec):
     seed: int | None = None
     arrival: Any = 0                       # time between case starts
+    # process time past the last arrival after which the run stops and reports the cases
+    # still open (work nobody may do, a reminder that repeats for ever)
+    horizon: Any = DEFAULT_HORIZON
     inputs: dict[str, Any] = Field(default_factory=dict)
     people: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     tasks: dict[str, TaskBehaviour] = Field(default_factory=dict)
@@ -117,7 +127,8 @@ def scenario_from_data(data: Any, file: str | None = None, line_of: Any = None) 
 
 
 def _values(s: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
-    out: list[tuple[tuple[Any, ...], Any]] = [(("arrival",), ("duration", s.arrival))]
+    out: list[tuple[tuple[Any, ...], Any]] = [(("arrival",), ("duration", s.arrival)),
+                                              (("horizon",), ("duration", s.horizon))]
     out += [(("inputs", k), v) for k, v in s.inputs.items()]
     for task, b in s.tasks.items():
         out += [(("tasks", task, "answers", k), v) for k, v in b.answers.items()]
@@ -206,6 +217,7 @@ def scenario_next_to(model: str | Path) -> Path | None:
 
 
 __all__ = [
+    "DEFAULT_HORIZON",
     "Misbehaviour",
     "Scenario",
     "TaskBehaviour",

@@ -50,6 +50,9 @@ class Summary:
     seconds: float = 0.0
     cycle_times: list[float] = field(default_factory=list, repr=False)
     incident_reasons: dict[str, int] = field(default_factory=dict)
+    # the horizon (process time past the last arrival) at which the run stopped with
+    # cases still open, or None if everything that could happen happened
+    stopped_at_horizon: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"cases": self.cases, "completed": self.completed, "outcomes": self.outcomes,
@@ -58,7 +61,7 @@ class Summary:
                 "seconds": round(self.seconds, 3), "process": self.process,
                 "statuses": self.statuses, "steps": self.steps, "retries": self.retries,
                 "timeouts": self.timeouts, "reminders": self.reminders,
-                "cycle_time": self.cycle_time()}
+                "cycle_time": self.cycle_time(), "stopped_at_horizon": self.stopped_at_horizon}
 
     def cycle_time(self) -> dict[str, float] | None:
         times = sorted(self.cycle_times)
@@ -99,15 +102,18 @@ class Simulation:
         """Start ``cases`` new cases (ids ``<process>-<run>-<n>``) and run them all out."""
         t0 = time.perf_counter()
         run_id = run_id or uuid.uuid4().hex[:8]
-        gap = 0.0
+        gap = last = 0.0
         ids = []
         for i in range(cases):
             case_id = f"{self.compiled.name}-{run_id}-{i + 1:06d}"
             ids.append(case_id)
             self.at(gap, lambda c=case_id, n=i + 1: self._start(c, n))
+            last = gap
             gap += duration(self.scenario.arrival, self.rng)
-        self._loop()
+        horizon = duration(self.scenario.horizon, self.rng)
+        stopped = self._loop(last + horizon)
         summary = self._summary(ids)
+        summary.stopped_at_horizon = horizon if stopped else None
         summary.seconds = time.perf_counter() - t0
         return summary
 
@@ -123,23 +129,32 @@ class Simulation:
             if c.fingerprint != self.dep.fingerprint:
                 self.engine.deployment(c.fingerprint)  # pinned to the net it started on
             self._schedule(c.id)
-        self._loop()
+        horizon = duration(self.scenario.horizon, self.rng)
+        stopped = self._loop(self.clock.now() + horizon)
         summary = self._summary([c.id for c in unfinished])
+        summary.stopped_at_horizon = horizon if stopped else None
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    def _loop(self) -> None:
+    def _loop(self, until: float) -> bool:
+        """Run events in time order up to process time ``until``; True if events were
+        still to come then (a case waiting on work nobody may do keeps its reminders
+        coming for ever), False if nothing was left to happen."""
         while True:
             timer = self.engine.next_timer()
             if self.queue and (timer is None or self.queue[0][0] <= timer):
+                if self.queue[0][0] > until:
+                    return True
                 when, _, action = heapq.heappop(self.queue)
                 self.clock.set(max(when, self.clock.now()))
                 action()
             elif timer is not None:
+                if timer > until:
+                    return True
                 self.clock.set(max(timer, self.clock.now()))
                 self.engine.fire_timers()
             else:
-                break
+                return False
 
     def _start(self, case_id: str, n: int) -> None:
         self.engine.start(self.compiled, self.participants.inputs(self.dep, n),

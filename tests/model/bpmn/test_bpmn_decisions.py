@@ -110,3 +110,32 @@ def test_a_descriptive_diagram_runs_to_its_ends_with_no_scenario(tmp_path, capsy
     assert run(["run", str(path), "--cases", "5", "--memory", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["completed"] == 5, "two simulated people per role do the work and decide"
+
+
+def _simulated(tmp_path: Any, capsys: Any, body: str, cases: int) -> dict[str, Any]:
+    import json
+
+    from petriflow.cli import run
+
+    path = tmp_path / "sketch.bpmn"
+    path.write_text(bpmn(body))
+    assert run(["run", str(path), "--cases", str(cases), "--memory", "--format", "json"]) == 0
+    out: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return out
+
+
+def test_simulated_people_take_every_branch_of_a_decision(tmp_path, capsys) -> None:
+    out = _simulated(tmp_path, capsys, CHOICE, 40)
+    assert out["completed"] == 40
+    assert len(out["outcomes"]) == 2 and min(out["outcomes"].values()) > 0, out["outcomes"]
+
+
+def test_a_simulated_decision_in_a_loop_leaves_it(tmp_path, capsys) -> None:
+    # 'again' is the first value: a person who always answered it would never finish
+    body = ('<startEvent id="s"/><userTask id="draft"/><exclusiveGateway id="good"/>'
+            '<endEvent id="e"/>'
+            + flow("f1", "s", "draft") + flow("f2", "draft", "good")
+            + flow("again", "good", "draft") + flow("done", "good", "e"))
+    out = _simulated(tmp_path, capsys, body, 20)
+    assert out["completed"] == 20
+    assert out["tasks"] > 2 * 20, "some drafts were made again"
