@@ -97,6 +97,18 @@ def test_bad_files_exit_2_with_one_clear_message(
     assert "Traceback" not in err
 
 
+def test_simulating_a_compiled_process_says_to_run_it_instead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net = tmp_path / "invoice.pnml"
+    model = ROOT / "models" / "invoice_to_payment.yaml"
+    assert run(["compile", str(model), "--to", "pnml", "-o", str(net)]) == 0
+    capsys.readouterr()
+    assert run(["net", "simulate", str(net), "--steps", "5"]) == 2
+    err = capsys.readouterr().err
+    assert str(net) in err and "petriflow run" in err and "Traceback" not in err
+
+
 def test_missing_file_and_bad_options_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["net", "info", "/no/such/net.pnml"]) == 2
     assert "no such file" in capsys.readouterr().err

@@ -97,11 +97,17 @@ def net_simulate(path: str, steps: int, seed: int | None, fmt: str) -> None:
     among the enabled ones, and report where the run ended."""
     import random
 
+    from petriflow.errors import UnboundVariableError
     from petriflow.net.game import TokenGame
 
     net = _load_net(path)
-    game = TokenGame(net)
-    result = game.run(steps, random.Random(seed))
+    try:
+        game = TokenGame(net)
+        result = game.run(steps, random.Random(seed))
+    except UnboundVariableError as exc:
+        _fail(f"{path}: {exc.message}: `net simulate` fires nets whose transitions take "
+              "every value from tokens; a net compiled from a process takes answers from "
+              "people, agents and services (run the process with `petriflow run MODEL`)")
     marking = _marking_json(net, game.marking())
     if fmt == "json":
         click.echo(json.dumps({"fired": result.fired, "dead": result.dead, "marking": marking}))

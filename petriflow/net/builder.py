@@ -9,14 +9,14 @@ All problems are raised together in one :class:`~petriflow.errors.ModelError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from petriflow.errors import ColorError, ExpressionError, ModelError, Problem, did_you_mean
 from petriflow.ids import ArcId, PlaceId, TransitionId
 from petriflow.net.colors import BLACK, BlackColor, ColorSet, TupleColor
-from petriflow.net.expr import Expr, TupleExpr, Var, expression_variables, parse
+from petriflow.net.expr import Expr, TupleExpr, Var, expression_variables, parse, unparse
 from petriflow.net.marking import Marking, Multiset
 from petriflow.net.plan import ArcPlan, TransitionPlan, is_pattern
 from petriflow.net.structure import Arc, ArcKind, Net, Place, Transition
@@ -121,7 +121,8 @@ class NetBuilder:
         try:
             return parse(text, file=origin.file, line=origin.line or 1, element=element)
         except ExpressionError as exc:
-            (self._problems if sink is None else sink).extend(exc.problems)
+            (self._problems if sink is None else sink).extend(
+                _within(exc.problems, origin, text))
             return None
 
     # -- building ------------------------------------------------------------------------
@@ -257,7 +258,7 @@ class NetBuilder:
             try:
                 check_condition(t.guard, env, file=origin.file, element=t.id)
             except ExpressionError as exc:
-                problems.extend(exc.problems)
+                problems.extend(_within(exc.problems, origin, unparse(t.guard)))
         plans: dict[str, list[ArcPlan]] = {"consume": [], "read": [], "produce": []}
         inhibit: list[tuple[PlaceId, int]] = []
         for a in arcs:
@@ -313,7 +314,8 @@ class NetBuilder:
         try:
             value_type = infer(a.inscription, env, file=where["file"], element=a.id)
         except ExpressionError as exc:
-            problems.extend(exc.problems)
+            origin = _Origin(where["file"], where["line"])
+            problems.extend(_within(exc.problems, origin, unparse(a.inscription)))
             return None
         if not assignable(value_type, color):
             problems.append(Problem(f"arc {a.id} carries values of type {value_type} but place "
@@ -326,5 +328,15 @@ class NetBuilder:
         copies = a.inscription.name if isinstance(a.inscription, Var) and not a.is_input else None
         return ArcPlan(a.place, a.weight, pattern, compile_expr(a.inscription), check, copies)
 
+
+def _within(problems: Sequence[Problem], origin: _Origin, text: str) -> list[Problem]:
+    """Problems of an expression of an element whose line in its file is not known here
+    (a PNML reader adds it): the expression's own line and column would pass for the
+    file's, so the column goes into the message instead."""
+    if origin.line is not None:
+        return list(problems)
+    return [replace(p, line=None, column=None,
+                    message=f"in {text!r} at column {p.column}: {p.message}" if p.column
+                    else f"in {text!r}: {p.message}") for p in problems]
 
 __all__ = ["NetBuilder"]

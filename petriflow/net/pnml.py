@@ -59,6 +59,11 @@ def _child(e: Element, name: str) -> Element | None:
 
 
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_DIGITS = re.compile(r"[0-9]+")   # (int() would take '١٢', '1_0' and '-3' as well)
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 # Characters XML 1.0 cannot carry at all, not even as character references.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -74,6 +79,20 @@ def _text(e: Element | None) -> str | None:
     if t.get(_XML_SPACE) == "preserve":
         return t.text or ""
     return (t.text or "").strip() or None
+
+
+def _nets(root: Element) -> list[Element]:
+    """The ``<net>`` elements of a document, outside other tools' ``toolspecific``
+    sections (which may hold anything, nets included)."""
+    found, stack = [], [root]
+    while stack:
+        for c in stack.pop():
+            tag = _local(c.tag)
+            if tag == "net":
+                found.append(c)
+            elif tag != "toolspecific":
+                stack.append(c)
+    return found
 
 
 def _ours(e: Element) -> Element | None:
@@ -102,10 +121,13 @@ class _Reader:
             line, column = getattr(exc, "position", (None, None))
             raise PnmlError(Problem(f"not well-formed XML: {exc}", file=self.file, line=line,
                                     column=column)) from None
+        except (LookupError, UnicodeError) as exc:  # an encoding Python does not know
+            raise PnmlError(Problem(f"cannot decode the file: {exc}", file=self.file,
+                                    hint="save it as UTF-8")) from None
         if _local(root.tag) != "pnml":
             raise PnmlError(Problem(f"the root element is <{_local(root.tag)}>, not <pnml>",
                                     file=self.file, hint="is this a PNML file?"))
-        nets = [e for e in root.iter() if _local(e.tag) == "net"]
+        nets = _nets(root)
         if not nets:
             raise PnmlError(Problem("the document holds no <net>", file=self.file))
         if len(nets) > 1:
@@ -114,7 +136,9 @@ class _Reader:
                                     "reads one net per file", file=self.file))
         net_el = nets[0]
         kind = (net_el.get("type") or "").strip().lower()
-        if kind and "ptnet" not in kind.replace("/", "").replace("-", "").replace(" ", ""):
+        plain = kind.replace("/", "").replace("-", "").replace(" ", "")
+        # (the core model, which PM4Py and ProM write, is the untyped base of P/T nets)
+        if kind and "ptnet" not in plain and "pnmlcoremodel" not in plain:
             raise PnmlError(Problem(f"high-level PNML (net type {net_el.get('type')!r}) is not "
                                     "supported; petriflow reads P/T nets",
                                     file=self.file, element=net_el.get("id"),
@@ -125,6 +149,7 @@ class _Reader:
             name = net_el.get("id") or "net"
         builder = NetBuilder(name, file=self.file)
         refs: dict[str, str] = {}
+        nodes: set[str] = set()     # ids of places and transitions (the builder checks those)
         arcs: list[Element] = []
         stack = [net_el]
         counter = {"place": 0, "transition": 0}
@@ -137,17 +162,23 @@ class _Reader:
                 elif tag == "place":
                     counter["place"] += 1
                     self.place(builder, e, counter["place"])
+                    nodes.add(e.get("id") or "")
                 elif tag == "transition":
                     counter["transition"] += 1
                     self.transition(builder, e, counter["transition"])
+                    nodes.add(e.get("id") or "")
                 elif tag == "arc":
                     arcs.append(e)
                 elif tag in ("referencePlace", "referenceTransition"):
                     rid, ref = e.get("id"), e.get("ref")
                     if not rid or not ref:
                         self.problem(f"<{tag}> needs both 'id' and 'ref'", rid)
+                    elif rid in refs:
+                        self.problem(f"the id '{rid}' is used twice", rid)
                     else:
                         refs[rid] = ref
+        for rid in sorted(nodes.intersection(refs)):  # an arc to it would be redirected
+            self.problem(f"the id '{rid}' is used twice (a node and a reference node)", rid)
         for e in arcs:
             self.arc(builder, e, refs)
         try:
@@ -196,16 +227,10 @@ class _Reader:
                 self.problem(f"place '{pid}': bad petriflow extension: {exc}", pid)
                 initial = 0
         if isinstance(color, BlackColor):
-            text = _text(_child(e, "initialMarking"))
+            what = f"initial marking of place '{pid}'"
+            text = self.label(e, "initialMarking", what, pid)
             if text:
-                try:
-                    initial = int(text)
-                except ValueError:
-                    self.problem(f"initial marking of place '{pid}' is not a number: {text!r}", pid)
-                    initial = 0
-                if initial < 0:
-                    self.problem(f"initial marking of place '{pid}' is negative ({initial})", pid)
-                    initial = 0
+                initial = max(0, self.count(text, what, pid))
         builder.place(pid, color=color, initial=initial, name=_text(_child(e, "name")))
 
     def transition(self, builder: NetBuilder, e: Element, n: int) -> None:
@@ -241,12 +266,10 @@ class _Reader:
             return
         source, target = self._deref(source, refs, aid), self._deref(target, refs, aid)
         weight = 1
-        text = _text(_child(e, "inscription"))
+        text = self.label(e, "inscription", f"arc '{aid}': the weight", aid)
         if text:
-            try:
-                weight = int(text)
-            except ValueError:
-                self.problem(f"arc '{aid}': the weight {text!r} is not a number", aid)
+            weight = self.count(text, f"arc '{aid}': the weight", aid)
+            if weight < 0:
                 return
         kind = ArcKind.NORMAL
         type_el = _child(e, "type")
@@ -266,6 +289,33 @@ class _Reader:
                 inscription = expr_el.text.strip()
         builder.arc(source, target, weight=weight, kind=kind, inscription=inscription,
                     arc_id=aid)
+
+    def label(self, e: Element, name: str, what: str, element: str) -> str | None:
+        """The text of ``e``'s label ``name``; a label that holds something else than a
+        ``<text>`` (``<initialMarking>3</initialMarking>``, PIPE's ``<value>``) is a
+        problem, never read as absent (graphics and tool sections alone are fine)."""
+        label = _child(e, name)
+        text = _text(label)
+        if text is None and label is not None and (
+                (label.text or "").strip()
+                or any(_local(c.tag) not in ("text", "graphics", "toolspecific")
+                       for c in label)):
+            self.problem(f"{what} is not in a <text> element", element,
+                         f"PNML writes it as <{name}><text>...</text></{name}>")
+        return text
+
+    def count(self, text: str, what: str, element: str) -> int:
+        """A non-negative decimal number of ASCII digits, else a problem (and -1)."""
+        if not _DIGITS.fullmatch(text):
+            if text[:1] == "-" and _DIGITS.fullmatch(text[1:]) and len(text) < 20:
+                self.problem(f"{what} is negative ({text})", element)
+            else:
+                self.problem(f"{what} is not a number: {_short(text)}", element)
+            return -1
+        if len(text) > 18:
+            self.problem(f"{what} is too large ({len(text)} digits)", element)
+            return -1
+        return int(text)
 
     def _deref(self, node: str, refs: dict[str, str], arc: str) -> str:
         seen = set()

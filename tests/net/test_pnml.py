@@ -239,7 +239,7 @@ def test_every_problem_of_a_broken_net_is_reported_with_its_line():
         "arc refers to 'tx', which is neither a place nor a transition": 9,
         "arc has no id": None,
         "arc b has no target": 11,
-        "arc 'c': the weight 'two' is not a number": 12,
+        "arc 'c': the weight is not a number: 'two'": 12,
         "arc 'd' has the unknown type 'reset'": 13,
         "arc weight must be a positive integer, got 0": 14,
         "initial marking of place 'q' is not a number: 'many'": 15,
@@ -308,6 +308,85 @@ def test_a_broken_guard_in_the_extension_is_an_expression_problem():
     with pytest.raises(PnmlError, match="calling __import__ is not allowed") as info:
         read_pnml(text)
     assert info.value.element == "t"
+
+
+def test_a_guard_problem_names_the_line_of_its_transition_in_the_file():
+    text = pnml('<place id="p"/>\n\n<transition id="t">\n<toolspecific tool="petriflow" '
+                "version=\"1\"><guard>x &gt; 'a'</guard></toolspecific></transition>")
+    with pytest.raises(PnmlError) as info:
+        read_pnml(text, file="g.pnml")
+    [problem] = info.value.problems
+    assert problem.line == text.splitlines().index('<transition id="t">') + 1
+    assert problem.column is None and "in \"x > 'a'\" at column" in problem.message
+
+
+# -- files as other tools write them, and what they must not slip past --------------------
+
+
+def test_a_reference_node_cannot_share_the_id_of_a_node():
+    # the arc would be silently redirected to q: p is both a place and a reference to q
+    body = ('<place id="p"><initialMarking><text>1</text></initialMarking></place>'
+            '<transition id="t"/><referencePlace id="p" ref="q"/><place id="q"/>'
+            '<arc id="a" source="p" target="t"/>')
+    with pytest.raises(PnmlError, match="the id 'p' is used twice") as info:
+        read_pnml(pnml(body))
+    assert info.value.element == "p"
+    twice = ('<place id="q"/><transition id="t"/><referencePlace id="r" ref="q"/>'
+             '<referenceTransition id="r" ref="t"/>')
+    with pytest.raises(PnmlError, match="the id 'r' is used twice"):
+        read_pnml(pnml(twice))
+
+
+@pytest.mark.parametrize("label", [
+    "<initialMarking>3</initialMarking>",
+    "<initialMarking><value>Default,3</value></initialMarking>",
+])
+def test_a_marking_outside_a_text_element_is_a_problem_not_zero(label):
+    with pytest.raises(PnmlError, match="initial marking of place 'p' is not in a <text>"):
+        read_pnml(pnml(f'<place id="p">{label}</place>'))
+
+
+def test_a_weight_outside_a_text_element_is_a_problem_not_one():
+    body = ('<place id="p"/><transition id="t"/>'
+            '<arc id="a" source="p" target="t"><inscription>2</inscription></arc>')
+    with pytest.raises(PnmlError, match="arc 'a': the weight is not in a <text>"):
+        read_pnml(pnml(body))
+
+
+def test_labels_holding_only_graphics_are_absent():
+    body = ('<place id="p"><initialMarking><graphics><offset x="1" y="2"/></graphics>'
+            '</initialMarking></place><transition id="t"/><arc id="a" source="p" '
+            'target="t"><inscription><graphics/></inscription></arc>')
+    net = read_pnml(pnml(body))
+    assert not net.initial_marking
+    assert [a.weight for a in net.arcs] == [1]
+
+
+@pytest.mark.parametrize("count", ["\u0661\u0662", "1_0", "+3", "3.0", "1" * 5000])
+def test_counts_are_plain_digits_of_a_sane_size(count):
+    with pytest.raises(PnmlError, match="initial marking of place 'p'") as info:
+        read_pnml(pnml(f"<place id=\"p\"><initialMarking><text>{count}</text>"
+                       "</initialMarking></place>"))
+    assert len(str(info.value)) < 300, "the message quotes a long count in part only"
+
+
+def test_the_core_model_type_that_pm4py_and_prom_write_is_a_pt_net():
+    body = ('<place id="p"><initialMarking><text>2</text></initialMarking></place>'
+            '<transition id="t"/><arc id="a" source="p" target="t"/>')
+    core = "http://www.pnml.org/version-2009/grammar/pnmlcoremodel"
+    net = read_pnml(pnml(body, net_type=core))
+    assert enabled_transitions(net, net.initial_marking) == ["t"]
+
+
+def test_an_unknown_encoding_is_a_problem_not_a_crash():
+    with pytest.raises(PnmlError, match="cannot decode"):
+        read_pnml(b'<?xml version="1.0" encoding="bogus-enc"?>\n<pnml/>', file="e.pnml")
+
+
+def test_a_net_inside_another_tools_section_is_not_counted():
+    body = ('<place id="p"/><toolspecific tool="other" version="9"><net id="x"/>'
+            "</toolspecific>")
+    assert [p.id for p in read_pnml(pnml(body)).places] == ["p"]
 
 
 # -- labels that PNML does not keep -----------------------------------------------------
