@@ -272,6 +272,26 @@ def test_a_decimal_can_be_entered_with_set(capsys: Capsys, url: str) -> None:
         store.close()
 
 
+@pytest.mark.parametrize("how", ["set", "data"])
+def test_an_entered_decimal_keeps_every_digit(capsys: Capsys, url: str, how: str) -> None:
+    """A float would round 10000.0000000000001 to 10000.0, and the CFO's approval above
+    10,000 would no longer be required."""
+    engine = _engine(url, confidence=0.5)
+    case = engine.start(INVOICE, INPUTS, case_id="low")
+    [item] = [i for i in engine.work_items(case.id) if i.task == "review_extraction"]
+    _close(engine)
+    fields = ["--set", "supplier=ACME", "--set", "currency=EUR", "--set", "po_number=PO3"]
+    amount = (["--set", "amount=10000.0000000000001"] if how == "set" else
+              ["--data", '{"amount": 10000.0000000000001}'])
+    _ok(capsys, ["tasks", "complete", item.id, "--as", "carla", *fields, *amount,
+                 "--db", url])
+    store = SqlStore(url)
+    try:
+        assert store.case("low").data["amount"] == Decimal("10000.0000000000001")
+    finally:
+        store.close()
+
+
 def test_a_quoted_decimal_can_be_entered(capsys: Capsys, url: str) -> None:
     engine = _engine(url, confidence=0.5)
     case = engine.start(INVOICE, INPUTS, case_id="low")

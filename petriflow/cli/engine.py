@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -279,8 +280,8 @@ def tasks_claim(item_id: str, person: str, db: str | None) -> None:
 def _outputs(pairs: tuple[str, ...], data: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if data:
-        try:
-            loaded = json.loads(data)
+        try:  # (numbers with a fraction as exact decimals: a float would round 10000.0000001)
+            loaded = json.loads(data, parse_float=Decimal)
         except ValueError as exc:
             _fail(f"--data is not JSON: {exc}")
         if not isinstance(loaded, dict):
@@ -290,8 +291,8 @@ def _outputs(pairs: tuple[str, ...], data: str | None) -> dict[str, Any]:
         name, sep, text = pair.partition("=")
         if not sep or not name:
             _fail(f"--set takes FIELD=VALUE, got {pair!r}")
-        try:  # JSON literals (true, 12.5, "text"); anything else is text
-            out[name] = json.loads(text)
+        try:  # JSON literals (true, 12.5 as an exact decimal, "text"); anything else is text
+            out[name] = json.loads(text, parse_float=Decimal)
         except ValueError:
             out[name] = text
     return out
