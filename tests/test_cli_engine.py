@@ -387,6 +387,35 @@ def test_a_run_whose_work_nobody_may_do_stops_at_the_horizon(capsys: Capsys,
     assert done["stopped_at_horizon"] is None, "a run that ends by itself is not stopped"
 
 
+def test_a_run_leaves_the_other_cases_of_its_database_alone(capsys: Capsys, url: str,
+                                                             tmp_path: Path) -> None:
+    """The first run's invoices wait for a manager its scenario does not have; a second
+    run on the same database must not time them out and have its own managers do them."""
+    import yaml
+
+    doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
+    del doc["people"]["manager"]
+    doc["horizon"] = "P30D"
+    path = tmp_path / "no_managers.scenario.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    first = _json(capsys, ["run", str(INVOICE), "--cases", "3", "--db", url,
+                           "--scenario", str(path)])
+    assert first["statuses"] == {"waiting": 3}
+    store = SqlStore(url)
+    try:
+        before = {c.id: c.version for c in store.cases()}
+    finally:
+        store.close()
+    second = _json(capsys, ["run", str(INVOICE), "--cases", "2", "--db", url])
+    assert second["cases"] == 2 and second["completed"] == 2
+    store = SqlStore(url)
+    try:
+        after = {c.id: (c.status, c.version) for c in store.cases() if c.id in before}
+    finally:
+        store.close()
+    assert after == {cid: (CaseStatus.WAITING, v) for cid, v in before.items()}
+
+
 def test_a_missing_scenario_file(capsys: Capsys, tmp_path: Path) -> None:
     err = _bad(capsys, ["run", str(INVOICE), "--memory", "--scenario",
                         str(tmp_path / "gone.yaml")])
@@ -455,3 +484,37 @@ def test_worker_does_the_open_work_and_reports_its_working_time(
     assert stats["busy_seconds"] == pytest.approx(stats["busy_until"] - stats["busy_from"])
     cases = _json(capsys, ["cases", "list", "--db", url])
     assert [c["status"] for c in cases] == ["completed"] * 3
+
+
+def test_a_failed_case_waits_for_an_operator_then_retries(capsys: Capsys, url: str,
+                                                           tmp_path: Path) -> None:
+    """An incident stops the case: no worker calls the failing service again, no person
+    completes its work, and `worker --until-idle` ends; `cases retry` clears it."""
+    from petriflow.runtime import PermanentError
+
+    engine = _engine(url)
+
+    def broken(call: Any) -> Any:
+        raise PermanentError("the ERP refuses the invoice")
+
+    engine.service("validate_invoice", broken)
+    case = engine.start(INVOICE, INPUTS, case_id="stuck")
+    assert engine.case(case.id).status is CaseStatus.FAILED
+    events = len(engine.store.events(case.id))
+    [item] = [i for i in engine.work_items(case.id) if i.task == "validate_invoice"]
+    _close(engine)
+    err = _bad(capsys, ["tasks", "complete", item.id, "--as", "mia", "--set",
+                        "contract_ok=true", "--set", "terms_ok=true", "--db", url])
+    assert "incident" in err and "retry" in err
+    scenario = tmp_path / "broken.scenario.yaml"
+    scenario.write_text("tasks: {validate_invoice: {permanent_failure_rate: 1}}\n")
+    _ok(capsys, ["worker", "--db", url, "--until-idle", "--lease", "1", "--scenario",
+                 str(scenario)])
+    store = SqlStore(url)
+    try:
+        assert store.case(case.id).status is CaseStatus.FAILED
+        assert len(store.events(case.id)) == events, "nothing moved the failed case"
+    finally:
+        store.close()
+    assert "failed" not in _ok(capsys, ["cases", "retry", case.id, "--db", url])
+    assert "not failed" in _bad(capsys, ["cases", "retry", case.id, "--db", url])

@@ -238,6 +238,21 @@ def cases_resume(case_id: str, db: str | None, by: str) -> None:
     click.echo(f"case {rec.id}: {rec.status.value}")
 
 
+@cases.command("retry")
+@click.argument("case_id")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--by", default="cli", show_default=True, help="Who clears the incident.")
+def cases_retry(case_id: str, db: str | None, by: str) -> None:
+    """Clear a failed case's incident; its failed services are called again by the next
+    `petriflow worker` (nothing moves a failed case before)."""
+    engine = _engine(db, case=case_id)
+    rec = engine.case(case_id)
+    if rec.status.value != "failed":
+        _fail(f"case {case_id} is {rec.status.value}, not failed: there is nothing to retry")
+    rec = engine.retry(case_id, by=by)
+    click.echo(f"case {rec.id}: {rec.status.value}")
+
+
 # -- tasks ----------------------------------------------------------------------------------
 
 

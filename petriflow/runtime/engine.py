@@ -22,7 +22,7 @@ import itertools
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -134,7 +134,7 @@ class Engine:
         self._ids = itertools.count(1)
         self._queue: deque[str] = deque()
         self._switches: tuple[float, Mapping[str, frozenset[str]]] | None = None
-        self._timer_dues: dict[str, float] | None = None
+        self._timer_dues: dict[str, tuple[float, str]] | None = None   # id -> (due, case)
         self._recent: dict[str, CaseRecord] = {}
         self._last: CaseRecord | None = None     # the last commit (completed cases too)
         self._recent_items: dict[str, WorkItem] = {}
@@ -363,13 +363,16 @@ class Engine:
 
     # -- time ----------------------------------------------------------------------------------
 
-    def fire_timers(self, now: float | None = None, *, case: str | None = None) -> int:
-        """Do everything due by ``now`` (the clock's time by default): timeouts and retries.
-        Returns how many timers were handled."""
+    def fire_timers(self, now: float | None = None, *, case: str | None = None,
+                    cases: Container[str] | None = None) -> int:
+        """Do everything due by ``now`` (the clock's time by default): timeouts and retries,
+        of one ``case`` or of some ``cases`` if given. Returns how many were handled."""
         now = self.clock.now() if now is None else now
         done = 0
         while True:
             due = self.store.timers(case=case, due_by=now)
+            if cases is not None:
+                due = [t for t in due if t.case in cases]
             if not due:
                 return done
             progressed = False
@@ -383,13 +386,16 @@ class Engine:
             if not progressed:
                 return done
 
-    def next_timer(self) -> float | None:
-        """When the earliest timer is due. Read from the store once, then kept up to date
-        from this engine's own commits (call :meth:`refresh` when other workers share the
-        store)."""
+    def next_timer(self, cases: Container[str] | None = None) -> float | None:
+        """When the earliest timer (of ``cases``, if given) is due. Read from the store
+        once, then kept up to date from this engine's own commits (call :meth:`refresh`
+        when other workers share the store)."""
         if self._timer_dues is None:
-            self._timer_dues = {t.id: t.due for t in self.store.timers()}
-        return min(self._timer_dues.values(), default=None)
+            self._timer_dues = {t.id: (t.due, t.case) for t in self.store.timers()}
+        if cases is None:
+            return min((due for due, _ in self._timer_dues.values()), default=None)
+        return min((due for due, case in self._timer_dues.values() if case in cases),
+                   default=None)
 
     def refresh(self) -> None:
         """Forget what this engine remembers of the store (timers, kill switches)."""
@@ -401,8 +407,9 @@ class Engine:
 
     def _timer(self, timer: Timer) -> bool:
         rec = self._case(timer.case)
-        if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
-            return False
+        if rec.status in (CaseStatus.SUSPENDED, CaseStatus.FAILED) or \
+                self._process_suspended(rec):
+            return False  # (a failed case waits for an operator's retry)
         item = self._item(timer.work_item)
         if not item.status.open or rec.status is CaseStatus.COMPLETED:
             # left behind by a step that closed the item: nothing to do but forget it
@@ -554,6 +561,11 @@ class Engine:
                               hint="resume it first")
         if rec.status is CaseStatus.COMPLETED and not allow_suspended:
             raise EngineError(f"case {rec.id} has completed", case=rec.id)
+        if rec.status is CaseStatus.FAILED and not allow_failed:
+            # an incident stops the case until an operator looks (models/SEMANTICS.md):
+            # no call, completion or timer moves it before retry()
+            raise EngineError(f"case {rec.id} has an incident: {rec.incident}", case=rec.id,
+                              hint="find the cause, then retry the case")
         if not allow_suspended and self._process_suspended(rec):
             raise EngineError(f"process {rec.process} is suspended", case=rec.id,
                               hint="resume the process first")
@@ -592,7 +604,7 @@ class Engine:
         item, rec = self._snapshot(item_id)
         if not item.status.open:
             raise WorkItemError(f"work item {item_id} is {item.status.value}", case=item.case)
-        tx = self._begin(rec, allow_failed=True)
+        tx = self._begin(rec)
         return tx, item, tx.dep.by_place[item.place]
 
     def _event(self, tx: _Txn, kind: str, **fields: Any) -> AuditEvent:
@@ -649,7 +661,7 @@ class Engine:
             for tid in tx.cancel:
                 dues.pop(tid, None)
             for timer in tx.timers:
-                dues[timer.id] = timer.due
+                dues[timer.id] = (timer.due, timer.case)
         if self.dispatch == "inline":
             self._queue.extend(i.id for i in tx.offered[tx.performed:]
                                if i.kind in ("agent", "bot", "api"))
@@ -715,10 +727,10 @@ class Engine:
                 item, rec = self._snapshot(item_id)
                 if not item.status.open:
                     continue
-                if rec.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED) or \
-                        self._process_suspended(rec):
+                if rec.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED,
+                                  CaseStatus.FAILED) or self._process_suspended(rec):
                     continue
-                tx = self._begin(rec, allow_failed=True)
+                tx = self._begin(rec)
                 self._call(tx, item, tx.dep.by_place[item.place])
         finally:
             self._draining = False

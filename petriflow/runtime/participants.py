@@ -103,8 +103,8 @@ class SimulatedParticipants:
         if not current.status.open:
             return False
         case = self.engine.case(item.case)
-        if case.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED):
-            return False
+        if case.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED, CaseStatus.FAILED):
+            return False  # (a failed case waits for an operator's retry)
         info = self.engine.deployment(case.fingerprint).by_place[item.place]
         if item.kind in ("receive", "timer") and not info.answers and all(
                 t.task == info.id for t, _ in info.catches.values()):
@@ -116,7 +116,7 @@ class SimulatedParticipants:
             elif item.kind == "receive":
                 self._message(item, case.fingerprint, dict(case.data))
             else:
-                self._person(current, dict(case.data))
+                return self._person(current, dict(case.data))
         except EngineError:
             pass  # a refusal is recorded in the journal; summaries count it there
         return True
@@ -137,13 +137,14 @@ class SimulatedParticipants:
                   for f, c in info.catches[name][1].items()}
         self.engine.deliver(item.case, name, values)
 
-    def _person(self, item: WorkItem, data: dict[str, Any]) -> None:
+    def _person(self, item: WorkItem, data: dict[str, Any]) -> bool:
+        """Do a person's item; False if nobody in the scenario may do it."""
         for m in self.scenario.behaviour(item.task).misbehave:
             if self.rng.random() < m.probability:
                 wrong = data.get(m.actor) or data.get(f"by_{m.actor}") or m.actor
                 try:  # the engine must refuse this; if it does not, the summary shows it
                     self.engine.complete(item.id, str(wrong), self.answers(item.task, data))
-                    return
+                    return True
                 except EngineError:
                     pass
         role = item.role or ""
@@ -151,8 +152,9 @@ class SimulatedParticipants:
             self.people[role] = [f"{role or 'person'}_1", f"{role or 'person'}_2"]
         allowed = self.engine.candidates(item.id, self.people.get(role, ()))
         if not allowed:
-            return  # nobody may do it: it waits (a timeout, if any, moves it on)
+            return False  # nobody may do it: it waits (a timeout, if any, moves it on)
         self.engine.complete(item.id, self.rng.choice(allowed), self.answers(item.task, data))
+        return True
 
 
 def _coerce(color: Any, value: Any) -> Any:

@@ -89,6 +89,10 @@ class Simulation:
         self.queue: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
         self.scheduled: set[str] = set()
+        # The cases this simulation runs: other cases of the same database (another run's,
+        # or work left for people) are not its business; their timers and offers are left
+        # alone.
+        self.own: set[str] = set()
         self.participants = SimulatedParticipants(self.engine, scenario, self.rng)
         self.participants.serve(self.dep)
         self.engine.on_offer.append(self._plan)  # each new work item gets its participant
@@ -107,6 +111,7 @@ class Simulation:
         for i in range(cases):
             case_id = f"{self.compiled.name}-{run_id}-{i + 1:06d}"
             ids.append(case_id)
+            self.own.add(case_id)
             self.at(gap, lambda c=case_id, n=i + 1: self._start(c, n))
             last = gap
             gap += duration(self.scenario.arrival, self.rng)
@@ -125,6 +130,7 @@ class Simulation:
                       if c.status in (CaseStatus.RUNNING, CaseStatus.WAITING)]
         if unfinished:
             self.clock.set(max(c.updated for c in unfinished))
+        self.own.update(c.id for c in unfinished)
         for c in unfinished:
             if c.fingerprint != self.dep.fingerprint:
                 self.engine.deployment(c.fingerprint)  # pinned to the net it started on
@@ -141,7 +147,7 @@ class Simulation:
         still to come then (a case waiting on work nobody may do keeps its reminders
         coming for ever), False if nothing was left to happen."""
         while True:
-            timer = self.engine.next_timer()
+            timer = self.engine.next_timer(self.own)
             if self.queue and (timer is None or self.queue[0][0] <= timer):
                 if self.queue[0][0] > until:
                     return True
@@ -152,7 +158,11 @@ class Simulation:
                 if timer > until:
                     return True
                 self.clock.set(max(timer, self.clock.now()))
-                self.engine.fire_timers()
+                if not self.engine.fire_timers(cases=self.own):
+                    # due, yet none could fire: their cases are stopped (an incident waits
+                    # for an operator); this run leaves them as they are
+                    self.own.difference_update(
+                        t.case for t in self.engine.store.timers(due_by=self.clock.now()))
             else:
                 return False
 
@@ -165,6 +175,8 @@ class Simulation:
             self._plan(item)
 
     def _plan(self, item: WorkItem) -> None:
+        if item.case not in self.own:
+            return
         key = f"{item.id}/{item.attempt}" if item.kind in ("agent", "bot", "api") else item.id
         if key in self.scheduled or (item.attempt and item.kind in ("agent", "bot", "api")):
             return  # retries are the engine's (its timers), not ours

@@ -97,17 +97,24 @@ class Worker:
             if until_idle and idle >= idle_rounds:
                 break
             time.sleep(pause)
+        store = self.engine.store
+        for item in store.work_items():  # what it holds and could not do: for others now
+            if item.leased_by == self.name:
+                store.release_item(item.id, self.name)
         return self.stats
 
 
     def _timer_soon(self, patience: float) -> bool:
-        """A timer comes due, or a dead worker's lease runs out, within ``patience``."""
-        timers = self.engine.store.timers()
-        if timers and timers[0].due - self.engine.clock.now() <= patience:
+        """A timer comes due, or another worker's lease runs out, within ``patience``.
+        Timers already due do not count: this round tried them, and those left cannot
+        fire (their case is suspended or waits for an operator after an incident); nor
+        do this worker's own leases (items it could not do), which it gives back."""
+        now = self.engine.clock.now()
+        if any(0 < t.due - now <= patience for t in self.engine.store.timers()):
             return True
         horizon = self.wall() + patience
         return any(i.lease_until is not None and i.lease_until <= horizon
-                   for i in self.engine.store.work_items())
+                   and i.leased_by != self.name for i in self.engine.store.work_items())
 
 
 __all__ = ["Worker", "WorkerStats"]
