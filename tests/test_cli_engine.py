@@ -518,3 +518,37 @@ def test_a_failed_case_waits_for_an_operator_then_retries(capsys: Capsys, url: s
         store.close()
     assert "failed" not in _ok(capsys, ["cases", "retry", case.id, "--db", url])
     assert "not failed" in _bad(capsys, ["cases", "retry", case.id, "--db", url])
+
+
+def test_a_person_cannot_hold_an_agents_work(url: str) -> None:
+    from petriflow.errors import PolicyRefusal
+
+    engine = _engine(url, agent=False)       # no agent: its work waits
+    case = engine.start(INVOICE, INPUTS, case_id="waits")
+    [extract] = [i for i in engine.work_items(case.id) if i.task == "extract_invoice"]
+    with pytest.raises(PolicyRefusal, match="done by its agent invoice_extractor"):
+        engine.claim(extract.id, "mallory")
+    last = engine.store.events(case.id)[-1]
+    assert (last.kind, last.actor, last.policies) == (
+        EventKind.REFUSED, "mallory", (("participant", "fail"),))
+    assert engine.work_item(extract.id).claimed_by is None
+    _close(engine)
+
+
+def test_a_person_cannot_type_in_a_services_result(capsys: Capsys, url: str) -> None:
+    engine = Engine(SqlStore(url))
+    engine.agent("invoice_extractor", lambda r: AgentAnswer(
+        {"supplier": "ACME", "amount": Decimal("812.40"), "currency": "EUR",
+         "po_number": "PO3"}, 0.97, "scan"))
+    case = engine.start(INVOICE, INPUTS, case_id="api")   # waits for validate_invoice's API
+    [item] = [i for i in engine.work_items(case.id) if i.task == "validate_invoice"]
+    _close(engine)
+    err = _bad(capsys, ["tasks", "complete", item.id, "--as", "mallory", "--set",
+                        "contract_ok=true", "--set", "terms_ok=true", "--db", url])
+    assert "validate_invoice is done by its api, not by mallory" in err
+    store = SqlStore(url)
+    try:
+        assert store.work_item(item.id).status.open
+        assert store.events(case.id)[-1].policies == (("participant", "fail"),)
+    finally:
+        store.close()

@@ -69,6 +69,7 @@ from petriflow.store.base import (
 )
 
 ENGINE = "engine"
+_SERVICES = (ParticipantKind.BOT, ParticipantKind.API)   # called by the engine, not people
 _OFFER, _HANDOFF = Action.OFFER.value, Action.HANDOFF.value  # (an enum's .value costs a call)
 _OFFERED, _CLAIMED = ItemStatus.OFFERED, ItemStatus.CLAIMED     # the open ones
 
@@ -251,6 +252,8 @@ class Engine:
     def claim(self, item_id: str, person: str) -> WorkItem:
         """``person`` takes the work item; refused if they lack the role or may not do it."""
         tx, item, info = self._open_item(item_id)
+        if info.kind is not ParticipantKind.HUMAN:
+            self._not_a_person(tx, item, info, person, "claim")
         if item.status is not ItemStatus.OFFERED:
             raise WorkItemError(f"work item {item_id} is {item.status.value}, not offered",
                                 case=item.case)
@@ -291,6 +294,8 @@ class Engine:
         """Complete a work item with its outputs. A person's item is claimed on the way if
         nobody holds it; a policy or outcome-check refusal raises PolicyRefusal."""
         tx, item, info = self._open_item(item_id)
+        if info.kind in _SERVICES:
+            self._not_a_person(tx, item, info, actor, "complete")
         if item.status is ItemStatus.CLAIMED and actor != item.claimed_by:
             raise WorkItemError(f"work item {item_id} is claimed by {item.claimed_by}, "
                                 f"not {actor}", case=item.case)
@@ -1008,6 +1013,18 @@ class Engine:
         if self.enforce and info.answers:
             return tx.dep.enforcer.actor_conflict(info.answers[0].id, person, tx.memory)
         return None
+
+    def _not_a_person(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str | None,
+                      action: str) -> None:
+        """Refuse (and record) a person acting on work that is not a person's: a service's
+        result typed in by hand, or an agent's item held by someone."""
+        reason = (f"{info.id} is done by its {info.kind.value}"
+                  + (f" {item.agent}" if item.agent else "") + f", not by {person or 'anyone'}")
+        self._event(tx, EventKind.REFUSED, task=info.id, action=action, actor=person,
+                    actor_kind="person", reason=reason, work_item=item.id,
+                    policies=(("participant", "fail"),))
+        self._commit(tx)
+        raise PolicyRefusal(f"case {tx.rec.id}: {reason}", case=tx.rec.id, policy="participant")
 
     def _may_do(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str) -> None:
         """Refuse (and record) a person who lacks the role or breaks a candidate rule."""
