@@ -552,3 +552,28 @@ def test_a_person_cannot_type_in_a_services_result(capsys: Capsys, url: str) -> 
         assert store.events(case.id)[-1].policies == (("participant", "fail"),)
     finally:
         store.close()
+
+
+def test_a_worker_leaves_the_cases_of_a_simulation_alone(capsys: Capsys, url: str,
+                                                         tmp_path: Path) -> None:
+    """A `run` case lives in process time (from 0): the wall clock would find every
+    deadline passed at once, and real workers would do simulated work."""
+    import yaml
+
+    doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
+    del doc["people"]["manager"]
+    doc["horizon"] = "PT1H"
+    path = tmp_path / "no_managers.scenario.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    _json(capsys, ["run", str(INVOICE), "--cases", "2", "--db", url, "--scenario", str(path)])
+    store = SqlStore(url)
+    try:
+        before = {c.id: c.version for c in store.cases()}
+    finally:
+        store.close()
+    _ok(capsys, ["worker", "--db", url, "--until-idle"])
+    store = SqlStore(url)
+    try:
+        assert {c.id: c.version for c in store.cases()} == before
+    finally:
+        store.close()

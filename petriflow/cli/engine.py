@@ -478,6 +478,8 @@ def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease
     def act(item: Any) -> bool:
         engine.work_item(item.id)  # with its case: one round trip (SqlStore.reuse_reads)
         case = engine.case(item.case)
+        if case.labels.get("clock") == "simulated":
+            return False  # a `petriflow run` case lives in process time, not the wall's
         engine.deployment(case.fingerprint)  # deploys (and serves) it on first sight
         return bool(by_process[case.process].act(item))
 

@@ -415,6 +415,8 @@ class Engine:
         if rec.status in (CaseStatus.SUSPENDED, CaseStatus.FAILED) or \
                 self._process_suspended(rec):
             return False  # (a failed case waits for an operator's retry)
+        if isinstance(self.clock, SystemClock) and rec.labels.get("clock") == "simulated":
+            return False  # process time of a simulation: the wall clock would fire it at once
         item = self._item(timer.work_item)
         if not item.status.open or rec.status is CaseStatus.COMPLETED:
             # left behind by a step that closed the item: nothing to do but forget it
