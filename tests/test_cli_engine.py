@@ -94,6 +94,18 @@ def test_the_same_seed_gives_the_same_summary(capsys: Capsys, url: str) -> None:
     assert other != first
 
 
+def test_seed_zero_is_a_seed_and_resume_needs_a_database(capsys: Capsys,
+                                                          tmp_path: Path) -> None:
+    argv = ["run", str(INVOICE), "--cases", "25", "--memory"]
+    zero, default = _json(capsys, [*argv, "--seed", "0"]), _json(capsys, argv)
+    for s in (zero, default):
+        s.pop("seconds")
+    assert zero != default, "the model's scenario has a seed of its own (7): 0 is another"
+    err = _bad(capsys, ["run", str(INVOICE), "--resume", "--db",
+                        f"sqlite:///{tmp_path / 'typo.db'}"])
+    assert "typo.db" in err and not (tmp_path / "typo.db").exists()
+
+
 def test_run_on_a_database_then_inspect_it(capsys: Capsys, url: str) -> None:
     s = _json(capsys, ["run", str(INVOICE), "--cases", "12", "--db", url])
     listed = _json(capsys, ["cases", "list", "--db", url])

@@ -98,7 +98,7 @@ def _engine(db: str | None, *, case: str | None = None, item: str | None = None)
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--cases", type=click.IntRange(min=0, max=10_000_000), default=100,
               show_default=True, help="How many cases to start.")
-@click.option("--seed", type=int, default=0, help="Random seed (default: the scenario's).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="Participants' behaviour (default: MODEL's .scenario.yaml beside it).")
 @click.option("--policy", "policies", multiple=True, type=click.Path(dir_okay=False),
@@ -112,7 +112,7 @@ def _engine(db: str | None, *, case: str | None = None, item: str | None = None)
                    "loses at most the last N, never part of one).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def run_command(model: str, cases: int, seed: int, scenario: str | None,
+def run_command(model: str, cases: int, seed: int | None, scenario: str | None,
                 policies: tuple[str, ...], db: str | None, memory: bool, resume: bool,
                 batch: int, fmt: str) -> None:
     """Run CASES cases of MODEL with simulated people, agents and services.
@@ -130,7 +130,8 @@ def run_command(model: str, cases: int, seed: int, scenario: str | None,
         _fail(f"{scenario}: no such file")
     path = Path(scenario) if scenario else scenario_next_to(model)
     behaviour = load_scenario(path) if path else Scenario()
-    store = None if memory else _store(db, batch=batch)
+    # (--resume finishes what a run left: a database that is not there is a mistake)
+    store = None if memory else _store(db, create=not resume, batch=batch)
     sim = Simulation(compiled, behaviour, seed=seed, store=store)
     try:
         summary = sim.resume() if resume else sim.run(cases)

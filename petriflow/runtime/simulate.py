@@ -76,11 +76,12 @@ class Summary:
 class Simulation:
     """N cases of one process with the participants of a scenario."""
 
-    def __init__(self, compiled: CompiledProcess, scenario: Scenario, *, seed: int = 0,
+    def __init__(self, compiled: CompiledProcess, scenario: Scenario, *, seed: int | None = None,
                  store: Store | None = None, enforce: bool = True, audit: bool = True) -> None:
         self.compiled = compiled
         self.scenario = scenario
-        seed = scenario.seed if scenario.seed is not None and seed == 0 else seed
+        if seed is None:  # the scenario's, else 0
+            seed = scenario.seed if scenario.seed is not None else 0
         self.rng = random.Random(seed)
         self.clock = ManualClock()
         self.engine = Engine(store, clock=self.clock, dispatch="deferred", seed=seed,
