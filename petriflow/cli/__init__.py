@@ -265,6 +265,11 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
+    import logging
+
+    # psycopg warns on stderr each time it ends a pipeline that a lost race aborted;
+    # the store turns that race into a ConflictError, which a worker simply retries
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     sys.exit(run())
 
 
