@@ -589,3 +589,11 @@ def test_a_worker_leaves_the_cases_of_a_simulation_alone(capsys: Capsys, url: st
         assert {c.id: c.version for c in store.cases()} == before
     finally:
         store.close()
+
+
+def test_a_scenario_key_that_names_nothing_is_refused(capsys: Capsys, tmp_path: Path) -> None:
+    path = tmp_path / "typo.scenario.yaml"
+    path.write_text("tasks:\n  aprove_manager:\n    delay: PT1H\n")
+    err = _bad(capsys, ["run", str(INVOICE), "--memory", "--cases", "1", "--scenario",
+                        str(path)])
+    assert "typo.scenario.yaml, line 2" in err and "did you mean 'approve_manager'" in err

@@ -120,7 +120,12 @@ def run_command(model: str, cases: int, seed: int | None, scenario: str | None,
     Cases are kept in the database (SQLite in the working directory unless --db says
     otherwise), so `petriflow cases`, `tasks` and `audit` can inspect them afterwards.
     """
-    from petriflow.runtime.scenario import Scenario, load_scenario, scenario_next_to
+    from petriflow.runtime.scenario import (
+        Scenario,
+        check_against,
+        load_scenario,
+        scenario_next_to,
+    )
     from petriflow.runtime.simulate import Simulation
 
     if memory and (db or resume):
@@ -130,6 +135,7 @@ def run_command(model: str, cases: int, seed: int | None, scenario: str | None,
         _fail(f"{scenario}: no such file")
     path = Path(scenario) if scenario else scenario_next_to(model)
     behaviour = load_scenario(path) if path else Scenario()
+    check_against(behaviour, compiled)  # a misspelt task or field would do nothing at all
     # (--resume finishes what a run left: a database that is not there is a mistake)
     store = None if memory else _store(db, create=not resume, batch=batch)
     sim = Simulation(compiled, behaviour, seed=seed, store=store)

@@ -10,8 +10,13 @@ Every value is data, never code: a constant, or one of ``{choice: [..]}`` /
 ``{choice: {value: weight}}``, ``{uniform: [low, high], digits: n}``,
 ``{normal: [mean, sd], digits: n}``, ``{sequence: "INV-{n}"}``, ``{copy: field}``.
 Durations are ISO 8601 (``PT4H``), seconds, or ``{uniform: [PT1H, PT8H]}`` /
-``{exponential: PT30M}``. A run stops ``horizon`` (default a year) of process time after
-the last case arrived, and reports the cases still open. Example
+``{exponential: PT30M}``. An agent's confidence is a number from 0 to 1, a ``choice`` of
+such numbers or a ``uniform`` within [0, 1]; ``normal``, ``sequence`` and ``copy`` are
+refused there, since they can fall outside [0, 1] (an agent answer with such a confidence
+is invalid, so every call would count as a failed one). A run stops ``horizon`` (default
+a year) of process time after the last case arrived, and reports the cases still open.
+:func:`check_against` refuses keys that name nothing in the process (a misspelt task).
+Example
 (``models/invoice_to_payment.scenario.yaml``)::
 
     inputs:
@@ -33,16 +38,18 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from petriflow.errors import ModelError, Problem
+from petriflow.errors import ModelError, Problem, did_you_mean
+from petriflow.model.compiled import CompiledProcess
 from petriflow.model.durations import parse_duration
 from petriflow.model.loader import parse_document, read_text
+from petriflow.runtime.deployment import Deployment
 
 GENERATORS = ("choice", "uniform", "normal", "sequence", "copy")
 
@@ -62,6 +69,9 @@ class Misbehaviour(_Spec):
 
 
 class TaskBehaviour(_Spec):
+    """How one task's participant behaves. ``confidence`` (agent tasks) must stay within
+    [0, 1]: see the module docstring."""
+
     answers: dict[str, Any] = Field(default_factory=dict)
     confidence: Any = None
     delay: Any = 0
@@ -89,6 +99,9 @@ class Scenario(_Spec):
     inputs: dict[str, Any] = Field(default_factory=dict)
     people: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     tasks: dict[str, TaskBehaviour] = Field(default_factory=dict)
+    # where it was read from: (file, line_of), for check_against's messages
+    _source: tuple[str | None, Callable[..., int | None] | None] = PrivateAttr(
+        default=(None, None))
 
     def behaviour(self, task: str) -> TaskBehaviour:
         return self.tasks.get(task) or TaskBehaviour()
@@ -123,7 +136,83 @@ def scenario_from_data(data: Any, file: str | None = None, line_of: Any = None) 
             problems.append(Problem(f"{'.'.join(map(str, where))}: {exc}", file=file,
                                     line=line))
     ModelError.collect(problems)
+    scenario._source = (file, line_of)
     return scenario
+
+
+def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> None:
+    """Refuse scenario keys that name nothing in ``process``: a typo would otherwise do
+    nothing at all. Raises one :class:`ModelError` with every problem (file and line as
+    the scenario was read by :func:`load_scenario` or :func:`scenario_from_data`).
+
+    Checked: tasks under ``tasks`` (a task id, or a message a task waits for), the fields
+    of their ``answers``, names under ``inputs``, roles under ``people``, a
+    ``misbehave.actor`` (a case field, a task (its ``by_<task>`` field), an agent or a
+    person of ``people``), and keys that only some kinds of task use (``confidence``:
+    agents; ``failure_rate``: bots and APIs; ``misbehave``: people)."""
+    dep = process if isinstance(process, Deployment) else Deployment(process)
+    file, line_of = scenario._source
+    name = dep.compiled.name
+    problems: list[Problem] = []
+
+    def problem(message: str, *where: Any, unknown: str = "", candidates: Any = ()) -> None:
+        problems.append(Problem(f"{'.'.join(map(str, where))}: {message}", file=file,
+                                line=line_of(*where) if line_of else None,
+                                hint=did_you_mean(unknown, candidates) if unknown else None))
+
+    # message name -> its fields, for a message some task waits for
+    messages: dict[str, set[str]] = {}
+    for waiting in dep.tasks.values():
+        for message, (t, carried) in waiting.catches.items():
+            if t.task != waiting.id:
+                messages.setdefault(message, set()).update(carried)
+    fields = {n for n, _ in dep.compiled.data_color.fields} | set(dep.inputs)
+    people = {p for names in scenario.people.values() for p in names}
+    roles = set(getattr(dep.compiled.spec, "roles", ())) | {
+        i.role for i in dep.tasks.values() if i.role}
+    actors = fields | set(dep.tasks) | dep.agent_ids | people  # by_<task>: the task's id
+
+    for key in scenario.inputs:
+        if key not in dep.inputs:
+            problem(f"process {name} has no input '{key}'", "inputs", key, unknown=key,
+                    candidates=dep.inputs)
+    for key in scenario.people:
+        if key not in roles:
+            problem(f"process {name} has no role '{key}'", "people", key, unknown=key,
+                    candidates=roles)
+    for task, b in scenario.tasks.items():
+        info = dep.tasks.get(task)
+        if info is None and task not in messages:
+            problem(f"no task '{task}' in process {name}", "tasks", task, unknown=task,
+                    candidates=[*dep.tasks, *messages])
+            continue
+        writes = set(info.writes if info else ()) | messages.get(task, set())
+        for f in b.answers:
+            if info is not None and f == info.confidence:
+                problem(f"'{f}' is the agent's confidence: give it under 'confidence'",
+                        "tasks", task, "answers", f)
+            elif f not in writes:
+                problem(f"task '{task}' does not write '{f}'", "tasks", task, "answers", f,
+                        unknown=f, candidates=writes)
+        kind = info.kind_value if info else "message"
+        what = f"'{task}' is " + ("a message" if info is None else
+                                  f"a{'n' * (kind[0] in 'aeiou')} {kind} task")
+        if b.confidence is not None and kind != "agent":
+            problem(f"only an agent task has a confidence ({what})", "tasks", task,
+                    "confidence")
+        for key in ("failure_rate", "permanent_failure_rate"):
+            if getattr(b, key) and kind not in ("bot", "api"):
+                problem(f"only a bot or api task fails ({what})", "tasks", task, key)
+        if b.misbehave and kind != "human":
+            problem(f"only a person's task can misbehave ({what})", "tasks", task,
+                    "misbehave")
+            continue
+        for i, m in enumerate(b.misbehave):
+            if m.actor not in actors:
+                problem(f"'{m.actor}' is no case field, task, agent or person of process "
+                        f"{name}", "tasks", task, "misbehave", i, "actor", unknown=m.actor,
+                        candidates=actors)
+    ModelError.collect(problems)
 
 
 def _values(s: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
@@ -133,7 +222,7 @@ def _values(s: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
     for task, b in s.tasks.items():
         out += [(("tasks", task, "answers", k), v) for k, v in b.answers.items()]
         if b.confidence is not None:
-            out.append((("tasks", task, "confidence"), b.confidence))
+            out.append((("tasks", task, "confidence"), ("confidence", b.confidence)))
         out.append((("tasks", task, "delay"), ("duration", b.delay)))
     return out
 
@@ -142,7 +231,53 @@ def _check(value: Any) -> None:
     if isinstance(value, tuple) and value and value[0] == "duration":
         duration(value[1], random.Random(0))
         return
+    if isinstance(value, tuple) and value and value[0] == "confidence":
+        _check_confidence(value[1])
+        return
     generate(value, random.Random(0), {}, 1)
+
+
+_CONFIDENCE = "a confidence is a number from 0 to 1, {choice: [..]} of such numbers or " \
+              "{uniform: [low, high]} within [0, 1]"
+
+
+def _check_confidence(spec: Any) -> None:
+    """Refuse a confidence spec that can give anything but a number in [0, 1]: the agent's
+    answer would be invalid and every call of it count as a failure."""
+    generate(spec, random.Random(0), {}, 1)  # the generic checks first (shape, digits)
+    if not isinstance(spec, Mapping):
+        _unit(spec, "a confidence")
+        return
+    if "choice" in spec:
+        options = spec["choice"]
+        if isinstance(options, Mapping):  # YAML keys are text: "0.9"
+            for option in options:
+                _unit(_number(option), "each choice of confidence", shown=option)
+        else:
+            for option in options:
+                _unit(option, "each choice of confidence")
+    elif "uniform" in spec:
+        for end in spec["uniform"]:
+            _unit(end, "uniform confidence's bounds")
+    else:
+        key = next(k for k in spec if k in GENERATORS)
+        raise ValueError(f"{key} cannot be used for a confidence: it can fall outside "
+                         f"[0, 1] ({_CONFIDENCE})")
+
+
+def _number(text: Any) -> Any:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _unit(value: Any, what: str, shown: Any = None) -> None:
+    shown = value if shown is None else shown
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number from 0 to 1, got {shown!r} ({_CONFIDENCE})")
+    if not 0 <= value <= 1:  # also refuses NaN
+        raise ValueError(f"{what} must be from 0 to 1, got {shown!r}")
 
 
 def generate(spec: Any, rng: random.Random, data: Mapping[str, Any], n: int) -> Any:
@@ -221,6 +356,7 @@ __all__ = [
     "Misbehaviour",
     "Scenario",
     "TaskBehaviour",
+    "check_against",
     "duration",
     "generate",
     "load_scenario",

@@ -234,6 +234,67 @@ def test_the_migration_command_named_by_the_hint_exists(
     assert run(["db", "migrate", "--help"]) == 0
 
 
+@pytest.mark.parametrize("version", ["'abc'", "1.5", "0", "-3", "X'01'"])
+def test_a_schema_version_that_is_no_version_is_corruption(
+        db: tuple[Path, str, str], capsys: pytest.CaptureFixture[str], version: str) -> None:
+    path, url, _ = db
+    _sql(path, f"UPDATE petriflow_schema SET version = {version}")
+    for create in (True, False):
+        with pytest.raises(CorruptionError, match="not a positive whole number") as caught:
+            SqlStore(url, create=create)
+        assert str(path) in str(caught.value) and "petriflow_schema" in str(caught.value)
+    assert run(["cases", "list", "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert "petriflow_schema" in err and "Traceback" not in err
+
+
+def test_a_deleted_schema_row_is_reported_not_rewritten(
+        db: tuple[Path, str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    path, url, _ = db
+    _sql(path, "DELETE FROM petriflow_schema")
+    for create in (False, True):  # not even a creating open may guess the version of data
+        with pytest.raises(CorruptionError, match="row was deleted") as caught:
+            SqlStore(url, create=create)
+        assert str(path) in str(caught.value) and "petriflow_cases" in str(caught.value)
+    assert run(["cases", "list", "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert "petriflow_schema is empty" in err and "Traceback" not in err
+    assert _sql(path, "SELECT version FROM petriflow_schema") == []
+
+
+def test_an_interrupted_creation_is_finished_only_by_a_creating_open(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    from petriflow.store.sql.schema import SCHEMA_VERSION, metadata
+
+    path = tmp_path / "half.db"
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    metadata.create_all(engine)        # the tables, then a crash before the version row
+    engine.dispose()
+    with pytest.raises(StoreError, match="creation was interrupted") as caught:
+        SqlStore(url, create=False)
+    assert not isinstance(caught.value, CorruptionError)
+    assert _sql(path, "SELECT version FROM petriflow_schema") == []
+    SqlStore(url).close()              # a creating open finishes the creation
+    assert _sql(path, "SELECT version FROM petriflow_schema") == [(SCHEMA_VERSION,)]
+    SqlStore(url, create=False).close()
+
+
+def test_two_schema_rows_open_only_when_they_agree(db: tuple[Path, str, str]) -> None:
+    path, url, case_id = db
+    _sql(path, "INSERT INTO petriflow_schema (version) SELECT version FROM petriflow_schema")
+    store = SqlStore(url, create=False)   # two creators racing may both write the row
+    try:
+        assert store.case(case_id).status is CaseStatus.COMPLETED
+    finally:
+        store.close()
+    _sql(path, "UPDATE petriflow_schema SET version = 7 WHERE rowid = "
+               "(SELECT max(rowid) FROM petriflow_schema)")
+    with pytest.raises(CorruptionError, match="several schema versions"):
+        SqlStore(url, create=False)
+
+
 # -- undecodable case rows -------------------------------------------------------------------
 
 

@@ -59,7 +59,7 @@ from petriflow.store.base import (
 )
 from petriflow.store.codec import EVENT_COLUMNS, dumps, event_from_row, loads
 from petriflow.store.sql import read
-from petriflow.store.sql.migrations import migrate_schema
+from petriflow.store.sql.migrations import migrate_schema, stored_version
 from petriflow.store.sql.schema import (
     SCHEMA_VERSION,
     metadata,
@@ -138,18 +138,26 @@ class SqlStore:
         with self._errors("open"), self.db.begin() as conn:
             if create:
                 metadata.create_all(conn)
-            row = conn.execute(select(schema_info.c.version)).first()
-            if row is None:
-                conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
-            elif row.version != SCHEMA_VERSION and not (migrate and row.version < SCHEMA_VERSION):
+            version = stored_version(conn, self._safe_url())
+            if version is None and not create:
+                # only a creating open writes the row: a read must not vouch for tables
+                # whose creation it did not see finish
                 raise StoreError(
-                    f"database {self._safe_url()} has schema version {row.version}; "
+                    f"database {self._safe_url()} has no schema version in table "
+                    f"{schema_info.name}: its creation was interrupted (or the row deleted)",
+                    hint="open it with a command that creates a database "
+                         "(`petriflow run ... --db URL`) to finish it")
+            if version is None:
+                conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
+            elif version != SCHEMA_VERSION and not (migrate and version < SCHEMA_VERSION):
+                raise StoreError(
+                    f"database {self._safe_url()} has schema version {version}; "
                     f"this petriflow uses {SCHEMA_VERSION}",
                     hint="run `petriflow db migrate --db URL` to bring it up to date"
-                    if row.version < SCHEMA_VERSION else "it was written by a newer petriflow: "
+                    if version < SCHEMA_VERSION else "it was written by a newer petriflow: "
                     "use that version (`petriflow db migrate` only moves forward)")
-            elif row.version < SCHEMA_VERSION:
-                migrate_schema(conn, row.version)
+            elif version < SCHEMA_VERSION:
+                migrate_schema(conn, version)
 
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
