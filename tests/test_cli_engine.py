@@ -377,17 +377,23 @@ def test_a_bad_scenario(capsys: Capsys, tmp_path: Path, text: str) -> None:
     assert "bad.scenario.yaml" in err
 
 
-def test_a_run_whose_work_nobody_may_do_stops_at_the_horizon(capsys: Capsys,
-                                                             tmp_path: Path) -> None:
-    """No managers: every invoice waits for an approval nobody may give while its daily
-    reminder repeats; the run stops at the scenario's horizon and says what is open."""
+def _no_managers(tmp_path: Path, horizon: str) -> Path:
+    """The invoice scenario without its managers (approvals wait) and with ``horizon``."""
     import yaml
 
     doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
     del doc["people"]["manager"]
-    doc["horizon"] = "P30D"
+    doc["horizon"] = horizon
     path = tmp_path / "no_managers.scenario.yaml"
     path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_a_run_whose_work_nobody_may_do_stops_at_the_horizon(capsys: Capsys,
+                                                             tmp_path: Path) -> None:
+    """No managers: every invoice waits for an approval nobody may give while its daily
+    reminder repeats; the run stops at the scenario's horizon and says what is open."""
+    path = _no_managers(tmp_path, "P30D")
     argv = ["run", str(INVOICE), "--memory", "--cases", "4", "--scenario", str(path)]
     out = _json(capsys, argv)
     assert out["completed"] == 0 and out["statuses"] == {"waiting": 4}
@@ -403,13 +409,7 @@ def test_a_run_leaves_the_other_cases_of_its_database_alone(capsys: Capsys, url:
                                                              tmp_path: Path) -> None:
     """The first run's invoices wait for a manager its scenario does not have; a second
     run on the same database must not time them out and have its own managers do them."""
-    import yaml
-
-    doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
-    del doc["people"]["manager"]
-    doc["horizon"] = "P30D"
-    path = tmp_path / "no_managers.scenario.yaml"
-    path.write_text(yaml.safe_dump(doc))
+    path = _no_managers(tmp_path, "P30D")
     first = _json(capsys, ["run", str(INVOICE), "--cases", "3", "--db", url,
                            "--scenario", str(path)])
     assert first["statuses"] == {"waiting": 3}
@@ -570,13 +570,7 @@ def test_a_worker_leaves_the_cases_of_a_simulation_alone(capsys: Capsys, url: st
                                                          tmp_path: Path) -> None:
     """A `run` case lives in process time (from 0): the wall clock would find every
     deadline passed at once, and real workers would do simulated work."""
-    import yaml
-
-    doc = yaml.safe_load((MODELS / "invoice_to_payment.scenario.yaml").read_text())
-    del doc["people"]["manager"]
-    doc["horizon"] = "PT1H"
-    path = tmp_path / "no_managers.scenario.yaml"
-    path.write_text(yaml.safe_dump(doc))
+    path = _no_managers(tmp_path, "PT1H")
     _json(capsys, ["run", str(INVOICE), "--cases", "2", "--db", url, "--scenario", str(path)])
     store = SqlStore(url)
     try:
