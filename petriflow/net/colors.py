@@ -95,6 +95,11 @@ class ColorSet:
     def finite(self) -> bool:
         return False
 
+    @property
+    def size(self) -> int | None:
+        """How many members a finite color set has (None if it is infinite)."""
+        return None
+
     def members(self) -> Iterator[Any]:
         """Enumerate a finite color set (raises ``ColorError`` for an infinite one)."""
         raise ColorError(f"color set {self} is infinite and cannot be enumerated", color=str(self))
@@ -127,6 +132,10 @@ class BlackColor(ColorSet):
     def finite(self) -> bool:
         return True
 
+    @property
+    def size(self) -> int | None:
+        return 1
+
     def members(self) -> Iterator[Any]:
         yield DOT
 
@@ -155,6 +164,12 @@ class IntColor(ColorSet):
     def finite(self) -> bool:
         return self.low is not None and self.high is not None
 
+    @property
+    def size(self) -> int | None:
+        if self.low is None or self.high is None:
+            return None
+        return max(0, self.high - self.low + 1)
+
     def members(self) -> Iterator[Any]:
         if self.low is None or self.high is None:
             raise ColorError(f"color set {self} is infinite and cannot be enumerated",
@@ -181,6 +196,10 @@ class BoolColor(ColorSet):
     @property
     def finite(self) -> bool:
         return True
+
+    @property
+    def size(self) -> int | None:
+        return 2
 
     def members(self) -> Iterator[Any]:
         return iter((False, True))
@@ -216,6 +235,20 @@ class DecimalColor(ColorSet):
     kind: ClassVar[str] = "decimal"
     low: decimal.Decimal | None = None
     high: decimal.Decimal | None = None
+
+    def __post_init__(self) -> None:
+        # A NaN bound would make every comparison in validate() raise InvalidOperation.
+        for name in ("low", "high"):
+            bound = getattr(self, name)
+            if bound is None:
+                continue
+            try:
+                finite = decimal.Decimal(bound).is_finite()
+            except (decimal.InvalidOperation, TypeError, ValueError):
+                finite = False
+            if not finite:
+                raise ColorError(f"the {name} bound of a decimal color set must be a finite "
+                                 f"number, got {bound!r}", color="decimal", value=bound)
 
     def validate(self, value: Any) -> Any:
         if type(value) is decimal.Decimal:
@@ -258,6 +291,10 @@ class EnumColor(ColorSet):
     def finite(self) -> bool:
         return True
 
+    @property
+    def size(self) -> int | None:
+        return len(self.values)
+
     def members(self) -> Iterator[Any]:
         return iter(self.values)
 
@@ -281,10 +318,12 @@ class TupleColor(ColorSet):
     def finite(self) -> bool:
         return all(c.finite for c in self.items)
 
-    def members(self) -> Iterator[Any]:
-        import itertools
+    @property
+    def size(self) -> int | None:
+        return _product_size(self.items)
 
-        return iter(itertools.product(*(list(c.members()) for c in self.items)))
+    def members(self) -> Iterator[Any]:
+        return _product(self.items)
 
     def __str__(self) -> str:
         return "(" + ", ".join(str(c) for c in self.items) + ")"
@@ -336,15 +375,44 @@ class RecordColor(ColorSet):
     def finite(self) -> bool:
         return all(c.finite for _, c in self.fields)
 
-    def members(self) -> Iterator[Any]:
-        import itertools
+    @property
+    def size(self) -> int | None:
+        return _product_size(tuple(c for _, c in self.fields))
 
-        keys = [k for k, _ in self.fields]
-        pools = [list(c.members()) for _, c in self.fields]
-        return (Record(dict(zip(keys, combo, strict=True))) for combo in itertools.product(*pools))
+    def members(self) -> Iterator[Any]:
+        keys = self._keys
+        return (Record(dict(zip(keys, combo, strict=True)))
+                for combo in _product(tuple(c for _, c in self.fields)))
 
     def __str__(self) -> str:
         return self.name
+
+
+def _product_size(colors: tuple[ColorSet, ...]) -> int | None:
+    total = 1
+    for color in colors:
+        n = color.size
+        if n is None:
+            return None
+        total *= n
+    return total
+
+
+def _product(colors: tuple[ColorSet, ...]) -> Iterator[tuple[Any, ...]]:
+    """The members of each color set combined, in ``itertools.product`` order, without
+    listing any color set first (``itertools.product`` would: one may be huge when only
+    the first few tuples are wanted)."""
+    if not colors:
+        yield ()
+        return
+    head, rest = colors[0], colors[1:]
+    if not rest:
+        for value in head.members():
+            yield (value,)
+        return
+    for value in head.members():
+        for tail in _product(rest):
+            yield (value, *tail)
 
 
 def _plain_type(color: ColorSet) -> type | None:

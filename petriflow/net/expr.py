@@ -19,7 +19,9 @@ Semantics (shared by every interpreter):
   no prime factor but 2 and 5), so that the engine's decimals and the checker's exact
   rationals agree;
 * ``and``/``or``/``not`` take booleans only (no truthiness), and short-circuit;
-* ``a < b < c`` means ``a < b and b < c``.
+* ``a < b < c`` means ``a < b and b < c``; ``in`` and ``not in`` do not chain;
+* number literals have at most 100 significant digits and a decimal exponent within
+  +-100, so that writing them out (fingerprints, PNML) stays cheap.
 """
 
 from __future__ import annotations
@@ -147,6 +149,11 @@ _DESCRIBE = {
 }
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
+#: bounds of a number literal: far beyond any amount a process handles, and small
+#: enough that writing the number out (``unparse``, fingerprints, PNML) stays cheap
+MAX_DIGITS = 100
+MAX_EXPONENT = 100
+_INT_LIMIT = 10**MAX_DIGITS
 
 
 def _terminating(divisor: Any) -> bool:
@@ -311,33 +318,51 @@ class _Translator:
 
     def constant(self, node: ast.Constant) -> Any:
         value = node.value
-        if isinstance(value, bool | int | str):
+        if isinstance(value, bool | str):
+            return value
+        if isinstance(value, int):
+            if abs(value) >= _INT_LIMIT:
+                raise self._too_large(node)
             return value
         if isinstance(value, float):
             source = ast.get_source_segment(self.text, node) or repr(value)
             try:
-                return decimal.Decimal(source.replace("_", ""))
+                number = decimal.Decimal(source.replace("_", ""))
             except decimal.InvalidOperation:
                 raise self.fail(node, f"cannot read the number {source!r}") from None
+            # unparse() writes decimals out in full: 1e999999999 would be a gigabyte.
+            # Trailing zeros do not count (unparse writes 1e100 as 1000...0.0).
+            significant = len(bytes(number.as_tuple().digits).rstrip(b"\0"))
+            if abs(number.adjusted()) > MAX_EXPONENT or significant > MAX_DIGITS:
+                raise self._too_large(node)
+            return number
         raise self.fail(node, f"the literal {value!r} is not supported",
                         "use numbers, strings, True or False")
 
+    def _too_large(self, node: ast.Constant) -> ExpressionError:
+        source = ast.get_source_segment(self.text, node) or "this number"
+        shown = source if len(source) <= 30 else source[:27] + "..."
+        return self.fail(node, f"the number {shown} is out of range",
+                         f"numbers in expressions have at most {MAX_DIGITS} digits and a "
+                         f"decimal exponent between -{MAX_EXPONENT} and {MAX_EXPONENT}")
+
     def compare(self, node: ast.Compare, d: int, pos: dict[str, int]) -> Expr:
+        if len(node.ops) > 1 and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops):
+            # In Python the literal set would be the next comparison's left operand.
+            raise self.fail(node, "'in' and 'not in' cannot be chained with other comparisons",
+                            "write the comparisons apart, joined by 'and'")
+        left = self(node.left, d)
+        if isinstance(node.ops[0], ast.In | ast.NotIn):
+            options = self.literal_set(node.comparators[0], d)
+            return In(left, options, isinstance(node.ops[0], ast.NotIn), **pos)
         parts: list[Expr] = []
-        left_ast = node.left
-        left = self(left_ast, d)
         for op_node, right_ast in zip(node.ops, node.comparators, strict=True):
-            if isinstance(op_node, ast.In | ast.NotIn):
-                options = self.literal_set(right_ast, d)
-                parts.append(In(left, options, isinstance(op_node, ast.NotIn), **pos))
-                right = left  # 'in' cannot be chained meaningfully; keep left
-            else:
-                op = _COMPARE.get(type(op_node))
-                if op is None:
-                    raise self.fail(node, f"'{type(op_node).__name__}' comparisons are not "
-                                    "supported", "use == != < <= > >= in")
-                right = self(right_ast, d)
-                parts.append(Compare(op, left, right, **pos))
+            op = _COMPARE.get(type(op_node))
+            if op is None:
+                raise self.fail(node, f"'{type(op_node).__name__}' comparisons are not "
+                                "supported", "use == != < <= > >= in")
+            right = self(right_ast, d)
+            parts.append(Compare(op, left, right, **pos))  # a < b < c: a < b and b < c
             left = right
         return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts), **pos)
 

@@ -75,6 +75,7 @@ def is_enabled(net: Net, marking: Marking, transition: str,
     plan = net.plan(_transition(net, transition))
     if binding is None:
         return next(iter(plan.bindings(marking.__getitem__)), None) is not None
+    plan.check_names(binding)
     if any(v not in binding for v in plan.variables):
         return next(iter(plan.bindings(marking.__getitem__, binding)), None) is not None
     try:

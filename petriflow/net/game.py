@@ -19,13 +19,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from petriflow.errors import FiringError, NotEnabledError
+from petriflow.errors import ColorError, FiringError, NotEnabledError
 from petriflow.ids import PlaceId, TransitionId
 from petriflow.net.case_game import CaseState
 from petriflow.net.colored_game import ColoredState
 from petriflow.net.colors import DOT
 from petriflow.net.firing import EMPTY_BINDING, Binding, Step
-from petriflow.net.marking import Marking, Multiset
+from petriflow.net.marking import Marking, Multiset, token_collection
 from petriflow.net.plan import Bag, TransitionPlan
 from petriflow.net.structure import Net
 
@@ -53,6 +53,13 @@ class TokenGame:
             if place not in net.place_map:
                 raise FiringError(f"the marking puts tokens on '{place}', which is not a place "
                                   f"of net '{net.name}'")
+            if marking is not None:  # the P/T game keeps counts: a stray value would count
+                color = net.place_map[place].color
+                for token in start[place]:
+                    if not color.contains(token):
+                        raise ColorError(f"the marking puts {token!r} on place '{place}', "
+                                         f"which holds values of {color}", color=str(color),
+                                         value=token)
         self._colored: ColoredState | CaseState | None = None
         layout = net._case_layout if fast else None
         self._entry: dict[PlaceId, tuple[int, Any]] | None = None
@@ -176,7 +183,7 @@ class TokenGame:
             if values is None:
                 raise FiringError(f"cannot put a negative number of tokens on '{place}'")
         else:
-            values = list(tokens)
+            values = list(token_collection(place, tokens))
         values = [color.validate(v) for v in values]
         if self._colored is not None:
             for v in values:

@@ -12,7 +12,7 @@ from typing import Any
 
 from petriflow.errors import ColorError
 from petriflow.ids import PlaceId
-from petriflow.net.colors import DOT
+from petriflow.net.colors import DOT, Record
 
 
 class Multiset(Mapping[Any, int]):
@@ -110,6 +110,25 @@ class Multiset(Mapping[Any, int]):
 EMPTY = Multiset()
 
 
+def token_collection(place: str, tokens: Any) -> Iterable[Any]:
+    """``tokens`` if it is a collection of tokens; a string is refused (it would be
+    iterated into one token per character), and so is any other single value (a record
+    would be iterated into its field names)."""
+    if isinstance(tokens, str | bytes | bytearray):
+        raise ColorError(f"place {place!r}: {tokens!r} is a string, not a collection of "
+                         f"tokens; write [{tokens!r}] for one token", value=tokens)
+    if type(tokens) is not bool and not isinstance(tokens, Record):
+        try:
+            collection: Iterator[Any] = iter(tokens)
+        except TypeError:
+            pass
+        else:
+            return collection
+    raise ColorError(f"place {place!r}: expected a count of black tokens (an int), a list "
+                     f"of tokens or a Multiset, got {tokens!r}; write [{tokens!r}] for one "
+                     "token", value=tokens)
+
+
 class Marking(Mapping[PlaceId, Multiset]):
     """An immutable marking: place id -> multiset of tokens (empty places are omitted)."""
 
@@ -125,10 +144,10 @@ class Marking(Mapping[PlaceId, Multiset]):
                     raise ColorError(f"place {place!r} cannot hold a negative number of tokens "
                                      f"({tokens})")
                 ms = Multiset({DOT: tokens})
-            elif isinstance(tokens, Mapping):
+            elif isinstance(tokens, Mapping) and not isinstance(tokens, Record):
                 ms = Multiset(tokens)
             else:
-                ms = Multiset(tokens)
+                ms = Multiset(token_collection(place, tokens))
             if ms.size:
                 data[PlaceId(place)] = ms
         self._places = data

@@ -13,7 +13,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from petriflow.errors import ColorError, NotEnabledError, UnboundVariableError
+from petriflow.errors import (
+    ColorError,
+    FiringError,
+    NotEnabledError,
+    UnboundVariableError,
+    did_you_mean,
+)
 from petriflow.ids import PlaceId, TransitionId
 from petriflow.net.colors import DOT, ColorSet
 from petriflow.net.evaluate import Compiled, compile_expr
@@ -21,6 +27,8 @@ from petriflow.net.expr import Const, Expr, TupleExpr, Var
 
 Lookup = Callable[[PlaceId], Mapping[Any, int]]
 Bag = dict[PlaceId, dict[Any, int]]
+#: the most values the free variables of one transition are enumerated over
+MAX_FREE_COMBINATIONS = 100_000
 _NOTHING: Mapping[Any, int] = {}
 
 
@@ -195,6 +203,8 @@ class TransitionPlan:
     def bindings(self, lookup: Lookup, given: Mapping[str, Any] | None = None
                  ) -> Iterator[dict[str, Any]]:
         """Every binding that enables the transition with the tokens ``lookup`` shows."""
+        if given:
+            self.check_names(given)
         if self.pt:
             if self._pt_enabled(lookup):
                 yield {}
@@ -211,8 +221,23 @@ class TransitionPlan:
 
     def checked(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """``given`` with each value validated (and normalised) by its variable's color."""
+        self.check_names(given)
         colors = self.var_colors
         return {k: (colors[k].validate(v) if k in colors else v) for k, v in given.items()}
+
+    def check_names(self, given: Mapping[str, Any]) -> None:
+        """Refuse a binding that names a variable the transition does not have: a typo
+        would otherwise be dropped silently, and the transition fire anyway."""
+        unknown = [k for k in given if k not in self.variables]
+        if unknown:
+            names = ", ".join(f"'{k}'" for k in unknown)
+            has = (f"its variables are {', '.join(repr(v) for v in self.variables)}"
+                   if self.variables else "it has no variables")
+            raise FiringError(
+                f"transition '{self.transition}' has no variable {names} ({has})",
+                transition=self.transition,
+                hint=did_you_mean(str(unknown[0]), self.variables),
+            )
 
     def _bind(self, i: int, env: dict[str, Any], lookup: Lookup) -> Iterator[dict[str, Any]]:
         if i < len(self.matchers):
@@ -233,21 +258,42 @@ class TransitionPlan:
             return
         missing = [(n, c) for n, c in self.free if n not in env]
         if missing:
+            self._check_enumerable(missing)
             yield from self._enumerate_free(missing, env, lookup)
             return
         if self._complete(env, lookup):
             yield {k: env[k] for k in self.variables}
 
+    def _check_enumerable(self, missing: list[tuple[str, ColorSet]]) -> None:
+        """Refuse to enumerate an infinite type, or more than MAX_FREE_COMBINATIONS values
+        (int[0..10^11] is finite, but enumerating it would hang)."""
+        combinations = 1
+        for name, color in missing:
+            size = color.size
+            if size is None:
+                raise UnboundVariableError(
+                    f"transition '{self.transition}': variable '{name}' of type {color} is "
+                    "not bound by any input arc and cannot be enumerated",
+                    transition=self.transition,
+                    hint=f"pass a value for '{name}' in the binding",
+                )
+            combinations *= size
+        if combinations > MAX_FREE_COMBINATIONS:
+            names = ", ".join(f"'{n}' of type {c}" for n, c in missing)
+            which, it = ((f"variable {names} is", "it") if len(missing) == 1
+                         else (f"variables {names} are", "them"))
+            raise UnboundVariableError(
+                f"transition '{self.transition}': {which} not bound by any input arc, and "
+                f"enumerating {it} would try {combinations:,} values (the limit is "
+                f"{MAX_FREE_COMBINATIONS:,})",
+                transition=self.transition,
+                hint="bind the variable on an input arc, narrow its type, or pass its value "
+                "in the binding",
+            )
+
     def _enumerate_free(self, missing: list[tuple[str, ColorSet]], env: dict[str, Any],
                         lookup: Lookup) -> Iterator[dict[str, Any]]:
         name, color = missing[0]
-        if not color.finite:
-            raise UnboundVariableError(
-                f"transition '{self.transition}': variable '{name}' of type {color} is not "
-                "bound by any input arc and cannot be enumerated",
-                transition=self.transition,
-                hint=f"pass a value for '{name}' in the binding",
-            )
         for value in color.members():
             env[name] = value
             if len(missing) > 1:
@@ -311,7 +357,11 @@ class TransitionPlan:
             for a in arcs:
                 need[a.place] = need.get(a.place, 0) + a.weight
             for place, n in need.items():
-                if sum(lookup(place).values()) < n:
+                tokens = lookup(place)
+                # a P/T transition takes black tokens only, as why_not() checks: a stray
+                # value on its place must not count, or bindings() would promise a firing
+                # that fire() then refuses
+                if (tokens.get(DOT, 0) if self.pt else sum(tokens.values())) < n:
                     return False
         return True
 

@@ -74,6 +74,7 @@ def test_members_of_finite_color_sets_are_values(color):
     sizes = {IntColor: lambda c: max(0, c.high - c.low + 1), BoolColor: lambda c: 2,
              EnumColor: lambda c: len(c.values)}
     expected = _size(color, sizes)
+    assert color.size == expected
     if expected > 2000:
         return
     members = list(color.members())
@@ -198,6 +199,22 @@ def test_finite_and_infinite_color_sets():
             list(color.members())
 
 
+def test_sizes_of_color_sets():
+    assert (BLACK.size, BoolColor().size, IntColor(1, 3).size, IntColor(3, 1).size) == (1, 2, 3, 0)
+    assert (PAIR.size, REC.size) == (6, 8)
+    for color in (IntColor(), IntColor(0), StrColor(), DecimalColor(),
+                  TupleColor((BoolColor(), IntColor())), RecordColor((("s", StrColor()),))):
+        assert color.size is None
+
+
+def test_members_of_a_product_with_a_huge_component_are_enumerated_lazily():
+    # itertools.product would first list all 10^11 + 1 integers.
+    huge = IntColor(0, 10**11)
+    assert next(TupleColor((huge, BoolColor())).members()) == (0, False)
+    assert next(RecordColor((("n", huge), ("ok", BoolColor()))).members()) == Record(n=0, ok=False)
+    assert TupleColor((huge, huge)).size == (10**11 + 1) ** 2
+
+
 @pytest.mark.parametrize("color", [IntColor(), IntColor(0), IntColor(None, 5)])
 def test_enumerating_an_unbounded_int_color_is_a_color_error(color):
     with pytest.raises(ColorError, match="infinite"):
@@ -248,6 +265,16 @@ def test_tokens_that_do_not_fit_their_color_set_are_refused(color, data):
 def test_malformed_color_sets_are_refused(data):
     with pytest.raises(ColorError):
         color_from_json(data)
+
+
+@pytest.mark.parametrize("bound", ["low", "high"])
+@pytest.mark.parametrize("text", ["NaN", "sNaN", "-NaN", "Infinity", "-Infinity"])
+def test_non_finite_decimal_bounds_are_refused(bound, text):
+    # A NaN bound would make every later validate() raise decimal.InvalidOperation.
+    with pytest.raises(ColorError, match=f"the {bound} bound .* finite"):
+        color_from_json({"kind": "decimal", bound: text})
+    with pytest.raises(ColorError, match=f"the {bound} bound .* finite"):
+        DecimalColor(**{bound: D(text)})
 
 
 def test_deeply_nested_color_sets_are_refused():

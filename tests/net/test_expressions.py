@@ -170,6 +170,59 @@ def test_unsupported_syntax_is_an_expression_error_with_line_and_column(text, co
     assert (err.problems[0].line, err.problems[0].column) == (1, column)
 
 
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("amount > 1e999999999999", 10),
+        ("x > 1e100000000", 5),
+        ("x > 1e101", 5),
+        ("x > 1e-101", 5),
+        ("x > -1e999", 6),
+        ("x in (1, 2e200)", 10),
+        ("x > 1." + "1" * 100, 5),
+        ("x > " + "9" * 101, 5),
+        ("x > 0x" + "f" * 100, 5),
+    ],
+)
+def test_number_literals_of_absurd_magnitude_are_refused(text, column):
+    # unparse() (fingerprints, PNML) writes decimals out in full: 1e999999999999 would
+    # need a terabyte, and an int beyond 4300 digits cannot be written at all.
+    with pytest.raises(ExpressionError, match="out of range") as info:
+        parse(text)
+    assert (info.value.line, info.value.column) == (1, column)
+
+
+@pytest.mark.parametrize("text", ["x > 1e100", "x > -1e100", "x > 1e-100", "x > " + "9" * 100,
+                                  "x > 1." + "1" * 99, "x > 1.5" + "0" * 300])
+def test_number_literals_at_the_limits_parse_and_round_trip(text):
+    expr = parse(text)
+    assert ast_key(parse(unparse(expr))) == ast_key(expr)
+
+
+def test_a_number_beyond_python_int_conversion_limit_is_refused():
+    with pytest.raises(ExpressionError):
+        parse("x > " + "9" * 5000)
+
+
+@pytest.mark.parametrize("text", ["x in (1, 2) < 3", "1 < x in (1, 2)",
+                                  "x not in ('a',) == ok", "x in (1,) in (2,)"])
+def test_in_cannot_be_chained_with_other_comparisons(text):
+    # Python reads 'x in (1, 2) < 3' as 'x in (1, 2) and (1, 2) < 3'.
+    with pytest.raises(ExpressionError, match="joined by 'and'") as info:
+        parse(text)
+    assert (info.value.line, info.value.column) == (1, 1)
+
+
+@pytest.mark.parametrize(("text", "pairs"), [
+    ("1 < x < 3", [("<", "1", "x"), ("<", "x", "3")]),
+    ("a <= b == c != d", [("<=", "a", "b"), ("==", "b", "c"), ("!=", "c", "d")]),
+])
+def test_a_chain_of_comparisons_compares_each_operand_with_the_next(text, pairs):
+    expr = parse(text)
+    assert [(c.op, unparse(c.left), unparse(c.right))
+            for c in expr.operands] == pairs  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("text", ["x +", "(x", "x if y", "1 2"])
 def test_python_syntax_errors_are_expression_errors(text):
     with pytest.raises(ExpressionError) as info:

@@ -251,6 +251,39 @@ def test_finite_free_variables_are_enumerated_and_infinite_ones_must_be_given():
         fire(net, m, "pay", {"amount": 1.5})
 
 
+def _free_net(**variables):
+    b = NetBuilder("free")
+    b.place("todo", initial=1)
+    b.place("done", color=IntColor())
+    b.transition("t", variables=variables, guard="y > 5")
+    b.arc("todo", "t")
+    b.arc("t", "done", inscription="y")
+    return b.build()
+
+
+@pytest.mark.parametrize("variables", [
+    {"y": IntColor(0, 100_000_000_000)},
+    {"y": IntColor(0, 999), "z": IntColor(0, 999)},  # 10^6 combinations
+    {"y": IntColor(0, 99_999), "ok": BoolColor()},
+])
+def test_free_variables_with_too_many_values_are_refused_not_enumerated(variables):
+    net = _free_net(**variables)
+    m = net.initial_marking
+    for call in (lambda: list(bindings(net, m, "t")), lambda: enabled_transitions(net, m),
+                 lambda: fire(net, m, "t"), lambda: TokenGame(net).enabled()):
+        with pytest.raises(UnboundVariableError, match=r"variables? 'y' of type int") as info:
+            call()
+        assert info.value.transition == "t"
+        assert "narrow its type" in (info.value.hint or "")
+    given = {v: True if isinstance(c, BoolColor) else 6 for v, c in variables.items()}
+    assert fire(net, m, "t", given).after.count("done") == 1  # giving the values still works
+
+
+def test_free_variables_within_the_limit_are_enumerated():
+    net = _free_net(y=IntColor(0, 99_999))
+    assert len(list(bindings(net, net.initial_marking, "t"))) == 99_994
+
+
 def test_output_tokens_outside_their_color_set_disable_the_binding():
     b = NetBuilder()
     b.place("in", color=IntColor(), initial=[2, 3])
@@ -280,6 +313,43 @@ def test_tuple_patterns_and_joins_bind_variables():
 
 
 # -- examples: read and inhibitor arcs ---------------------------------------------------
+
+
+def test_bindings_naming_unknown_variables_are_refused():
+    # A typo used to be dropped silently: 't' has one binding, so it fired anyway.
+    net = _pick_net([3])
+    m = net.initial_marking
+    for call in (lambda: fire(net, m, "t", {"xx": 3}), lambda: fire(net, m, "t", {"x": 3, "y": 1}),
+                 lambda: list(bindings(net, m, "t", {"xx": 3})),
+                 lambda: is_enabled(net, m, "t", {"x": 3, "y": 1}),
+                 lambda: TokenGame(net).fire("t", {"xx": 3})):
+        with pytest.raises(FiringError, match="its variables are 'x'") as info:
+            call()
+        assert info.value.transition == "t"
+    with pytest.raises(FiringError, match="did you mean 'x'") as info:
+        fire(net, m, "t", {"xx": 3})
+
+
+def test_a_pt_transition_refuses_any_binding_entry():
+    net = _arc_net(ArcKind.NORMAL, 1, 1)
+    with pytest.raises(FiringError, match="no variable 'zz' \\(it has no variables\\)"):
+        fire(net, net.initial_marking, "t", {"zz": 1})
+    with pytest.raises(FiringError, match="no variable 'zz'"):
+        TokenGame(net).fire("t", {"zz": 1})
+    assert fire(net, net.initial_marking, "t", {}).after.count("done") == 1
+
+
+def test_a_value_on_a_pt_place_is_not_a_black_token_for_enabledness():
+    # enabled_transitions counted every token, so it promised a firing fire() refused.
+    net = _arc_net(ArcKind.NORMAL, 1, 0)
+    m = Marking({"src": 1, "p": ["x"]})
+    assert enabled_transitions(net, m) == [] and not is_enabled(net, m, "t")
+    assert list(bindings(net, m, "t")) == []
+    with pytest.raises(NotEnabledError, match="place 'p' holds 0 tokens"):
+        fire(net, m, "t")
+    m = Marking({"src": 1, "p": ["x", DOT]})
+    assert enabled_transitions(net, m) == ["t"]
+    assert fire(net, m, "t").after == Marking({"p": ["x"], "done": 1})
 
 
 def _arc_net(kind: ArcKind, weight: int, tokens: int, *, consume: bool = False) -> Net:

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from petriflow.errors import FiringError, NotEnabledError
+from petriflow.errors import ColorError, FiringError, NotEnabledError
 from petriflow.net import Marking, Net, NetBuilder, TokenGame, bindings, enabled_transitions, fire
+from petriflow.net.colors import IntColor, StrColor
 from tests.net.ptsemantics import counts, equation, incidence, pt_enabled
 from tests.strategies import colored_nets, markings_of, pt_nets, scaled
 
@@ -187,3 +188,32 @@ def test_unknown_transitions_are_refused():
     game = TokenGame(b.build())
     with pytest.raises(FiringError, match="no transition 'x'"):
         game.fire("x")
+
+
+def test_a_start_marking_with_values_outside_their_places_colors_is_refused():
+    # The P/T game keeps counts: 'x' on a black place would have counted as a token.
+    b = NetBuilder()
+    b.place("p")
+    b.place("n", color=IntColor(0, 9))
+    b.transition("t")
+    b.arc("p", "t")
+    net = b.build()
+    with pytest.raises(ColorError, match="puts 'x' on place 'p', which holds values of black"):
+        TokenGame(net, Marking({"p": ["x"]}))
+    with pytest.raises(ColorError, match="puts 10 on place 'n'"):
+        TokenGame(net, Marking({"n": [10]}))
+    assert TokenGame(net, Marking({"p": 1, "n": [3]})).enabled() == ["t"]
+
+
+def test_put_refuses_a_string_for_a_collection_of_tokens():
+    b = NetBuilder()
+    b.place("s", color=StrColor())
+    b.place("q")
+    b.transition("t")
+    b.arc("s", "t", inscription="x")
+    b.arc("t", "q")
+    game = TokenGame(b.build())
+    with pytest.raises(ColorError, match=r"write \['abc'\]"):
+        game.put("s", "abc")
+    game.put("s", ["abc"])
+    assert game.marking() == Marking({"s": ["abc"]})

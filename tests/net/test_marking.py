@@ -94,6 +94,27 @@ def test_negative_counts_are_refused():
         Multiset({"a": 1.5})
 
 
+@pytest.mark.parametrize("text", ["abc", b"abc", ""])
+def test_a_string_is_not_taken_for_a_collection_of_tokens(text):
+    # It used to become one token per character: 'a', 'b', 'c'.
+    with pytest.raises(ColorError, match=r"place 'p': .* is a string.*write \["):
+        Marking({"p": text})
+
+
+@pytest.mark.parametrize("value", [True, 1.5, None, DOT, Record(n=1)])
+def test_a_single_value_is_not_taken_for_a_collection_of_tokens(value):
+    with pytest.raises(ColorError, match="place 'p'"):
+        Marking({"p": value})
+
+
+def test_token_lists_tuples_generators_and_counts_still_make_markings():
+    assert Marking({"p": ["abc"]})["p"] == Multiset(["abc"])
+    assert Marking({"p": ("a", "a")})["p"] == Multiset({"a": 2})
+    assert Marking({"p": (x for x in [1, 2])})["p"] == Multiset([1, 2])
+    assert Marking({"p": {"a": 2}})["p"] == Multiset({"a": 2})
+    assert Marking({"p": 3}).count("p") == 3
+
+
 def test_markings_and_multisets_cannot_be_changed():
     m = Marking({"p": 1})
     ms = m["p"]
