@@ -353,6 +353,7 @@ def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
     import sys
 
     from petriflow.errors import PetriflowError
+    from petriflow.runtime.replay import orphan_journals
 
     engine = _engine(db)
     ids = list(case_ids) or engine.store.case_ids()
@@ -365,6 +366,10 @@ def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
             ok, text = False, f"case {cid}: {exc}"
         if not ok:
             bad.append(text)
+    if not case_ids:  # journals whose case record is gone: no replay starts from those
+        orphans = orphan_journals(engine.store)
+        ids += [r.case for r in orphans]
+        bad += [str(r) for r in orphans]
     if fmt == "json":
         click.echo(json.dumps({"cases": len(ids), "intact": len(ids) - len(bad),
                                "problems": bad}, indent=2))

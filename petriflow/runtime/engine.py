@@ -551,7 +551,8 @@ class Engine:
         """Rebuild the case from its journal with the kernel and compare with the store."""
         rec = self.store.case(case_id)  # evidence: never this engine's cached copy
         compiled = self.deployment(rec.fingerprint).compiled
-        return replay_case(compiled, rec, self.store.events(case_id))
+        return replay_case(compiled, rec, self.store.events(case_id),
+                           self.store.work_items(case=case_id, open_only=False))
 
     def agent_records(self) -> dict[str, AgentRecord]:
         """Every registered agent's record, from the journals of all cases."""

@@ -157,6 +157,11 @@ class Store(Protocol):
 
     def case_ids(self) -> list[str]: ...
 
+    def journal_case_ids(self) -> list[str]:
+        """The ids of every case with events in the journal, each once, whether or not the
+        store still holds the case's record (an audit compares them with ``case_ids``)."""
+        ...
+
     def switches(self) -> Mapping[str, frozenset[str]]: ...
 
     def claim_items(self, worker: str, now: float, lease: float, limit: int

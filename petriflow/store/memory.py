@@ -100,6 +100,9 @@ class InMemoryStore:
     def case_ids(self) -> list[str]:
         return list(self._cases)
 
+    def journal_case_ids(self) -> list[str]:
+        return sorted(c for c, journal in list(self._events.items()) if journal)
+
     def work_item(self, item_id: str) -> WorkItem:
         try:
             return self._items[item_id]

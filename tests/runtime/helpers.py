@@ -13,6 +13,7 @@ from petriflow.errors import PolicyRefusal
 from petriflow.governance.audit import AuditEvent, verify_chain
 from petriflow.model import CompiledProcess, compile_file, compile_loaded, load_text
 from petriflow.runtime import Engine, ManualClock
+from petriflow.runtime.replay import replay_case
 from petriflow.store.base import CaseRecord, WorkItem
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -81,10 +82,16 @@ def ended_at(rec: CaseRecord) -> str | None:
 
 
 def assert_intact(e: Engine, case_id: str) -> None:
-    """The journal explains the stored state and its chain verifies."""
+    """The journal explains the stored state (the work items too) and its chain
+    verifies."""
     rec = e.case(case_id)
     report = e.replay(case_id)
     assert report.ok, str(report)
+    stored = e.store.case(case_id)
+    full = replay_case(e.deployment(stored.fingerprint).compiled, stored,
+                       e.store.events(case_id),
+                       e.store.work_items(case=case_id, open_only=False))
+    assert full.ok, str(full)
     chain = verify_chain(case_id, events(e, case_id), rec.head)
     assert chain.ok, str(chain)
     assert rec.version == len(events(e, case_id))

@@ -11,7 +11,9 @@ jumps ahead. After every request:
 - the hash chain verifies up to the case's head;
 - every token in a work place is one open work item, and the status agrees with the
   marking (completed means a final marking, waiting means open work);
-- a refused request changed nothing.
+- a refused request changed nothing;
+- :func:`~petriflow.runtime.replay.replay_case` derives from the journal the stored
+  status, incident, version and every work item's status.
 
 And where the checker proved a process deadlock-free, no case of it ever stops with
 "no step can fire".
@@ -32,7 +34,7 @@ from petriflow.model import CompiledProcess
 from petriflow.net.firing import fire
 from petriflow.net.marking import Marking
 from petriflow.runtime import AgentAnswer, AgentRequest, PermanentError, ServiceCall
-from petriflow.runtime.replay import stored_marking
+from petriflow.runtime.replay import replay_case, stored_marking
 from petriflow.store.base import CaseStatus
 from petriflow.verify.portfolio import check
 from petriflow.verify.result import Verdict
@@ -129,6 +131,9 @@ class Driver:
             f"kernel replay {self.mirror.marking} != stored {rec.marking}")
         chain = verify_chain(cid, events, rec.head)
         assert chain.ok, str(chain)
+        full = replay_case(self.c, e.store.case(cid), events,
+                           e.store.work_items(case=cid, open_only=False))
+        assert full.ok, str(full)
         program = e.deployment(rec.fingerprint).program
         work_places = set(program.work_places.values())
         open_items = e.work_items(cid)

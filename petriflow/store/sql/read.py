@@ -70,6 +70,12 @@ def journal(case_id: str) -> tuple[str, tuple[Any, ...]]:
     return EVENTS + " WHERE case_id = ? ORDER BY seq", (case_id,)
 
 
+def journal_cases() -> tuple[str, tuple[Any, ...]]:
+    """The ids of every case with journal events, whether or not its row still exists
+    (``Store.journal_case_ids``; the primary key (case_id, seq) indexes the scan)."""
+    return f"SELECT DISTINCT case_id FROM {events.name} ORDER BY case_id", ()
+
+
 def claim(skip_locked: bool) -> str:
     """Lease open items no live worker holds: lease end, worker, now, limit."""
     return (f"UPDATE {work_items.name} SET lease_until = ?, leased_by = ? WHERE id IN ("
@@ -140,6 +146,7 @@ __all__ = [
     "item_by_id",
     "item_list",
     "journal",
+    "journal_cases",
     "timer",
     "timer_list",
     "work_item",

@@ -430,6 +430,9 @@ class SqlStore:
     def case_ids(self) -> list[str]:
         return [r[0] for r in self._rows(("SELECT id FROM petriflow_cases ORDER BY id", ()))]
 
+    def journal_case_ids(self) -> list[str]:
+        return [r[0] for r in self._rows(read.journal_cases())]
+
     def work_item(self, item_id: str) -> WorkItem:
         reused = self._reused
         if reused is not None:
