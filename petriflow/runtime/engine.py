@@ -513,8 +513,9 @@ class Engine:
         moved = 0
         for item in self.store.work_items(agent=agent_id):
             rec = self._case(item.case)
-            if rec.status is CaseStatus.SUSPENDED or self._process_suspended(rec):
-                continue
+            if rec.status in (CaseStatus.SUSPENDED, CaseStatus.FAILED) or \
+                    self._process_suspended(rec):
+                continue  # (a failed case's items wait for its retry, with the switch on)
             tx = self._begin(rec)
             info = tx.dep.by_place[item.place]
             if self._fallback(tx, item, info):
@@ -569,7 +570,7 @@ class Engine:
                               hint="resume it first")
         if rec.status is CaseStatus.COMPLETED and not allow_suspended:
             raise EngineError(f"case {rec.id} has completed", case=rec.id)
-        if rec.status is CaseStatus.FAILED and not allow_failed:
+        if rec.status is CaseStatus.FAILED and not (allow_failed or allow_suspended):
             # an incident stops the case until an operator looks (models/SEMANTICS.md):
             # no call, completion or timer moves it before retry()
             raise EngineError(f"case {rec.id} has an incident: {rec.incident}", case=rec.id,

@@ -1300,3 +1300,28 @@ def test_an_automatic_cycle_does_not_hang_the_engine() -> None:
     e._fire = guarded  # type: ignore[method-assign]
     case = e.start(compile_yaml(SPIN), {"x": 1})
     assert case.status is CaseStatus.FAILED and case.incident
+
+
+def test_the_kill_switches_work_on_a_failed_case() -> None:
+    """Suspending a failed case, or the agent whose item it failed on, must work: a kill
+    switch that raises is no kill switch. The incident still stands after resume."""
+    from petriflow import Process
+    from petriflow.runtime import Engine
+
+    p = Process("scoring")
+    p.field("amount", "decimal", input=True)
+    p.field("risk", "enum", values=["low", "high"])
+    p.agent("scorer")
+    p.task("rate", kind="agent", agent="scorer", writes=["risk"])
+    engine = Engine()
+
+    def broken(request: Any) -> Any:
+        raise PermanentError("the model is unavailable")
+
+    engine.agent("scorer", broken)
+    case = engine.start(p.compile(), {"amount": 5})
+    assert case.status is CaseStatus.FAILED
+    assert engine.suspend_agent("scorer") == 0
+    assert engine.suspend(case.id).status is CaseStatus.SUSPENDED
+    assert engine.resume(case.id).status is CaseStatus.FAILED
+    assert engine.replay(case.id).ok
