@@ -168,7 +168,9 @@ class Store(Protocol):
                     ) -> list[WorkItem]:
         """Lease up to ``limit`` open work items that no live worker holds (no lease, or
         one that expired before ``now``: its worker died) to ``worker`` until ``now +
-        lease``. Two workers never receive the same item while a lease runs."""
+        lease``. Two workers never receive the same item while a lease runs. Items of
+        suspended and failed cases are not offered: nobody may move those cases, and
+        leasing them round after round would keep the oldest items ahead of real work."""
         ...
 
     def release_item(self, item_id: str, worker: str) -> None:

@@ -134,8 +134,10 @@ class InMemoryStore:
     def claim_items(self, worker: str, now: float, lease: float, limit: int
                     ) -> list[WorkItem]:
         with self._lock:
-            free = [i for items in self._open.values() for i in items.values()
-                    if i.lease_until is None or i.lease_until < now]
+            stopped = (CaseStatus.SUSPENDED, CaseStatus.FAILED)
+            free = [i for case, items in self._open.items()
+                    if self._cases[case].status not in stopped
+                    for i in items.values() if i.lease_until is None or i.lease_until < now]
             free.sort(key=lambda i: (i.created, i.id))
             out = []
             for item in free[:limit]:

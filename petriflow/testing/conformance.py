@@ -352,6 +352,23 @@ def check_work_items(store_factory: StoreFactory) -> None:
     assert len(store.work_items(open_only=False)) == 4
 
 
+def check_leases_skip_stopped_cases(store_factory: StoreFactory) -> None:
+    """Workers lease open items oldest first, never two at once, and not those of a
+    suspended or failed case; a released item is offered again."""
+    store = store_factory()
+    for cid, status in (("l1", CaseStatus.FAILED), ("l2", CaseStatus.SUSPENDED),
+                        ("l3", CaseStatus.WAITING)):
+        new_case(store, cid)
+        store.commit(Change(make_case(cid, version=1, head=store.case(cid).head,
+                                      status=status), 1,
+                            items=[make_item(f"{cid}.1", cid, created=float(cid[1]))]))
+    assert [i.id for i in store.claim_items("w1", 10.0, 60.0, 5)] == ["l3.1"]
+    assert store.claim_items("w2", 10.0, 60.0, 5) == [], "leased already"
+    store.release_item("l3.1", "w1")
+    [again] = store.claim_items("w2", 10.0, 60.0, 5)
+    assert (again.id, again.leased_by) == ("l3.1", "w2")
+
+
 # -- timers --------------------------------------------------------------------------------------
 
 
@@ -547,6 +564,7 @@ ALL_CHECKS: tuple[Callable[[StoreFactory], None], ...] = (
     check_update_of_unknown_case_fails,
     check_events_roundtrip,
     check_work_items,
+    check_leases_skip_stopped_cases,
     check_timers,
     check_switches,
     check_not_found,

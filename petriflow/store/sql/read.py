@@ -80,7 +80,8 @@ def claim(skip_locked: bool) -> str:
     """Lease open items no live worker holds: lease end, worker, now, limit."""
     return (f"UPDATE {work_items.name} SET lease_until = ?, leased_by = ? WHERE id IN ("
             f"SELECT id FROM {work_items.name} WHERE status IN {OPEN} AND (lease_until IS "
-            "NULL OR lease_until < ?) ORDER BY created, id LIMIT ?"
+            f"NULL OR lease_until < ?) AND case_id NOT IN (SELECT id FROM {cases.name} "
+            "WHERE status IN ('suspended', 'failed')) ORDER BY created, id LIMIT ?"
             + (" FOR UPDATE SKIP LOCKED" if skip_locked else "") + ") RETURNING "
             + ITEMS.removeprefix("SELECT ").removesuffix(f" FROM {work_items.name}"))
 
