@@ -454,13 +454,13 @@ class SqlStore:
         (a worker reads both for every item it does), the case first, so that the item
         is not older than its case."""
         self.flush()
-        by_case, by_item = (self._sql(q[0]) for q in (read.case_of_item(""),
-                                                      read.item_by_id("")))
+        (case_sql, case_args), (item_sql, item_args) = (read.case_of_item(item_id),
+                                                        read.item_by_id(item_id))
 
         def both(conn: Any, _: list[bool]) -> tuple[list[Any], list[Any]]:
             with conn.pipeline():
-                first = conn.execute(by_case, (item_id,))
-                second = conn.execute(by_item, (item_id,))
+                first = conn.execute(self._sql(case_sql), case_args)
+                second = conn.execute(self._sql(item_sql), item_args)
             return first.fetchall(), second.fetchall()
 
         case_rows, item_rows = self._call("read", both)

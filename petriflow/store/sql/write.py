@@ -89,41 +89,34 @@ class Statements:
         def sets(names: Sequence[str]) -> str:
             return ", ".join(f"{_q(n)} = {mark}" for n in names)
 
+        def upsert(table: Any, names: Sequence[str]) -> str:
+            return (_insert(table, mark) + " ON CONFLICT (id) DO UPDATE SET "
+                    + ", ".join(f"{_q(n)} = excluded.{_q(n)}" for n in names))
+
+        common = {"case_insert": _insert(cases, mark), "event_insert": _insert(events, mark),
+                  "item_insert": _insert(work_items, mark),
+                  "timer_upsert": upsert(timers, TIMER_COLUMNS[1:])}
         if mark == "%s":  # PostgreSQL
             return cls(
-                case_insert=_insert(cases, mark),
+                **common,
                 case_update=f"UPDATE {cases.name} SET {sets((*CASE_SET, *CASE_INDEXED))} "
                             f"WHERE id = {mark} AND version = {mark}",
                 case_status="",
-                event_insert=_insert(events, mark),
-                item_insert=_insert(work_items, mark),
-                item_upsert=_insert(work_items, mark) + " ON CONFLICT (id) DO UPDATE SET "
-                            + ", ".join(f"{_q(c.name)} = excluded.{_q(c.name)}"
-                                        for c in work_items.columns if c.name != "id"),
+                item_upsert=upsert(work_items, (*ITEM_SET, *ITEM_INDEXED)),
                 item_indexed="",
-                timer_upsert=_insert(timers, mark) + " ON CONFLICT (id) DO UPDATE SET "
-                             + ", ".join(f"{_q(n)} = excluded.{_q(n)}"
-                                         for n in TIMER_COLUMNS[1:]),
                 timer_delete=f"DELETE FROM {timers.name} WHERE id = ANY({mark})",
                 merged=True,
             )
-
-        differs = " OR ".join(f"{_q(n)} IS DISTINCT FROM {mark}" if mark == "%s"
-                              else f"{_q(n)} IS NOT {mark}" for n in ITEM_INDEXED)
-        timer_set = ", ".join(f"{_q(n)} = excluded.{_q(n)}" for n in TIMER_COLUMNS[1:])
+        differs = " OR ".join(f"{_q(n)} IS NOT {mark}" for n in ITEM_INDEXED)
         return cls(
-            case_insert=_insert(cases, mark),
+            **common,
             case_update=f"UPDATE {cases.name} SET {sets(CASE_SET)} "
                         f"WHERE id = {mark} AND version = {mark}",
             case_status=f"UPDATE {cases.name} SET status = {mark} "
                         f"WHERE id = {mark} AND status <> {mark}",
-            event_insert=_insert(events, mark),
-            item_insert=_insert(work_items, mark),
-            item_upsert=_insert(work_items, mark) + " ON CONFLICT (id) DO UPDATE SET "
-                        + ", ".join(f"{_q(n)} = excluded.{_q(n)}" for n in ITEM_SET),
+            item_upsert=upsert(work_items, ITEM_SET),
             item_indexed=f"UPDATE {work_items.name} SET {sets(ITEM_INDEXED)} "
                          f"WHERE id = {mark} AND ({differs})",
-            timer_upsert=_insert(timers, mark) + f" ON CONFLICT (id) DO UPDATE SET {timer_set}",
             timer_delete=f"DELETE FROM {timers.name} WHERE id = {mark}",
         )
 
