@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from petriflow.errors import ConflictError
 from petriflow.runtime.engine import Engine
-from petriflow.store.base import WorkItem
+from petriflow.store.base import CaseStatus, WorkItem
 
 
 @dataclass
@@ -107,14 +107,19 @@ class Worker:
     def _timer_soon(self, patience: float) -> bool:
         """A timer comes due, or another worker's lease runs out, within ``patience``.
         Timers already due do not count: this round tried them, and those left cannot
-        fire (their case is suspended or waits for an operator after an incident); nor
-        do this worker's own leases (items it could not do), which it gives back."""
+        fire; nor does anything of a suspended or failed case (nobody may move it, and
+        its items are not leased again), nor this worker's own leases (items it could not
+        do), which it gives back."""
+        store = self.engine.store
+        stopped = {c.id for status in (CaseStatus.SUSPENDED, CaseStatus.FAILED)
+                   for c in store.cases(status=status)}
         now = self.engine.clock.now()
-        if any(0 < t.due - now <= patience for t in self.engine.store.timers()):
+        if any(0 < t.due - now <= patience and t.case not in stopped for t in store.timers()):
             return True
         horizon = self.wall() + patience
         return any(i.lease_until is not None and i.lease_until <= horizon
-                   and i.leased_by != self.name for i in self.engine.store.work_items())
+                   and i.leased_by != self.name and i.case not in stopped
+                   for i in store.work_items())
 
 
 __all__ = ["Worker", "WorkerStats"]
