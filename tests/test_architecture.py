@@ -34,6 +34,10 @@ FENCES = {  # third-party module -> modules (path prefixes) allowed to import it
     "lxml": (),
 }
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
+# The one exception, and why: net/case_code.py compiles firing functions whose text is
+# built from integers only (tests/net/test_case_code.py checks that no name, value or
+# literal of a model reaches it); it may call compile() and exec() and nothing else may.
+GENERATED_CODE = {"net/case_code.py": {"exec", "compile"}}
 
 
 def _modules() -> list[Path]:
@@ -93,7 +97,8 @@ def test_no_code_execution_or_unsafe_parsing(path: Path) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             fn = node.func
-            if isinstance(fn, ast.Name) and fn.id in FORBIDDEN_CALLS:
+            if (isinstance(fn, ast.Name) and fn.id in FORBIDDEN_CALLS
+                    and fn.id not in GENERATED_CODE.get(rel, ())):
                 bad.append(f"{rel}:{node.lineno} calls {fn.id}()")
             if isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name):
                 if fn.value.id == "yaml" and fn.attr in ("load", "unsafe_load", "full_load"):

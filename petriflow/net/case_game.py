@@ -33,7 +33,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from petriflow.ids import PlaceId
-from petriflow.net.case_layout import INLINE, MULTI, PURE, SAME, CaseLayout
+from petriflow.net.case_code import pure_fires
+from petriflow.net.case_layout import INLINE, MULTI, SAME, CaseLayout
 from petriflow.net.colors import DOT
 from petriflow.net.marking import Marking, Multiset
 
@@ -57,11 +58,19 @@ class CaseState:
         self.enabled: list[int] = []
         self.epos = [-1] * n
         self.limit = _MIN_TABLE
+        self._fires: list[Any] | None = None  # the pure transitions' functions, on first run
+        values, owner = self.values, self.owner
         for place, tokens in start.items():
             i = layout.index[place]
             bag, t = self.bags[i], layout.table[i]
+            table = self.tables[t]
             for token, count in tokens.items():
-                bag[self._intern(t, token)] = count
+                x = table.get(token)
+                if x is None:
+                    x = table[token] = len(values)
+                    values.append(token)
+                    owner.append(t)
+                bag[x] = count
         self._rebuild()
 
     # -- ids -----------------------------------------------------------------------------------
@@ -145,7 +154,15 @@ class CaseState:
             keys, pos = self.bind[u], self.bpos[u]
             keys.clear()
             pos.clear()
-            if layout.names[u]:
+            if layout.single[u]:  # one variable: a token of the first arc, on all arcs
+                (i, w, _), *others = layout.var_arcs[u]
+                ok, name, bags = layout.oks[u], layout.names[u][0], self.bags
+                for x, n in bags[i].items():
+                    if n >= w and all(bags[q].get(x, 0) >= wq for q, wq, _ in others) and (
+                            ok is None or ok({name: self.values[x]})):
+                        pos[x] = len(keys)
+                        keys.append(x)
+            elif layout.names[u]:
                 for key in self._extend(u, [-1] * len(layout.names[u]), 0):
                     if key not in pos:
                         pos[key] = len(keys)
@@ -362,83 +379,30 @@ class CaseState:
         """Fire up to ``steps`` random transitions; returns how many fired.
 
         A transition is chosen uniformly among the enabled ones, then a binding uniformly
-        among its own. The step of a transition with one variable whose outputs copy it
-        is done inline here (the same moves as :meth:`fire_key`, with the updates of
-        :meth:`_changed` for the watchers of one variable); the others call ``fire_key``.
+        among its own. A pure transition fires through its generated function (see
+        :mod:`~petriflow.net.case_code`); the step of another transition with one
+        variable whose outputs copy it is done inline here (the same moves as
+        :meth:`fire_key`, with the updates of :meth:`_changed` for the watchers of one
+        variable); the others call ``fire_key``.
         """
         enabled, epos, bind, bpos = self.enabled, self.epos, self.bind, self.bpos
         bags, values = self.bags, self.values
-        (kinds, ins, copy_outs, pure_ins, pure_outs, watch, gate_watch, var_arcs, names, oks,
-         gated) = self.layout.loop
-        multi, same, pure = MULTI, SAME, PURE
+        fires = self._fires
+        if fires is None:
+            fires = self._fires = pure_fires(self)
+        kinds, ins, copy_outs, watch, gate_watch, var_arcs, names, oks, gated = self.layout.loop
+        multi, same = MULTI, SAME
         fired = 0
         while fired < steps and enabled:
             # (no random number is drawn for a choice of one: the choice is still uniform)
             u = enabled[int(rand() * len(enabled))] if len(enabled) > 1 else enabled[0]
             keys = bind[u]
-            kind = kinds[u]
-            if kind == pure:
-                x = keys[int(rand() * len(keys))] if len(keys) > 1 else keys[0]
-                for i, drops in pure_ins[u]:
-                    bag = bags[i]
-                    n = bag.pop(x)
-                    if n > 1:
-                        bag[x] = n - 1
-                        continue
-                    for t in drops:
-                        pos = bpos[t]
-                        at = pos.pop(x, -1)
-                        if at >= 0:
-                            lst = bind[t]
-                            last = lst.pop()
-                            if at < len(lst):
-                                lst[at] = last
-                                pos[last] = at
-                            elif not lst:
-                                at = epos[t]
-                                if at >= 0:  # (a transition with black gates may be off)
-                                    last = enabled.pop()
-                                    if last != t:
-                                        enabled[at] = last
-                                        epos[last] = at
-                                    epos[t] = -1
-                for i, plain, checked in pure_outs[u]:
-                    bag = bags[i]
-                    if x in bag:
-                        bag[x] += 1
-                        continue
-                    bag[x] = 1
-                    for t in plain:
-                        lst = bind[t]
-                        bpos[t][x] = len(lst)
-                        lst.append(x)
-                        if len(lst) == 1:
-                            epos[t] = len(enabled)
-                            enabled.append(t)
-                    if checked is None:
-                        continue
-                    for t, others, ok, name in checked:
-                        if others is not None:
-                            for q in others:
-                                if x not in bags[q]:
-                                    break
-                            else:
-                                others = None
-                            if others is not None:
-                                continue
-                        if ok is not None and not ok({name: values[x]}):
-                            continue
-                        lst = bind[t]
-                        bpos[t][x] = len(lst)
-                        lst.append(x)
-                        if len(lst) == 1:
-                            if gated[t]:
-                                self._refresh(t)
-                            elif epos[t] < 0:
-                                epos[t] = len(enabled)
-                                enabled.append(t)
+            fire = fires[u]
+            if fire is not None:
+                fire(keys[int(rand() * len(keys))] if len(keys) > 1 else keys[0])
                 fired += 1
                 continue
+            kind = kinds[u]
             if kind != INLINE:
                 self.fire_key(u, keys[int(rand() * len(keys))] if keys else ())
                 fired += 1

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from petriflow.ids import PlaceId, TransitionId
+from petriflow.net.case_code import pure_maker
 from petriflow.net.colors import BLACK, ColorSet
 from petriflow.net.plan import TransitionPlan
 
@@ -27,6 +28,7 @@ SOLO = 0    # the transition's only input arc: the token is a binding by itself
 SAME = 1    # every variable arc binds the same variable: look the token up on the others
 MULTI = 2   # several variables: enumerate (arrivals) or scan (departures)
 GENERAL, INLINE, PURE = 0, 1, 2  # how CaseState.run fires a transition
+_UNMADE = object()
 
 
 def _checker(plan: TransitionPlan) -> Check | None:
@@ -123,6 +125,7 @@ class CaseLayout:
                 if all(w == 1 and v >= 0 and pure_place[i] for i, w, v in arcs):
                     kind = PURE
             self.kind.append(kind)
+        self.pure = [u for u in range(n) if self.kind[u] == PURE]
         # For a place of pure transitions: the watchers a token leaving it drops, and those
         # it may complete when it arrives: (transition, the other arcs to look the token
         # up on or None, the guard test, the variable's name).
@@ -145,9 +148,17 @@ class CaseLayout:
         # What TokenGame.put needs per place: (place index, the color set's validate).
         self.entry = {p: (i, colors[i].validate) for i, p in enumerate(places)}
         # The tables CaseState.run reads, in the order it unpacks them (one unpacking per run).
-        self.loop = (self.kind, self.ins, self.copy_outs, self.pure_ins, self.pure_outs,
-                     self.watch, self.gate_watch, self.var_arcs, self.names, self.oks,
-                     self.gated)
+        self.loop = (self.kind, self.ins, self.copy_outs, self.watch, self.gate_watch,
+                     self.var_arcs, self.names, self.oks, self.gated)
+        self._maker: Any = _UNMADE
+
+    @property
+    def pure_maker(self) -> Any:
+        """The compiled maker of the pure transitions' firing functions (built on first
+        use, once per net; see :mod:`~petriflow.net.case_code`), or None if none is pure."""
+        if self._maker is _UNMADE:
+            self._maker = pure_maker(self)
+        return self._maker
 
 
 def case_layout(net: Net) -> CaseLayout | None:
