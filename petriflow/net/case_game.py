@@ -393,6 +393,14 @@ class CaseState:
         kinds, ins, copy_outs, watch, gate_watch, var_arcs, names, oks, gated = self.layout.loop
         multi, same = MULTI, SAME
         fired = 0
+        if len(self.layout.pure) == len(fires):  # every transition pure: the whole loop
+            while fired < steps and enabled:
+                # (no random number is drawn for a choice of one: it is still uniform)
+                u = enabled[int(rand() * len(enabled))] if len(enabled) > 1 else enabled[0]
+                keys = bind[u]
+                fires[u](keys[int(rand() * len(keys))] if len(keys) > 1 else keys[0])
+                fired += 1
+            return fired
         while fired < steps and enabled:
             # (no random number is drawn for a choice of one: the choice is still uniform)
             u = enabled[int(rand() * len(enabled))] if len(enabled) > 1 else enabled[0]
