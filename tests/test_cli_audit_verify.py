@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from petriflow.cli import run
+from petriflow.errors import ConflictError, EngineError, ModelError
 from petriflow.model import compile_file
 from petriflow.runtime import AgentAnswer, Engine, PermanentError
 from petriflow.runtime.replay import orphan_journals, replay_case
@@ -320,3 +321,45 @@ def test_orphan_journals_in_memory() -> None:
     assert str(report) == (f"case c1: the store has no record of this case, yet its "
                            f"journal holds {events} event(s) (was the case deleted?)")
 
+
+
+# -- the stored definition ------------------------------------------------------------------
+
+
+def test_a_policy_weakened_in_the_stored_definition(capsys: Capsys, db: Db) -> None:
+    """The CFO limit raised in the stored document: the cases that started under the real
+    one are reported, and the engine refuses to run on the edited definition."""
+    import json
+
+    with sqlite3.connect(db.path) as conn:
+        rows = conn.execute("select fingerprint, document from petriflow_processes "
+                            "where name = 'invoice_to_payment'").fetchall()
+    conn.close()
+    [(fingerprint, text)] = rows
+    doc = json.loads(text)
+    [limit] = [p for p in doc["policies"] if p["id"] == "cfo_above_limit"]
+    assert limit["when"] == "amount > 10000"
+    limit["when"] = "amount > 99999999"
+    _sql(db, "update petriflow_processes set document = ? where fingerprint = ?",
+         json.dumps(doc), fingerprint)
+    code = run(["audit", "verify", "--db", _url(db)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "changed after it was deployed" in out, out
+    engine = _engine(_url(db))
+    with pytest.raises(ModelError, match="changed after it was deployed"):
+        engine.deployment(fingerprint)
+    # a worker rebuilds processes from the database: it stops on it, in one clear line
+    code = run(["worker", "--db", _url(db), "--until-idle"])
+    err = capsys.readouterr().err
+    assert code == 2 and "changed after it was deployed" in err, err
+
+
+def test_a_case_id_taken_says_so(db: Db) -> None:
+    engine = _engine(_url(db))
+    with pytest.raises(ConflictError, match="case waiting exists already"):
+        engine.start(INVOICE, INPUTS, case_id="waiting")
+    for bad in ("", "   "):
+        with pytest.raises(EngineError, match="non-empty"):
+            engine.start(INVOICE, INPUTS, case_id=bad)
+    assert len(engine.store.case_ids()) == db.cases

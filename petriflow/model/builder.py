@@ -172,11 +172,14 @@ class Process:
                     and n not in compensators]
             nodes["end"] = {"type": "end"}
             flows += [{"from": n, "to": "end"} for n in last]
-        return _plain({
+        data = _plain({
             "process": self.name, "version": self.version, "description": self.description,
             "data": self._data, "roles": self._roles, "agents": self._agents, "nodes": nodes,
             "flows": [{k: v for k, v in f.items() if v not in (None, False)} for f in flows],
         })
+        if self._policies:  # (a file without them would be a process without its rules)
+            data["policies"] = [p.model_dump(mode="json") for p in self._policies]
+        return data
 
     def compile(self) -> CompiledProcess:
         """Validate and compile; raises one ModelError listing every problem."""

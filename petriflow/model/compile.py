@@ -12,7 +12,7 @@ work compiles to *offer* -> work item -> *complete*, and the completion's bindin
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from petriflow.errors import ModelError, Problem
@@ -254,8 +254,7 @@ class _Compiler:
             final_places=finals,
             termination=self.spec.termination,
         )
-        return CompiledProcess(**{**compiled.__dict__,
-                                  "obligations": obligations(compiled, self.loaded, self.g)})
+        return replace(compiled, obligations=obligations(compiled, self.loaded, self.g))
 
     def start(self, nid: str) -> None:
         inputs = {n for n, f in self.spec.data.items() if f.input}

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from petriflow.governance.participants import ParticipantKind
 from petriflow.ids import PlaceId, TransitionId
+from petriflow.model.durations import parse_duration
 from petriflow.net.colors import RecordColor
 from petriflow.net.expr import Expr
 from petriflow.net.structure import Net
@@ -24,6 +27,12 @@ DATA_PLACE = PlaceId("data")
 SOURCE_PLACE = PlaceId("source")
 DATA_VAR = "_d"
 ACTOR_VAR = "_actor"
+
+
+def _plain(policy: Any) -> Any:
+    """A policy as JSON data (policies are pydantic models; tests may pass plain data)."""
+    dump = getattr(policy, "model_dump", None)
+    return dump(mode="json") if dump is not None else policy
 
 
 def output_var(field_name: str) -> str:
@@ -114,6 +123,8 @@ class CompiledProcess:
     spec: Any = field(repr=False, compare=False)
     final_places: tuple[PlaceId, ...] = ()
     termination: str = "explicit"   # or "implicit": see models/SEMANTICS.md, Final markings
+    # the identity a definition of document format 1 was stored under (see legacy_fingerprint)
+    recorded_fingerprint: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def implicit(self) -> bool:
@@ -125,14 +136,54 @@ class CompiledProcess:
         """Places that only count completions (for compensation); a final marking may mark them."""
         return tuple(p for p, o in self.source_map.places.items() if o.kind == "history")
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """The net's fingerprint; under implicit termination, the mode is part of it (the
-        same net ends differently), so explicit fingerprints are those of their nets."""
+        """The process's identity as the checker proved it and the engine runs it.
+
+        It covers the net, how a case ends, and what the engine enforces beside the net
+        (:meth:`runtime_settings`: policies, agents, roles, data fields, tasks' reads,
+        writes, checks, candidates, thresholds, retries), so a changed limit or a widened
+        agent scope is a different process, and a stored definition edited in place no
+        longer matches the cases that reference it. Descriptions are left out.
+        """
+        if self.recorded_fingerprint is not None:
+            return self.recorded_fingerprint
+        text = json.dumps([self.net.fingerprint, self.termination, self.runtime_settings()],
+                          sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def legacy_fingerprint(self) -> str:
+        """The identity of definitions stored before it covered the runtime settings (the
+        net and the termination mode only): how documents of format 1 are checked."""
         if not self.implicit:
             return self.net.fingerprint
         return hashlib.sha256(f"{self.net.fingerprint}|termination:implicit".encode()
                               ).hexdigest()
+
+    def runtime_settings(self) -> dict[str, Any]:
+        """What the engine enforces that the net does not hold, as plain data."""
+        spec = self.spec
+        settings: dict[str, Any] = {
+            "policies": [_plain(ob.policy) for ob in self.obligations]}
+        if spec is None or not hasattr(spec, "nodes"):
+            return settings
+        # (names and descriptions say nothing the engine does; timeouts, catches and data
+        # defaults are in the net already; a reminder is compared in seconds)
+        quiet = {"name", "description", "timeout", "catch"}
+        settings["agents"] = [a.model_dump(mode="json", exclude={"description"})
+                              for a in spec.agents]
+        settings["roles"] = list(spec.roles)
+        settings["inputs"] = list(self.inputs)
+        tasks = {}
+        for n, node in spec.nodes.items():
+            if getattr(node, "type", None) == "task":
+                task = node.model_dump(mode="json", by_alias=True, exclude=quiet)
+                if node.remind is not None:
+                    task["remind"] = parse_duration(node.remind)
+                tasks[n] = task
+        settings["tasks"] = tasks
+        return settings
 
     def start_transition(self) -> TransitionId:
         starts = [t for t, o in self.source_map.transitions.items() if o.role == "start"]

@@ -33,6 +33,7 @@ from typing import Any
 from petriflow.errors import (
     ColorError,
     ConflictError,
+    CorruptionError,
     EngineError,
     NotEnabledError,
     OutputError,
@@ -170,6 +171,12 @@ class Engine:
             compiled = stored.compiled
             if compiled is None:  # written by another worker: rebuilt from its document
                 compiled = from_document(dict(stored.document))
+            if compiled.fingerprint != fingerprint:
+                raise CorruptionError(
+                    f"stored process {stored.name!r} is filed under fingerprint "
+                    f"{fingerprint[:12]} but its definition is {compiled.fingerprint[:12]}: "
+                    "it was changed after it was deployed",
+                    hint="deploy the process from its file again and check the database")
             dep = self.deploy(compiled)
         return dep
 
@@ -200,7 +207,11 @@ class Engine:
                               hint="resume the process first")
         inputs = dict(inputs or {})
         values = self._validate(dep.inputs, inputs, f"inputs of process {dep.compiled.name}")
-        case_id = case_id or uuid.uuid4().hex[:16]
+        if case_id is None:
+            case_id = uuid.uuid4().hex[:16]
+        elif not isinstance(case_id, str) or not case_id.strip():
+            raise EngineError(f"a case id must be a non-empty text, not {case_id!r}",
+                              hint="leave it out to get a generated id")
         now = self.clock.now()
         program = dep.program
         rec = new_case(case_id, dep.compiled.name, dep.fingerprint, CaseStatus.RUNNING, {}, {},

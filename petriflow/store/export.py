@@ -101,6 +101,7 @@ lose unpaired surrogates (to U+FFFD); JSON escapes the rest. Both are UTF-8.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -202,6 +203,8 @@ def _is_text(out: Any) -> bool:
 @contextmanager
 def _sink(out: Out) -> Iterator[Callable[[str], Any]]:
     if isinstance(out, str | os.PathLike):
+        if str(out).endswith(("/", os.sep)):  # Path() would drop the slash: a file "dir"
+            raise IsADirectoryError(errno.EISDIR, "names a folder, not a file", str(out))
         path = Path(out)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

@@ -202,10 +202,11 @@ def check_create_existing_conflicts(store_factory: StoreFactory) -> None:
     timer = Timer("dup.9/timeout", "dup", 5.0, "timeout", "dup.9")
     before = state_of(store, "dup")
     again = make_case("dup", version=1, status=CaseStatus.COMPLETED, data={"x": 1})
-    _raises(ConflictError,
-            lambda: store.commit(Change(again, None, make_events("dup", 1, 1), [item],
-                                        [timer])),
-            "creating an existing case")
+    caught = _raises(ConflictError,
+                     lambda: store.commit(Change(again, None, make_events("dup", 1, 1), [item],
+                                                 [timer])),
+                     "creating an existing case")
+    assert "case dup exists already" in str(caught), f"the error says why: {caught}"
     assert state_of(store, "dup") == before
     assert store.case_ids() == ["dup"]
 

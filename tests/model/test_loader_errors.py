@@ -596,7 +596,7 @@ def test_cli_compile_to_pnml_reads_back_to_the_same_net(
     assert run(["compile", str(INVOICE), "--to", "pnml"]) == 0
     text = capsys.readouterr().out
     net = read_pnml(text.encode())
-    assert net.fingerprint == compile_file(INVOICE).fingerprint
+    assert net.fingerprint == compile_file(INVOICE).net.fingerprint
     out = tmp_path / "net.pnml"
     assert run(["compile", str(INVOICE), "--to", "pnml", "-o", str(out)]) == 0
     assert "wrote" in capsys.readouterr().err

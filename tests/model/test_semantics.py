@@ -1148,7 +1148,9 @@ policies:
   - {id: two_people, type: segregation_of_duties, tasks: [book_hotel, book_flight]}
 """, "trip.yaml")
     a, b = compile_loaded(plain), compile_loaded(with_policy)
-    assert a.fingerprint == b.fingerprint
+    assert a.net.fingerprint == b.net.fingerprint
+    # ... but they are part of the process's identity: a rule added is another process
+    assert a.fingerprint != b.fingerprint
     assert not a.obligations
     prec, sod = b.obligations
     assert isinstance(prec.policy, Precedence)
@@ -1234,6 +1236,7 @@ def test_the_builder_compiles_like_the_same_yaml() -> None:
     assert {"from": "approve", "to": "end"} in data["flows"]
     text = compile_loaded(load_text(yaml.safe_dump(data, sort_keys=False), "expense.yaml"))
     assert built.fingerprint == text.fingerprint
+    assert [o.policy for o in text.obligations] == [o.policy for o in built.obligations] != []
     case = Case(built)
     case.start(amount=Decimal(5))
     case.do("submit", "eve", amount=Decimal(12))

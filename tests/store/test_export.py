@@ -513,3 +513,20 @@ def test_an_unwritable_path_is_named_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as info:
         to_xes(InMemoryStore(), target)
     assert info.value.filename == str(target)
+
+
+def test_an_export_to_a_folder_path_is_refused_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from petriflow.cli import run
+
+    db = tmp_path / "p.db"
+    assert run(["run", str(MODELS / "hr_hiring.yaml"), "--cases", "1", "--db",
+                f"sqlite:///{db}"]) == 0
+    capsys.readouterr()
+    for folder in ("out/", str(tmp_path / "logs") + "/"):
+        assert run(["audit", "export", "--db", f"sqlite:///{db}", "--xes", "-o",
+                    folder]) == 2
+        err = capsys.readouterr().err
+        assert "names a folder, not a file" in err and folder in err, err
+    assert not (tmp_path / "logs").exists() and not Path("out").exists()
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("p.db")] == []

@@ -375,6 +375,9 @@ class SqlStore:
             ids = list(dict.fromkeys(ch.case.id for ch in changes))
             cases_ = f"case {ids[0]}" if len(ids) == 1 else f"one of cases {', '.join(ids[:5])}"
             if isinstance(exc, self.db.dialect.loaded_dbapi.IntegrityError):
+                if len(changes) == 1 and changes[0].expected_version is None:
+                    return ConflictError(f"case {ids[0]} exists already ({first})",
+                                         hint="start the case under another id")
                 return ConflictError(f"{cases_}: another writer committed the same step "
                                      f"({first})")
             what += " " + cases_
