@@ -162,10 +162,12 @@ def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> 
 
     # message name -> its fields, for a message some task waits for
     messages: dict[str, set[str]] = {}
+    waiters: dict[str, list[str]] = {}  # message name -> the tasks that wait for it
     for waiting in dep.tasks.values():
         for message, (t, carried) in waiting.catches.items():
             if t.task != waiting.id:
                 messages.setdefault(message, set()).update(carried)
+                waiters.setdefault(message, []).append(waiting.id)
     fields = {n for n, _ in dep.compiled.data_color.fields} | set(dep.inputs)
     people = {p for names in scenario.people.values() for p in names}
     roles = set(getattr(dep.compiled.spec, "roles", ())) | {
@@ -186,6 +188,11 @@ def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> 
             problem(f"no task '{task}' in process {name}", "tasks", task, unknown=task,
                     candidates=[*dep.tasks, *messages])
             continue
+        if info is None and "delay" in b.model_fields_set:
+            waits = " or ".join(f"'{w}'" for w in sorted(waiters[task]))
+            problem(f"a message has no delay of its own: '{task}' arrives after the delay "
+                    f"of the task that waits for it (give 'delay' under {waits})",
+                    "tasks", task, "delay")
         writes = set(info.writes if info else ()) | messages.get(task, set())
         for f in b.answers:
             if info is not None and f == info.confidence:

@@ -170,6 +170,18 @@ def test_a_message_a_task_waits_for_may_be_given_answers() -> None:
         ("tasks.late: no task 'late' in process waits", None)]
 
 
+def test_a_delay_under_a_message_name_is_refused_not_ignored() -> None:
+    """A message arrives when the participant acts on the task that waits for it, so its
+    delay is that task's: a delay of its own would silently change nothing."""
+    waits = compile_yaml(WAITS)
+    with pytest.raises(ModelError) as caught:
+        check_against(scenario_from_data({"tasks": {"reply": {"delay": "PT1M"}}}), waits)
+    [p] = caught.value.problems
+    assert p.message.startswith("tasks.reply.delay: a message has no delay of its own: "
+                                "'reply' arrives after the delay of the task that waits")
+    assert "(give 'delay' under 'choose')" in p.message  # the event gateway's wait
+
+
 def test_a_scenario_built_in_code_is_checked_without_a_location() -> None:
     with pytest.raises(ModelError) as caught:
         check_against(Scenario(inputs={"nope": 1}), compile_file(MODELS / "hr_hiring.yaml"))
