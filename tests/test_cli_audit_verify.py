@@ -246,6 +246,43 @@ def test_work_nobody_offered(capsys: Capsys, db: Db) -> None:
               "stored, but no journal event offered it")
 
 
+# -- timers --------------------------------------------------------------------------------------
+# The manager's approval is reminded daily and escalates (times out) after three days.
+
+
+def test_an_escalation_deleted(capsys: Capsys, db: Db) -> None:
+    _sql(db, "delete from petriflow_timers where id = ?", f"{db.offered}:timeout")
+    _tampered(capsys, db, db.waiting, f"work item {db.offered} (approve_manager): its "
+              "timeout, due at", "is missing from the store (it would never fire)")
+
+
+def test_an_escalation_postponed(capsys: Capsys, db: Db) -> None:
+    due = _value(db, "select due from petriflow_timers where id = ?", f"{db.offered}:timeout")
+    _sql(db, "update petriflow_timers set due = due + 31536000 where id = ?",
+         f"{db.offered}:timeout")
+    _tampered(capsys, db, db.waiting, f"work item {db.offered} (approve_manager): stored "
+              f"timeout due at {due + 31536000!r}, journal says {due!r}")
+
+
+def test_a_reminder_deleted_or_moved_off_its_cadence(capsys: Capsys, db: Db) -> None:
+    _sql(db, "update petriflow_timers set due = due + 3600 where id = ?",
+         f"{db.claimed_item}:remind")
+    _sql(db, "delete from petriflow_timers where id = ?", f"{db.offered}:remind")
+    code = run(["audit", "verify", "--db", _url(db)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"case {db.waiting}: " in out and "its reminder is missing from the store" in out
+    assert f"case {db.claimed}: " in out and "is off the task's cadence (every 86400.0 s" in out
+    assert f"{db.cases - 2} of {db.cases} case(s) intact" in out
+
+
+def test_a_reminder_that_came_round_is_on_its_cadence(db: Db) -> None:
+    """Reminders re-arm a period after their due time: two days on is still intact."""
+    _sql(db, "update petriflow_timers set due = due + 2 * 86400 where id = ?",
+         f"{db.offered}:remind")
+    assert _engine(_url(db)).replay(db.waiting).ok
+
+
 # -- a journal without its case -------------------------------------------------------------
 
 

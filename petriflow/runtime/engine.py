@@ -562,9 +562,19 @@ class Engine:
     def replay(self, case_id: str) -> ReplayReport:
         """Rebuild the case from its journal with the kernel and compare with the store."""
         rec = self.store.case(case_id)  # evidence: never this engine's cached copy
-        compiled = self.deployment(rec.fingerprint).compiled
-        return replay_case(compiled, rec, self.store.events(case_id),
-                           self.store.work_items(case=case_id, open_only=False))
+        dep = self.deployment(rec.fingerprint)
+
+        def waits(place: str) -> tuple[float | None, bool, float | None] | None:
+            info = dep.by_place.get(place)
+            if info is None:
+                return None
+            interrupting = (info.timeout is not None
+                            and info.timeout.meta.get("interrupting") != "false")
+            return info.timeout_after, interrupting, info.remind_every
+
+        return replay_case(dep.compiled, rec, self.store.events(case_id),
+                           self.store.work_items(case=case_id, open_only=False),
+                           self.store.timers(case=case_id), waits)
 
     def agent_records(self) -> dict[str, AgentRecord]:
         """Every registered agent's record, from the journals of all cases."""

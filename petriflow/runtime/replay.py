@@ -31,7 +31,7 @@ case record is gone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,12 @@ from petriflow.model.compiled import DATA_PLACE, Action, CompiledProcess
 from petriflow.net.colors import Record
 from petriflow.net.firing import fire
 from petriflow.net.marking import Marking
-from petriflow.store.base import CaseRecord, CaseStatus, ItemStatus, Store, WorkItem
+from petriflow.store.base import CaseRecord, CaseStatus, ItemStatus, Store, Timer, WorkItem
+
+#: A task's waits at a work place: (timeout in seconds or None, whether the timeout
+#: closes the item, reminder period in seconds or None); None for a place it does not know.
+Waits = Callable[[str], tuple[float | None, bool, float | None] | None]
+_EPSILON = 1e-9  # relative: due times are sums of floats
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +178,12 @@ def _closes(e: AuditEvent, item: _Item) -> ItemStatus:
 
 
 def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any],
-                items: Sequence[WorkItem] | None = None) -> ReplayReport:
+                items: Sequence[WorkItem] | None = None,
+                timers: Sequence[Timer] | None = None, waits: Waits | None = None
+                ) -> ReplayReport:
     """Replay ``events`` of ``rec`` on ``compiled`` and compare with ``rec`` and, when
-    given, with the case's work items (all of them, closed ones too)."""
+    given, with the case's work items (all of them, closed ones too) and its timers
+    (``waits`` tells, per work place, the task's timeout and reminder period)."""
     chain = verify_chain(rec.id, events, rec.head)
     marking = compiled.net.initial_marking
     journal = _Journal(rec.id)
@@ -206,6 +214,8 @@ def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any],
     diffs += journal.problems
     if items is not None:
         diffs += _item_differences(journal.items, items)
+    if timers is not None and waits is not None:
+        diffs += _timer_differences(journal.items, timers, waits)
     if diffs:
         return ReplayReport(rec.id, chain, steps, False, "; ".join(diffs))
     return ReplayReport(rec.id, chain, steps, True)
@@ -285,6 +295,46 @@ def _item_differences(derived: Mapping[str, _Item], stored: Sequence[WorkItem]
         if got.id not in derived:
             diffs.append(f"work item {got.id} ({got.task}, {got.status.value}) is stored, "
                          "but no journal event offered it")
+    return diffs
+
+
+def _timer_differences(derived: Mapping[str, _Item], timers: Sequence[Timer], waits: Waits
+                       ) -> list[str]:
+    """The timers every open work item must have, as the engine set them when it offered
+    the item: an interrupting timeout due the task's timeout after the offer (a deleted
+    or postponed one is an escalation that never comes), and a reminder on the cadence of
+    the task's period. A non-interrupting timeout leaves the item open once it has fired,
+    so only its due time is compared while it exists. Closed items' timers are left
+    alone: the engine forgets them when they come due."""
+    diffs = []
+    by_id = {t.id: t for t in timers}
+    for item in sorted(derived.values(), key=lambda i: i.offered_by):
+        if not item.status.open:
+            continue
+        wait = waits(item.place)
+        if wait is None:
+            continue
+        after, interrupting, every = wait
+        what = f"work item {item.id} ({item.task})"
+        if after is not None:
+            due = item.created + after
+            got = by_id.get(f"{item.id}:timeout")
+            if got is None:
+                if interrupting:
+                    diffs.append(f"{what}: its timeout, due at {due!r}, is missing from the "
+                                 "store (it would never fire)")
+            elif abs(got.due - due) > _EPSILON * max(1.0, abs(due)):
+                diffs.append(f"{what}: stored timeout due at {got.due!r}, journal says "
+                             f"{due!r}")
+        if every:
+            got = by_id.get(f"{item.id}:remind")
+            if got is None:
+                diffs.append(f"{what}: its reminder is missing from the store")
+                continue
+            periods = (got.due - item.created) / every
+            if periods < 1 - _EPSILON or abs(periods - round(periods)) > _EPSILON * periods:
+                diffs.append(f"{what}: stored reminder due at {got.due!r} is off the "
+                             f"task's cadence (every {every!r} s from {item.created!r})")
     return diffs
 
 
