@@ -6,7 +6,8 @@ of it. :func:`replay_case` fires every recorded step with :func:`petriflow.net.f
 the net's initial marking, and derives from the journal what the engine would have
 stored: the marking and the data, the status and the incident, the number of events and
 the head of the chain, and the work items with their status. Any difference from the
-stored case is reported, naming what differs. It also verifies the hash chain, so one
+stored case is reported, naming what differs (and, when given, from its work items and
+timers). It also verifies the hash chain, so one
 call answers "is this case's record intact and does it explain the state we have?".
 
 What the journal implies, mirroring the engine (``runtime/engine.py``):
@@ -24,6 +25,9 @@ What the journal implies, mirroring the engine (``runtime/engine.py``):
   whose transition ``withdraws`` places closes the oldest open item at each of them;
   ``claim``, ``release`` and ``delegate`` (kind ``work``) move an open item between
   offered and claimed.
+
+- **Timers.** An open work item keeps the timers its offer set: an interrupting timeout
+  due the task's timeout after the offer, and a reminder on the task's cadence.
 
 :func:`orphan_journals` finds what a per-case replay cannot see: journal events whose
 case record is gone.
