@@ -5,10 +5,10 @@ of it. :func:`replay_case` fires every recorded step with :func:`petriflow.net.f
 (the kernel's checked firing rule, not the engine's indexed copy of it), starting from
 the net's initial marking, and derives from the journal what the engine would have
 stored: the marking and the data, the status and the incident, the number of events and
-the head of the chain, and the work items with their status. Any difference from the
-stored case is reported, naming what differs (and, when given, from its work items and
-timers). It also verifies the hash chain, so one
-call answers "is this case's record intact and does it explain the state we have?".
+the head of the chain, and the work items with their status and timers. Any difference
+from the stored case (and, when given, its work items and timers) is reported, naming
+what differs. It also verifies the hash chain, so one call answers "is this case's
+record intact and does it explain the state we have?".
 
 What the journal implies, mirroring the engine (``runtime/engine.py``):
 
