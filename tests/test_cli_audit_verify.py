@@ -246,6 +246,23 @@ def test_work_nobody_offered(capsys: Capsys, db: Db) -> None:
               "stored, but no journal event offered it")
 
 
+def test_the_policy_memory_forgets_an_approver(capsys: Capsys, db: Db) -> None:
+    """Who approved is what segregation of duties checks the next approver against: a
+    memory that forgets the manager lets the manager approve again as the CFO."""
+    import json
+
+    with sqlite3.connect(db.path) as conn:
+        rows = conn.execute("select id, memory from petriflow_cases where status = "
+                            "'completed' and process = 'invoice_to_payment'").fetchall()
+    conn.close()
+    case_id, memory = next((cid, json.loads(m)) for cid, m in rows
+                           if "approve_manager" in json.loads(m).get("actors", {}))
+    forgot = {**memory, "actors": {**memory["actors"], "approve_manager": []}}
+    _sql(db, "update petriflow_cases set memory = ? where id = ?", json.dumps(forgot),
+         case_id)
+    _tampered(capsys, db, case_id, "stored policy memory", "journal says")
+
+
 # -- timers --------------------------------------------------------------------------------------
 # The manager's approval is reminded daily and escalates (times out) after three days.
 

@@ -574,7 +574,7 @@ class Engine:
 
         return replay_case(dep.compiled, rec, self.store.events(case_id),
                            self.store.work_items(case=case_id, open_only=False),
-                           self.store.timers(case=case_id), waits)
+                           self.store.timers(case=case_id), waits, dep.enforcer.remember)
 
     def agent_records(self) -> dict[str, AgentRecord]:
         """Every registered agent's record, from the journals of all cases."""

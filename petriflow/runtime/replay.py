@@ -28,6 +28,8 @@ What the journal implies, mirroring the engine (``runtime/engine.py``):
 
 - **Timers.** An open work item keeps the timers its offer set: an interrupting timeout
   due the task's timeout after the offer, and a reminder on the task's cadence.
+- **Policy memory** (who completed which task, which steps fired, reviews pending): the
+  enforcer's own rule applied to every step, in order.
 
 :func:`orphan_journals` finds what a per-case replay cannot see: journal events whose
 case record is gone.
@@ -35,6 +37,7 @@ case record is gone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +54,20 @@ from petriflow.store.base import CaseRecord, CaseStatus, ItemStatus, Store, Time
 #: closes the item, reminder period in seconds or None); None for a place it does not know.
 Waits = Callable[[str], tuple[float | None, bool, float | None] | None]
 _EPSILON = 1e-9  # relative: due times are sums of floats
+#: The enforcer's rule for what a case remembers after a step: (transition, actor, data
+#: after the step, memory before) -> memory after (``Enforcer.remember``).
+Remember = Callable[[str, str | None, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+
+
+def _canonical(memory: Mapping[str, Any]) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps(plain(memory), sort_keys=True, default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +200,18 @@ def _closes(e: AuditEvent, item: _Item) -> ItemStatus:
 
 def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any],
                 items: Sequence[WorkItem] | None = None,
-                timers: Sequence[Timer] | None = None, waits: Waits | None = None
-                ) -> ReplayReport:
+                timers: Sequence[Timer] | None = None, waits: Waits | None = None,
+                remember: Remember | None = None) -> ReplayReport:
     """Replay ``events`` of ``rec`` on ``compiled`` and compare with ``rec`` and, when
-    given, with the case's work items (all of them, closed ones too) and its timers
-    (``waits`` tells, per work place, the task's timeout and reminder period)."""
+    given, with the case's work items (all of them, closed ones too), its timers
+    (``waits`` tells, per work place, the task's timeout and reminder period) and what
+    the case remembers for its policies (``remember``: the enforcer's rule)."""
     chain = verify_chain(rec.id, events, rec.head)
     marking = compiled.net.initial_marking
     journal = _Journal(rec.id)
     steps = 0
+    memory: Mapping[str, Any] = {}
+    enforced = bool(rec.memory)
     for e in events:
         kind = e.kind
         if kind == EventKind.STEP:
@@ -200,6 +220,10 @@ def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any],
                 binding = _decode(compiled.net, e.transition, e.binding)
                 marking = fire(compiled.net, marking, e.transition, binding).after
                 journal.step(compiled, e)
+                if remember is not None:
+                    enforced = enforced or bool(e.policies)
+                    data = next(iter(marking[DATA_PLACE])) if DATA_PLACE in marking else {}
+                    memory = remember(str(e.transition), e.actor, data, memory)
             except FiringError as exc:
                 return ReplayReport(rec.id, chain, steps, False,
                                     f"event {e.seq} ({e.transition}) does not fire: {exc}")
@@ -220,6 +244,11 @@ def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any],
         diffs += _item_differences(journal.items, items)
     if timers is not None and waits is not None:
         diffs += _timer_differences(journal.items, timers, waits)
+    # (an engine without enforcement remembers nothing: compared once the journal shows
+    # a policy evaluated, or the store remembers something)
+    if remember is not None and enforced and _canonical(memory) != _canonical(rec.memory):
+        diffs.append(f"stored policy memory {_canonical(rec.memory)}, journal says "
+                     f"{_canonical(memory)}")
     if diffs:
         return ReplayReport(rec.id, chain, steps, False, "; ".join(diffs))
     return ReplayReport(rec.id, chain, steps, True)
