@@ -138,7 +138,8 @@ def run_command(model: str, cases: int, seed: int | None, scenario: str | None,
     check_against(behaviour, compiled)  # a misspelt task or field would do nothing at all
     # (--resume finishes what a run left: a database that is not there is a mistake)
     store = None if memory else _store(db, create=not resume, batch=batch)
-    sim = Simulation(compiled, behaviour, seed=seed, store=store)
+    sim = Simulation(compiled, behaviour, seed=seed, store=store,
+                     source=str(Path(model).resolve()))
     try:
         summary = sim.resume() if resume else sim.run(cases)
     finally:
@@ -437,7 +438,7 @@ def start_command(model: str, cases: int, seed: int, scenario: str | None,
     path = Path(scenario) if scenario else scenario_next_to(model)
     behaviour = load_scenario(path) if path else Scenario()
     engine = Engine(_store(db), dispatch="deferred", seed=seed)
-    dep = engine.deploy(Path(model))
+    dep = engine.deploy(compiled, source=str(Path(model).resolve()))  # (YAML or BPMN)
     people = SimulatedParticipants(engine, behaviour, random.Random(seed or behaviour.seed))
     run_id = uuid.uuid4().hex[:8]
     for n in range(1, cases + 1):

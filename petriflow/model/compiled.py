@@ -109,9 +109,12 @@ class Obligation:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CompiledProcess:
-    """A process compiled to a colored net; the object both the checker and the engine use."""
+    """A process compiled to a colored net; the object both the checker and the engine use.
+
+    Two compiled processes are equal when they are the same process: the same name,
+    version and :attr:`fingerprint` (which covers the net and the runtime settings)."""
 
     name: str
     version: str
@@ -184,6 +187,15 @@ class CompiledProcess:
                 tasks[n] = task
         settings["tasks"] = tasks
         return settings
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CompiledProcess):
+            return NotImplemented
+        return (self.fingerprint, self.name, self.version) == (
+            other.fingerprint, other.name, other.version)
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
 
     def start_transition(self) -> TransitionId:
         starts = [t for t, o in self.source_map.transitions.items() if o.role == "start"]

@@ -13,15 +13,18 @@ those files where they were (the document records the path).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from petriflow.errors import ModelError, Problem
 from petriflow.governance.policies import parse_policy
 from petriflow.model.compiled import CompiledProcess
 from petriflow.model.loader import LoadedProcess, SourceLines
-from petriflow.model.spec import ProcessSpec
+from petriflow.model.spec import CallSpec, ProcessSpec
 from petriflow.net.colorjson import color_to_json
 
 FORMAT = 2  # 2: the fingerprint covers the runtime settings; 1: the net only (still read)
@@ -31,7 +34,8 @@ def to_document(compiled: CompiledProcess, path: str | None = None) -> dict[str,
     spec = compiled.spec
     body = spec.model_dump(mode="json", by_alias=True, exclude={"policies", "policy_files"})
     return {
-        "format": FORMAT,
+        # a process rebuilt from a format-1 document keeps that identity, and so its format
+        "format": 1 if compiled.recorded_fingerprint is not None else FORMAT,
         "name": compiled.name,
         "version": compiled.version,
         "fingerprint": compiled.fingerprint,
@@ -42,20 +46,40 @@ def to_document(compiled: CompiledProcess, path: str | None = None) -> dict[str,
     }
 
 
-def from_document(doc: dict[str, Any]) -> CompiledProcess:
-    """Rebuild a compiled process; raises ModelError if it is not the recorded net."""
+def _one_line(exc: Exception) -> str:
+    """A reading error in one line (pydantic's own text spans several)."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        first = errors[0]
+        where = ".".join(str(part) for part in first["loc"])
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"{where}: {first['msg']}{more}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def from_document(doc: Any) -> CompiledProcess:
+    """Rebuild a compiled process; raises ModelError if it is not the recorded process
+    (or cannot be read: every problem is one line naming the stored process)."""
     from petriflow.model.compile import compile_loaded
 
+    if not isinstance(doc, Mapping):
+        raise ModelError(Problem(f"a stored process document is a {type(doc).__name__}, "
+                                 "not an object: the database was edited",
+                                 hint="restore the database from a backup"))
     name = doc.get("name", "?")
     if doc.get("format") not in (1, FORMAT):
         raise ModelError(Problem(f"stored process {name}: document format "
                                  f"{doc.get('format')!r} is not 1 or {FORMAT}"))
     try:
         spec = ProcessSpec.model_validate(doc["spec"])
-        policies = [parse_policy(p) for p in doc.get("policies", [])]
-    except (KeyError, ValueError) as exc:
-        raise ModelError(Problem(f"stored process {name} cannot be read: {exc}")) from None
-    path = Path(doc["path"]) if doc.get("path") else None
+        policies = [parse_policy(p) for p in doc.get("policies") or []]
+        where = doc.get("path")
+        if where is not None and not isinstance(where, str):
+            raise TypeError(f"its path is a {type(where).__name__}, not a text")
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise ModelError(Problem(f"stored process {name} cannot be read: "
+                                 f"{_one_line(exc)}")) from None
+    path = Path(where) if where else None
     src = SourceLines(str(path) if path else f"<stored process {name}>")
     loaded = LoadedProcess(spec, src, path, policies, [src] * len(policies),
                            [("policies", i) for i in range(len(policies))])
@@ -64,11 +88,15 @@ def from_document(doc: dict[str, Any]) -> CompiledProcess:
     legacy = doc["format"] == 1
     rebuilt = compiled.legacy_fingerprint if legacy else compiled.fingerprint
     if rebuilt != recorded:
+        calls = sorted({n.process for n in spec.nodes.values() if isinstance(n, CallSpec)})
+        called = (f", or a process it calls ({', '.join(calls)}, read from its file "
+                  "again) changed since" if calls else "")
         raise ModelError(Problem(
             f"stored process {name}: rebuilding it gives a different process (fingerprint "
             f"{rebuilt[:12]}, recorded {str(recorded)[:12]}): its stored definition was "
-            "changed after it was deployed",
-            hint="deploy the process from its file again"))
+            f"changed after it was deployed{called}",
+            hint="its cases must run on the process they started on: restore the "
+                 "database (or the called file) from a backup"))
     if legacy:  # its cases reference the identity it was stored under
         return replace(compiled, recorded_fingerprint=rebuilt)
     return compiled

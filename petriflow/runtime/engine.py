@@ -144,9 +144,11 @@ class Engine:
 
     # -- deployment and handlers -------------------------------------------------------------
 
-    def deploy(self, process: CompiledProcess | str | Path) -> Deployment:
-        """Make a process runnable (idempotent); a path is compiled first."""
-        source = None
+    def deploy(self, process: CompiledProcess | str | Path, *, source: str | None = None
+               ) -> Deployment:
+        """Make a process runnable (idempotent); a path is compiled first. ``source``:
+        the file a compiled process came from (stored with it, so that another worker
+        finds the processes it calls)."""
         if not isinstance(process, CompiledProcess):
             from petriflow.model import compile_file
 

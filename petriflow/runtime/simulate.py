@@ -77,7 +77,8 @@ class Simulation:
     """N cases of one process with the participants of a scenario."""
 
     def __init__(self, compiled: CompiledProcess, scenario: Scenario, *, seed: int | None = None,
-                 store: Store | None = None, enforce: bool = True, audit: bool = True) -> None:
+                 store: Store | None = None, enforce: bool = True, audit: bool = True,
+                 source: str | None = None) -> None:
         self.compiled = compiled
         self.scenario = scenario
         if seed is None:  # the scenario's, else 0
@@ -86,7 +87,7 @@ class Simulation:
         self.clock = ManualClock()
         self.engine = Engine(store, clock=self.clock, dispatch="deferred", seed=seed,
                              enforce=enforce, audit=audit)
-        self.dep = self.engine.deploy(compiled)
+        self.dep = self.engine.deploy(compiled, source=source)
         self.queue: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
         self.scheduled: set[str] = set()

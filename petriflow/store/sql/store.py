@@ -219,6 +219,9 @@ class SqlStore:
         if row is None:
             raise NotFoundError(f"no process with fingerprint {fingerprint[:12]}")
         doc = loads(row.document, f"process {row.name}")
+        if not isinstance(doc, dict):
+            raise CorruptionError(f"stored process {row.name} ({fingerprint[:12]}): its "
+                                  f"document is a JSON {type(doc).__name__}, not an object")
         stored = StoredProcess(row.fingerprint, row.name, row.version, doc)
         self._processes[fingerprint] = stored
         return stored
