@@ -29,6 +29,7 @@ compaction. Nets of any other shape use ``ColoredState``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -72,6 +73,20 @@ class CaseState:
                     owner.append(t)
                 bag[x] = count
         self._rebuild()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CaseState:
+        """A copy with its own containers: the layout (the net's, immutable) is shared and
+        the generated firing functions, bound to this state's containers, are made
+        again on the copy's first run."""
+        memo[id(self.layout)] = self.layout
+        new = CaseState.__new__(CaseState)
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            setattr(new, name, None if name == "_fires" else copy.deepcopy(value, memo))
+        return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_fires": None}  # (closures over this state's containers)
 
     # -- ids -----------------------------------------------------------------------------------
 

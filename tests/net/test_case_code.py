@@ -26,6 +26,16 @@ _FIXED = {"make", "fire", "epos", "enabled", "values", "refresh", "x", "n", "at"
 _SLOT = re.compile(r"(B|K|P|OK|N|T)\d+")
 
 
+def check_generated_text(source: str) -> None:
+    """The text holds no string literal, only integer numbers, and only its own names."""
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        assert tok.type != tokenize.STRING, tok
+        if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
+            assert tok.string in _FIXED or _SLOT.fullmatch(tok.string), tok.string
+        if tok.type == tokenize.NUMBER:
+            assert tok.string.isdigit()
+
+
 def _hostile_net():
     """A fork and a guarded join whose places, transitions and variable carry code-like
     names (all legal ids)."""
@@ -55,12 +65,7 @@ def test_the_generated_text_holds_no_name_value_or_literal_of_the_model():
     assert sources
     for source in sources:
         assert "owned" not in source and "system" not in source and "import" not in source
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            assert tok.type != tokenize.STRING, tok
-            if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
-                assert tok.string in _FIXED or _SLOT.fullmatch(tok.string), tok.string
-            if tok.type == tokenize.NUMBER:
-                assert tok.string.isdigit()
+        check_generated_text(source)
     game = TokenGame(net, Marking())
     for i, amount in enumerate((999, 1500)):
         game.put(names[0], [Record(id=i, amount=Decimal(amount))])
