@@ -1174,6 +1174,9 @@ class Engine:
     def _failed(self, tx: _Txn, item: WorkItem, info: TaskInfo, reason: str, *,
                 permanent: bool) -> None:
         """An attempt failed: retry later, take the error path, or raise an incident."""
+        if item.answer is not None:  # this attempt is over: the next one calls again (kept,
+            item = replace(item, answer=None)  # its recorded answer would be refused again
+            tx.items[item.id] = item           # on every retry, for ever)
         retry = info.retry
         left = retry.attempts - item.attempt
         self._event(tx, EventKind.ATTEMPT, task=info.id, action="attempt",

@@ -64,3 +64,46 @@ def test_a_crash_after_the_answer_is_recorded_does_not_call_the_service_again(
     kinds = [(e.kind, e.action) for e in second.store.events("c1") if e.work_item == item.id]
     assert kinds == [("work", "answered"), ("step", "complete")]
     assert second.replay("c1").ok
+
+
+REFUSED = """\
+process: payout
+data:
+  amount: {type: int, input: true}
+  paid: {type: int}
+nodes:
+  s: {type: start}
+  pay: {type: task, kind: api, reads: [amount], writes: [paid],
+        retry: {attempts: 3, backoff_seconds: 1}}
+  e: {type: end}
+flows: [s -> pay, pay -> e]
+policies:
+  - {id: cap, type: forbidden_state, condition: "paid > 100",
+     statement: Nothing above 100 is paid out.}
+"""
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_an_answer_refused_by_policy_is_one_attempt_not_a_loop(tmp_path: Path,
+                                                               durable: bool) -> None:
+    """The recorded answer belongs to its attempt: a refused one is not reused by the
+    retries (each of which would be refused again, for ever); the attempts run out and
+    the case stops with an incident, on a durable store as in memory."""
+    from petriflow.model import compile_loaded, load_text
+    from petriflow.store.memory import InMemoryStore
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'r.sqlite'}") if durable else InMemoryStore()
+    clock = ManualClock()
+    engine = Engine(store, clock=clock)
+    calls: list[int] = []
+    engine.service("pay", lambda c: calls.append(c.attempt) or {"paid": 500})
+    case = engine.start(compile_loaded(load_text(REFUSED, "payout.yaml")), {"amount": 500})
+    for _ in range(10):
+        clock.advance(60)
+        engine.fire_timers()
+    case = engine.case(case.id)
+    assert case.status is CaseStatus.FAILED and "after 3 attempt(s)" in str(case.incident)
+    assert calls == [1, 2, 3]
+    refused = [e for e in engine.store.events(case.id) if e.kind == "refused"]
+    assert len(refused) == 3 and all("cap" in dict(e.policies) for e in refused)
+    assert engine.replay(case.id).ok
