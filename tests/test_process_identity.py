@@ -281,19 +281,28 @@ def test_a_process_with_a_call_run_by_petriflow_run_is_verified_from_anywhere(
     assert code == 0, capsys.readouterr().out
 
 
-def test_an_edited_called_file_is_not_blamed_on_the_database(tmp_path: Path) -> None:
-    """The caller's document holds only the called file's path: when that file changed,
-    the error names it."""
+def test_a_stored_process_needs_none_of_the_files_it_calls(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The document holds the called processes as they were inlined: a worker elsewhere
+    (the files edited, moved or gone) runs the cases on the process they started on."""
     (tmp_path / "sub.yaml").write_text(SUB)
     (tmp_path / "main.yaml").write_text(MAIN)
     url = f"sqlite:///{tmp_path / 'd.db'}"
-    assert run(["start", str(tmp_path / "main.yaml"), "--cases", "1", "--db", url]) == 0
+    assert run(["start", str(tmp_path / "main.yaml"), "--cases", "2", "--db", url]) == 0
     (tmp_path / "sub.yaml").write_text(SUB.replace('"eve"', '"mallory"'))
     engine = Engine(SqlStore(url))
-    [case] = engine.store.cases()
-    with pytest.raises(PetriflowError) as err:
-        engine.deployment(case.fingerprint)
-    assert "sub.yaml" in str(err.value), str(err.value)
+    [case, _] = engine.store.cases()
+    assert engine.deployment(case.fingerprint).fingerprint == case.fingerprint
+    (tmp_path / "sub.yaml").unlink()
+    (tmp_path / "main.yaml").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run(["worker", "--db", url, "--until-idle"]) == 0
+    assert run(["audit", "verify", "--db", url]) == 0
+    statuses = {c.status.value for c in Engine(SqlStore(url)).store.cases()}
+    assert statuses <= {"completed", "waiting"}
 
 
 @pytest.mark.parametrize("what", ["policies not a list", "path not a text"])

@@ -12,7 +12,9 @@ work compiles to *offer* -> work item -> *complete*, and the completion's bindin
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from petriflow.errors import ModelError, Problem
@@ -586,17 +588,28 @@ def _successors(graph: Graph, nid: str) -> list[str]:
     return out
 
 
-def compile_loaded(loaded: LoadedProcess) -> CompiledProcess:
-    """Compile a loaded process; raises one ModelError listing every problem."""
+def compile_loaded(loaded: LoadedProcess,
+                   load: Callable[[Path], LoadedProcess] = load_process) -> CompiledProcess:
+    """Compile a loaded process; raises one ModelError listing every problem. ``load``
+    reads the processes its call activities name (their files, by default); the specs it
+    gave are kept in ``CompiledProcess.called``, so a stored document holds them too."""
     colors = validate(loaded)
-    graph = flatten(loaded, colors, load=load_process)
+    called: dict[str, Any] = {}
+
+    def recording(path: Path) -> LoadedProcess:
+        sub = load(path)
+        called[str(path)] = sub.spec
+        return sub
+
+    graph = flatten(loaded, colors, load=recording)
     for nid, node in graph.nodes.items():  # tasks of called processes record actors too
         if isinstance(node, TaskSpec) and node.kind.has_actor:
             colors.setdefault(actor_field(nid), StrColor())
     ordered = ordered_tasks(graph)
     for task, later in itertools.permutations(ordered, 2):
         colors[order_field(task, later)] = BoolColor()
-    return _Compiler(loaded, graph, colors).run()
+    compiled = _Compiler(loaded, graph, colors).run()
+    return replace(compiled, called=called) if called else compiled
 
 
 __all__ = ["compile_loaded"]

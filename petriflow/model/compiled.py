@@ -128,6 +128,9 @@ class CompiledProcess:
     termination: str = "explicit"   # or "implicit": see models/SEMANTICS.md, Final markings
     # the identity a definition of document format 1 was stored under (see legacy_fingerprint)
     recorded_fingerprint: str | None = field(default=None, compare=False, repr=False)
+    # the specs of the processes its call activities inlined, by the path they were read
+    # from (their nets are in ``net``; a stored document keeps them to rebuild without files)
+    called: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def implicit(self) -> bool:

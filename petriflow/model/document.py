@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from petriflow.errors import ModelError, Problem
 from petriflow.governance.policies import parse_policy
 from petriflow.model.compiled import CompiledProcess
-from petriflow.model.loader import LoadedProcess, SourceLines
-from petriflow.model.spec import CallSpec, ProcessSpec
+from petriflow.model.loader import LoadedProcess, SourceLines, load_process
+from petriflow.model.spec import ProcessSpec
 from petriflow.net.colorjson import color_to_json
 
 FORMAT = 2  # 2: the fingerprint covers the runtime settings; 1: the net only (still read)
@@ -43,6 +43,10 @@ def to_document(compiled: CompiledProcess, path: str | None = None) -> dict[str,
         "spec": body,
         "policies": [ob.policy.model_dump(mode="json") for ob in compiled.obligations],
         "data_color": color_to_json(compiled.data_color),
+        # the processes it calls, as they were inlined: a worker needs none of the files
+        "called": {where: called.model_dump(mode="json", by_alias=True,
+                                            exclude={"policies", "policy_files"})
+                   for where, called in compiled.called.items()},
     }
 
 
@@ -76,6 +80,8 @@ def from_document(doc: Any) -> CompiledProcess:
         where = doc.get("path")
         if where is not None and not isinstance(where, str):
             raise TypeError(f"its path is a {type(where).__name__}, not a text")
+        stored = {str(k): ProcessSpec.model_validate(v)
+                  for k, v in (doc.get("called") or {}).items()}
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ModelError(Problem(f"stored process {name} cannot be read: "
                                  f"{_one_line(exc)}")) from None
@@ -83,14 +89,23 @@ def from_document(doc: Any) -> CompiledProcess:
     src = SourceLines(str(path) if path else f"<stored process {name}>")
     loaded = LoadedProcess(spec, src, path, policies, [src] * len(policies),
                            [("policies", i) for i in range(len(policies))])
-    compiled = compile_loaded(loaded)
+
+    def load(called: Path) -> LoadedProcess:
+        """A called process as stored with its caller (documents written before they were
+        stored name only the file)."""
+        spec = stored.get(str(called))
+        if spec is None:
+            return load_process(called)
+        return LoadedProcess(spec, SourceLines(f"{called} (stored with {name})"), called)
+
+    compiled = compile_loaded(loaded, load)
     recorded = doc.get("fingerprint")
     legacy = doc["format"] == 1
     rebuilt = compiled.legacy_fingerprint if legacy else compiled.fingerprint
     if rebuilt != recorded:
-        calls = sorted({n.process for n in spec.nodes.values() if isinstance(n, CallSpec)})
-        called = (f", or a process it calls ({', '.join(calls)}, read from its file "
-                  "again) changed since" if calls else "")
+        unstored = sorted(p for p in compiled.called if p not in stored)
+        called = (f", or a process it calls ({', '.join(unstored)}, read from its file "
+                  "again) changed since" if unstored else "")
         raise ModelError(Problem(
             f"stored process {name}: rebuilding it gives a different process (fingerprint "
             f"{rebuilt[:12]}, recorded {str(recorded)[:12]}): its stored definition was "
