@@ -1112,6 +1112,9 @@ class Engine:
                         i.agent, i.claimed_by, attempt, i.key, i.due, i.lease_until, i.closed,
                         i.outcome, i.leased_by, i.answer)
         tx.items[item.id] = item
+        if self.enforce and self._refused_before_the_call(tx, item, info):
+            self._settle(tx)
+            return tx
         limit = info.retry.timeout
         try:
             if item.kind == "agent":
@@ -1153,6 +1156,35 @@ class Engine:
             self._failed(tx, item, info, f"{type(exc).__name__}: {exc}", permanent=False)
         self._settle(tx)
         return tx
+
+    def _refused_before_the_call(self, tx: _Txn, item: WorkItem, info: TaskInfo) -> bool:
+        """Whether the policies refuse every answer of this attempt whatever it says (an
+        agent outside its scope; a payment whose approval has not happened): then the
+        agent or service is not called at all, since its effect (a payment made) could not
+        be undone by refusing the step after it. The rules that do not read the answer
+        are those the engine applies to the step itself, on the same data and memory; the
+        attempt counts as failed (a parallel branch may still complete what is missing
+        before the next one)."""
+        enforcer = tx.dep.enforcer
+        agent = item.agent if item.kind == "agent" else None
+        if agent is None and not any(t.id in enforcer.rules for t in info.answers):
+            return False
+        refusal = None
+        for t in info.answers:
+            verdict = enforcer.evaluate(t.id, t.task, t.action, agent, agent, tx.data, None,
+                                        tx.memory)
+            if verdict.allowed:
+                return False
+            refusal = refusal or (t, verdict)
+        if refusal is None:
+            return False
+        t, verdict = refusal
+        reason = f"not called: {verdict.reason}"
+        self._event(tx, EventKind.REFUSED, transition=t.id, task=info.id, action=t.action,
+                    actor=agent, actor_kind=item.kind, policies=verdict.outcomes,
+                    reason=reason, work_item=item.id)
+        self._failed(tx, item, info, reason, permanent=False)
+        return True
 
     def _record(self, tx: _Txn, item: WorkItem, info: TaskInfo, output: dict[str, Any],
                 actor: str | None, confidence: float | None, rationale: str | None

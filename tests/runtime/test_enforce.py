@@ -78,3 +78,64 @@ def test_enabled_agrees_with_why_not(name: str) -> None:
         for t in program.transitions:
             assert program.enabled(t, counts, data) == (
                 program.why_not(t, counts, data, {}) is None), t.id
+
+
+UNAPPROVED = """\
+process: payout
+data:
+  amount: {type: int, input: true}
+  ok: {type: bool}
+  paid: {type: int}
+roles: [manager]
+agents:
+  - {id: helper, tasks: [summarise]}
+nodes:
+  s: {type: start}
+  route: {type: exclusive}
+  approve: {type: task, role: manager, writes: [ok]}
+  pay: {type: task, kind: api, reads: [amount], writes: [paid],
+        retry: {attempts: 3, backoff_seconds: 1}, on_error: failed}
+  failed: {type: end}
+  e: {type: end}
+flows:
+  - s -> route
+  - {from: route, to: approve, when: "amount > 100"}
+  - {from: route, to: pay, default: true}
+  - approve -> pay
+  - pay -> e
+policies:
+  - {id: approved_first, type: precedence, task: pay, after: approve}
+"""
+
+
+def test_a_service_the_policies_refuse_whatever_it_answers_is_never_called() -> None:
+    """A payment before its approval: the call would move money that refusing the step
+    afterwards cannot bring back. Each attempt is refused before the call, the attempts
+    run out into the model's error path, and the API is never called; with the approval
+    done first it is called once."""
+    from petriflow.model import compile_loaded, load_text
+    from petriflow.runtime import Engine, ManualClock
+    from petriflow.store.base import CaseStatus
+
+    compiled = compile_loaded(load_text(UNAPPROVED, "payout.yaml"))
+    clock = ManualClock()
+    engine = Engine(clock=clock)
+    calls: list[int] = []
+    engine.service("pay", lambda c: calls.append(c.attempt) or {"paid": 50})
+    small = engine.start(compiled, {"amount": 50})  # the model skips the approval
+    for _ in range(10):
+        clock.advance(60)
+        engine.fire_timers()
+    small = engine.case(small.id)
+    assert calls == []
+    assert small.status is CaseStatus.COMPLETED and small.marking.get("end:failed")
+    refused = [e for e in engine.store.events(small.id) if e.kind == "refused"]
+    assert len(refused) == 3
+    assert all(e.reason.startswith("not called: ") and ("approved_first", "fail")
+               in e.policies for e in refused)
+    assert engine.replay(small.id).ok
+    big = engine.start(compiled, {"amount": 500})
+    [item] = engine.work_items(big.id)
+    engine.complete(item.id, "mia", {"ok": True})
+    assert calls == [1] and engine.case(big.id).status is CaseStatus.COMPLETED
+    assert engine.case(big.id).marking.get("end:e")
