@@ -4,16 +4,18 @@
 single tokens copied between places whose watchers bind one variable; see
 :mod:`~petriflow.net.case_layout`) by walking its tables: the input places and the
 bindings each one drops, the output places and the bindings each one may complete. The
-walk is the same for every firing of the transition, so it is planned once per net into
-one Python function per pure transition whose body is that walk unrolled: the tables'
-loops, tuple unpackings and indexings disappear, and a step of a case costs about a
-quarter less (see ``benchmarks/RESULTS.md``). The moves and their order are exactly
-those of the tables' walk in ``CaseState``'s history (the property tests compare every
-step with the firing rule).
+walk is the same for every firing of the transition, so it becomes one Python function
+per pure transition whose body is that walk unrolled: the tables' loops, tuple
+unpackings and indexings disappear, and a step of a case costs about a quarter less (see
+``benchmarks/RESULTS.md``). The moves and their order are those of the table walk the
+functions replaced (the property tests compare every step with the firing rule).
+Transitions of one *shape* (the steps of a chain, the branches of a fork) share one
+compiled maker, cached by its text.
 
 The one piece of text this module writes and compiles is built **only from integers**
-(place and transition positions) and fixed text: :func:`_n` refuses anything else, so no
-name, inscription or value from a model file can reach the compiler. The objects the code
+(slot numbers local to a transition's function) and fixed text: :func:`_n` refuses
+anything else, so no name, inscription or value from a model file can reach the
+compiler. The objects the code
 touches (bags, binding lists, guard closures, variable names) are handed over as values
 when a state makes its functions, never written into the text. This is the technique of
 :mod:`dataclasses` and :func:`collections.namedtuple`; it is not evaluation of user text.
