@@ -340,3 +340,23 @@ def test_equal_processes_have_one_identity(base: Any) -> None:
     engine does) are not equal, though their nets are."""
     other = _edit(*CHANGES["agent threshold"])
     assert (other == base) == (other.fingerprint == base.fingerprint)
+
+
+def test_the_tasks_of_a_called_process_keep_their_runtime_settings(tmp_path: Path) -> None:
+    """An inlined task is run with its own spec (what it reads, its candidate rule), and
+    that spec is part of the caller's identity."""
+    from petriflow.errors import PolicyRefusal
+
+    (tmp_path / "sub.yaml").write_text(SUB)
+    (tmp_path / "main.yaml").write_text(MAIN)
+    compiled = compile_file(tmp_path / "main.yaml")
+    engine = Engine()
+    case = engine.start(compiled, {"amount": 5})
+    [item] = engine.work_items(case.id)
+    info = engine.deployment(case.fingerprint).tasks[item.task]
+    assert info.reads == ("amount",) and info.candidate_text == 'actor != "eve"'
+    with pytest.raises(PolicyRefusal, match="the candidate rule"):
+        engine.complete(item.id, "eve", {"ok": True})
+    engine.complete(item.id, "bob", {"ok": True})
+    (tmp_path / "sub.yaml").write_text(SUB.replace("reads: [amount]", "reads: []"))
+    assert compile_file(tmp_path / "main.yaml").fingerprint != compiled.fingerprint

@@ -609,7 +609,11 @@ def compile_loaded(loaded: LoadedProcess,
     for task, later in itertools.permutations(ordered, 2):
         colors[order_field(task, later)] = BoolColor()
     compiled = _Compiler(loaded, graph, colors).run()
-    return replace(compiled, called=called) if called else compiled
+    if not called:
+        return compiled
+    # the tasks of called processes, under their inlined ids, for the engine's settings
+    tasks = {nid: node for nid, node in graph.nodes.items() if isinstance(node, TaskSpec)}
+    return replace(compiled, called=called, tasks=tasks)
 
 
 __all__ = ["compile_loaded"]

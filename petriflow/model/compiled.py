@@ -131,6 +131,9 @@ class CompiledProcess:
     # the specs of the processes its call activities inlined, by the path they were read
     # from (their nets are in ``net``; a stored document keeps them to rebuild without files)
     called: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # every task's spec by its id in the net, the inlined tasks of called processes
+    # included (empty when the process calls none: its spec's nodes are its tasks)
+    tasks: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def implicit(self) -> bool:
@@ -182,7 +185,7 @@ class CompiledProcess:
         settings["roles"] = list(spec.roles)
         settings["inputs"] = list(self.inputs)
         tasks = {}
-        for n, node in spec.nodes.items():
+        for n, node in (self.tasks or spec.nodes).items():
             if getattr(node, "type", None) == "task":
                 task = node.model_dump(mode="json", by_alias=True, exclude=quiet)
                 if node.remind is not None:

@@ -77,14 +77,15 @@ class Deployment:
         self.by_place: dict[str, TaskInfo] = {}
         fields = [n for n, _ in compiled.data_color.fields]
         colors = dict(compiled.data_color.fields)
-        nodes = dict(getattr(spec, "nodes", {}))
+        # (the tasks of called processes are there under their inlined ids)
+        nodes = dict(compiled.tasks) or dict(getattr(spec, "nodes", {}))
         for t in self.program.transitions:
             origin = t.origin
             if origin.role != Action.OFFER.value:
                 continue
             node = nodes.get(origin.element)
-            if not isinstance(node, TaskSpec):  # a task of a called process: inlined; its
-                node = None                     # outputs come from the net below
+            if not isinstance(node, TaskSpec):  # (a process built without a spec: its
+                node = None                     # outputs come from the net below)
             info = TaskInfo(
                 id=origin.element, kind=origin.participant or ParticipantKind.HUMAN,
                 name=origin.label or origin.element,
