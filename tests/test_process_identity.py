@@ -360,3 +360,51 @@ def test_the_tasks_of_a_called_process_keep_their_runtime_settings(tmp_path: Pat
     engine.complete(item.id, "bob", {"ok": True})
     (tmp_path / "sub.yaml").write_text(SUB.replace("reads: [amount]", "reads: []"))
     assert compile_file(tmp_path / "main.yaml").fingerprint != compiled.fingerprint
+
+
+SUB_WITH_ACTORS = """\
+process: sub
+data:
+  amount: {type: int, input: true}
+  ok: {type: bool}
+roles: [clerk]
+nodes:
+  b: {type: start}
+  prepare: {type: task, role: clerk, writes: [ok]}
+  who: {type: exclusive}
+  check: {type: task, role: clerk, candidate: actor != by_prepare, writes: [ok],
+          check: "ok or by_prepare != ''"}
+  e: {type: end}
+flows:
+  - b -> prepare
+  - prepare -> who
+  - {from: who, to: check, when: "by_prepare != 'robot'"}
+  - {from: who, to: e, default: true}
+  - check -> e
+"""
+
+
+def test_a_called_process_may_name_who_did_its_own_tasks(tmp_path: Path) -> None:
+    """``by_prepare`` in the called process is the actor of its inlined task
+    (``by_vet__prepare``): four eyes inside a called process hold in the caller."""
+    from petriflow.errors import PolicyRefusal
+
+    (tmp_path / "sub.yaml").write_text(SUB_WITH_ACTORS)
+    (tmp_path / "main.yaml").write_text(MAIN)
+    compiled = compile_file(tmp_path / "main.yaml")
+    assert {"by_vet__prepare", "by_vet__check"} <= {n for n, _ in compiled.data_color.fields}
+    engine = Engine()
+    case = engine.start(compiled, {"amount": 5})
+    [item] = engine.work_items(case.id)
+    engine.complete(item.id, "ann", {"ok": True})
+    [item] = engine.work_items(case.id)
+    with pytest.raises(PolicyRefusal, match="actor != by_vet__prepare"):
+        engine.complete(item.id, "ann", {"ok": True})
+    engine.complete(item.id, "bob", {"ok": True})
+    assert engine.case(case.id).status.value == "completed"
+    assert engine.replay(case.id).ok
+    # the routing condition was renamed too: a robot's preparation skips the check
+    robot = engine.start(compiled, {"amount": 5})
+    [item] = engine.work_items(robot.id)
+    engine.complete(item.id, "robot", {"ok": True})
+    assert engine.case(robot.id).status.value == "completed"

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from petriflow.errors import ModelError, Problem
+from petriflow.model.compiled import actor_field
 from petriflow.model.loader import LoadedProcess
+from petriflow.model.lowering import substitute
 from petriflow.model.spec import AgentSpec, CallSpec, EndSpec, GatewaySpec, StartSpec, TaskSpec
 from petriflow.net.colors import ColorSet
+from petriflow.net.expr import Expr, Var, parse, subexpressions, unparse
 
 SEPARATOR = "__"
 
@@ -157,10 +160,19 @@ def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
     g.flows = [f for f in g.flows if f.source != nid]
     g.flows = [Flow(f.source, rename[_start(inner)], f.when, f.default, f.file, f.line)
                if f.target == nid else f for f in g.flows]
+    # who did a called task is recorded under its inlined id: its expressions say so too
+    actors = {actor_field(old): Var(actor_field(rename[old]))
+              for old, n in inner.nodes.items() if isinstance(n, TaskSpec)}
     for old, sub_node in inner.nodes.items():
         new = rename[old]
         if isinstance(sub_node, StartSpec | EndSpec):
-            sub_node = GatewaySpec(type="parallel", name=sub_node.name or old)
+            # a start splits into all its flows; an end reached by several flows merges
+            # them: under explicit termination (the only one a called process may have)
+            # one token reaches the ends of a case, whichever flow it takes (a join would
+            # wait for all of them)
+            merge = isinstance(sub_node, EndSpec) and len(inner.incoming(old)) > 1
+            kind = "exclusive" if merge else "parallel"
+            sub_node = GatewaySpec(type=kind, name=sub_node.name or old)
             if isinstance(inner.nodes[old], EndSpec):
                 g.flows += [Flow(new, f.target, None, False, f.file, f.line) for f in outgoing]
         elif isinstance(sub_node, TaskSpec):
@@ -168,6 +180,10 @@ def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
                 key: rename[getattr(sub_node, key)] for key in ("handoff", "on_error",
                                                                 "compensation")
                 if getattr(sub_node, key)
+            } | {
+                "candidate": _renamed(sub_node.candidate, actors),
+                "check": _renamed(sub_node.check, actors),
+                "set": {k: _renamed(v, actors) for k, v in sub_node.set.items()},
             })
             if sub_node.timeout is not None:
                 moved = sub_node.timeout.model_copy(update={"to": rename[sub_node.timeout.to]})
@@ -178,10 +194,21 @@ def _inline(g: Graph, nid: str, node: CallSpec, caller: LoadedProcess,
                                          f"{c.message}"}) for c in sub_node.catch)})
         g.nodes[new] = sub_node
         g.where[new] = inner.where[old]
-    g.flows += [Flow(rename[f.source], rename[f.target], f.when, f.default, f.file, f.line)
-                for f in inner.flows]
+    g.flows += [Flow(rename[f.source], rename[f.target], _renamed(f.when, actors), f.default,
+                     f.file, f.line) for f in inner.flows]
     known = {a.id for a in g.agents}
     g.agents += [a for a in inner.agents if a.id not in known]
+
+
+def _renamed(text: Any, names: dict[str, Expr]) -> Any:
+    """An expression of a called process with the variables in ``names`` replaced (its
+    own text when it names none of them)."""
+    if not isinstance(text, str) or not names:
+        return text
+    expr = parse(text)
+    if not any(isinstance(e, Var) and e.name in names for e in subexpressions(expr)):
+        return text
+    return unparse(substitute(expr, names))
 
 
 def _start(g: Graph) -> str:
