@@ -251,7 +251,7 @@ nodes:
   e: {type: end}
 flows: [s -> vet, vet -> finish, finish -> e]
 """
-SUB = """\
+_SUB_HEAD = """\
 process: sub
 data:
   amount: {type: int, input: true}
@@ -259,6 +259,8 @@ data:
 roles: [clerk]
 nodes:
   b: {type: start}
+"""
+SUB = _SUB_HEAD + """\
   check: {type: task, role: clerk, candidate: actor != "eve", reads: [amount], writes: [ok]}
   e: {type: end}
 flows: [b -> check, check -> e]
@@ -362,14 +364,7 @@ def test_the_tasks_of_a_called_process_keep_their_runtime_settings(tmp_path: Pat
     assert compile_file(tmp_path / "main.yaml").fingerprint != compiled.fingerprint
 
 
-SUB_WITH_ACTORS = """\
-process: sub
-data:
-  amount: {type: int, input: true}
-  ok: {type: bool}
-roles: [clerk]
-nodes:
-  b: {type: start}
+SUB_WITH_ACTORS = _SUB_HEAD + """\
   prepare: {type: task, role: clerk, writes: [ok]}
   who: {type: exclusive}
   check: {type: task, role: clerk, candidate: actor != by_prepare, writes: [ok],
