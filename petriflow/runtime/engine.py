@@ -73,6 +73,7 @@ ENGINE = "engine"
 _SERVICES = (ParticipantKind.BOT, ParticipantKind.API)   # called by the engine, not people
 _OFFER, _HANDOFF = Action.OFFER.value, Action.HANDOFF.value  # (an enum's .value costs a call)
 _OFFERED, _CLAIMED = ItemStatus.OFFERED, ItemStatus.CLAIMED     # the open ones
+_HELD = (CaseStatus.SUSPENDED, CaseStatus.FAILED)  # statuses in which nothing moves a case
 
 
 @dataclass(slots=True)
@@ -178,7 +179,8 @@ class Engine:
                     f"stored process {stored.name!r} is filed under fingerprint "
                     f"{fingerprint[:12]} but its definition is {compiled.fingerprint[:12]}: "
                     "it was changed after it was deployed",
-                    hint="deploy the process from its file again and check the database")
+                    hint="its cases must run on the process they started on: restore the "
+                         "database from a backup")
             dep = self.deploy(compiled)
         return dep
 
@@ -425,9 +427,8 @@ class Engine:
 
     def _timer(self, timer: Timer) -> bool:
         rec = self._case(timer.case)
-        if rec.status in (CaseStatus.SUSPENDED, CaseStatus.FAILED) or \
-                self._process_suspended(rec):
-            return False  # (a failed case waits for an operator's retry)
+        if self._held(rec.status, rec):
+            return False
         if isinstance(self.clock, SystemClock) and rec.labels.get("clock") == "simulated":
             return False  # process time of a simulation: the wall clock would fire it at once
         item = self._item(timer.work_item)
@@ -526,8 +527,7 @@ class Engine:
         moved = 0
         for item in self.store.work_items(agent=agent_id):
             rec = self._case(item.case)
-            if rec.status in (CaseStatus.SUSPENDED, CaseStatus.FAILED) or \
-                    self._process_suspended(rec):
+            if self._held(rec.status, rec):
                 continue  # (a failed case's items wait for its retry, with the switch on)
             tx = self._begin(rec)
             info = tx.dep.by_place[item.place]
@@ -622,6 +622,11 @@ class Engine:
     def _process_suspended(self, rec: CaseRecord) -> bool:
         return rec.process in self._switch_set("process", ())
 
+    def _held(self, status: CaseStatus, rec: CaseRecord) -> bool:
+        """Whether nothing may move the case now: suspended, failed (an incident waits for
+        an operator's retry) or its process suspended."""
+        return status in _HELD or self._process_suspended(rec)
+
     def _snapshot(self, item_id: str) -> tuple[WorkItem, CaseRecord]:
         """The item and its case, read case first: every change to an item commits with a
         new case version, so an item read after its case is at least as new as the case,
@@ -715,8 +720,7 @@ class Engine:
             if offered.kind not in ("agent", "bot", "api"):
                 tx.performed += 1
                 continue
-            if tx.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED) or \
-                    self._process_suspended(tx.rec):
+            if tx.status is CaseStatus.COMPLETED or self._held(tx.status, tx.rec):
                 tx.performed = len(tx.offered)  # as _drain: left for resume
                 return
             item = tx.items.get(offered.id, offered)
@@ -759,8 +763,7 @@ class Engine:
                 item, rec = self._snapshot(item_id)
                 if not item.status.open:
                     continue
-                if rec.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED,
-                                  CaseStatus.FAILED) or self._process_suspended(rec):
+                if rec.status is CaseStatus.COMPLETED or self._held(rec.status, rec):
                     continue
                 tx = self._begin(rec)
                 self._call(tx, item, tx.dep.by_place[item.place])
