@@ -200,6 +200,36 @@ def test_a_document_downgraded_to_format_1_is_still_caught(tmp_path: Path,
     assert "changed after it was deployed" in capsys.readouterr().out
 
 
+def test_a_worker_leaves_the_cases_of_an_edited_definition_alone_and_does_the_rest(
+        tmp_path: Path, capsys: Capsys) -> None:
+    """One tampered process must not stop the work of the others: its cases are named
+    and left untouched, the other process's cases go on, and the worker exits 1."""
+    url, db, fp = _genuine(tmp_path)
+    hiring = MODELS / "hr_hiring.yaml"
+    assert run(["start", str(hiring), "--cases", "2", "--db", url]) == 0
+    doc = _document(db, fp)
+    next(p for p in doc["policies"] if p["id"] == "cfo_above_limit")["when"] = "amount > 9e9"
+    _set_document(db, fp, doc)
+    with sqlite3.connect(db) as conn:
+        before = dict(conn.execute("select id, version from petriflow_cases").fetchall())
+        process_of = dict(conn.execute("select id, fingerprint from petriflow_cases"))
+    conn.close()
+    capsys.readouterr()
+    assert run(["worker", "--db", url, "--until-idle", "--max-seconds", "30", "--seed", "1",
+                "--format", "json"]) == 1
+    out = capsys.readouterr()
+    tampered = sorted(c for c, f in process_of.items() if f == fp)
+    assert sorted(json.loads(out.out)["quarantined"]) == tampered
+    for case_id in tampered:
+        assert f"case {case_id} left alone" in out.err
+        assert "changed after it was deployed" in out.err
+    with sqlite3.connect(db) as conn:
+        after = dict(conn.execute("select id, version from petriflow_cases").fetchall())
+    conn.close()
+    assert all(after[c] == before[c] for c in tampered)
+    assert all(after[c] > before[c] for c in before if c not in tampered)
+
+
 # -- stored definitions ------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -351,7 +352,6 @@ def audit() -> None:
 def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
     """Check every case's hash chain and that replaying its journal gives the stored state.
     Exit 0 when all are intact, 1 naming each case and event that is not."""
-    import sys
 
     from petriflow.errors import PetriflowError
     from petriflow.runtime.replay import orphan_journals
@@ -496,18 +496,28 @@ def worker_command(db: str | None, scenario: str | None, until_idle: bool, lease
         engine.deployment(case.fingerprint)  # deploys (and serves) it on first sight
         return bool(by_process[case.process].act(item))
 
-    stats = Worker(engine, act, name=name, lease=lease, batch=batch).run(
-        until_idle=until_idle, max_seconds=max_seconds)
+    def quarantined(case_id: str, why: str) -> None:
+        click.echo(f"petriflow: worker: case {case_id} left alone: {why}", err=True)
+
+    stats = Worker(engine, act, name=name, lease=lease, batch=batch,
+                   on_quarantine=quarantined).run(until_idle=until_idle,
+                                                  max_seconds=max_seconds)
     if fmt == "json":
         busy = (stats.busy_until - stats.busy_from
                 if stats.busy_from is not None and stats.busy_until is not None else 0.0)
         click.echo(json.dumps({"items": stats.items, "timers": stats.timers,
                                "conflicts": stats.conflicts, "rounds": stats.rounds,
                                "busy_from": stats.busy_from, "busy_until": stats.busy_until,
-                               "busy_seconds": busy}))
-        return
-    click.echo(f"worker done: {stats.items} work item(s), {stats.timers} timer(s), "
-               f"{stats.conflicts} conflict(s) lost to other workers")
+                               "busy_seconds": busy, "quarantined": stats.quarantined}))
+    else:
+        click.echo(f"worker done: {stats.items} work item(s), {stats.timers} timer(s), "
+                   f"{stats.conflicts} conflict(s) lost to other workers")
+        if stats.quarantined:
+            click.echo(f"{len(stats.quarantined)} case(s) left alone (their rows or their "
+                       "process definition do not verify; `petriflow audit verify` names "
+                       "what changed): " + ", ".join(sorted(stats.quarantined)))
+    if stats.quarantined:
+        sys.exit(1)
 
 
 # -- the database ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from petriflow.errors import (
     ConflictError,
     CorruptionError,
     EngineError,
+    ModelError,
     NotEnabledError,
     OutputError,
     PolicyRefusal,
@@ -173,7 +174,10 @@ class Engine:
             stored = self.store.process(fingerprint)
             compiled = stored.compiled
             if compiled is None:  # written by another worker: rebuilt from its document
-                compiled = from_document(dict(stored.document))
+                try:
+                    compiled = from_document(dict(stored.document))
+                except ModelError as exc:  # a stored row that does not verify
+                    raise CorruptionError(exc.message) from None
             if compiled.fingerprint != fingerprint:
                 raise CorruptionError(
                     f"stored process {stored.name!r} is filed under fingerprint "
@@ -384,22 +388,37 @@ class Engine:
     # -- time ----------------------------------------------------------------------------------
 
     def fire_timers(self, now: float | None = None, *, case: str | None = None,
-                    cases: Container[str] | None = None) -> int:
+                    cases: Container[str] | None = None,
+                    quarantine: dict[str, str] | None = None) -> int:
         """Do everything due by ``now`` (the clock's time by default): timeouts and retries,
-        of one ``case`` or of some ``cases`` if given. Returns how many were handled."""
+        of one ``case`` or of some ``cases`` if given. Returns how many were handled.
+
+        ``quarantine`` (case id -> why) is a worker's way to keep serving the other cases
+        when one cannot be read or its process no longer rebuilds: such a case is added
+        to it and left alone, as are the cases already in it. Without it, that
+        :class:`~petriflow.errors.CorruptionError` is raised."""
         now = self.clock.now() if now is None else now
         done = 0
         while True:
             due = self.store.timers(case=case, due_by=now)
             if cases is not None:
                 due = [t for t in due if t.case in cases]
+            if quarantine:
+                due = [t for t in due if t.case not in quarantine]
             if not due:
                 return done
             progressed = False
             for timer in due:
+                if quarantine is not None and timer.case in quarantine:
+                    continue
                 try:
                     handled = self._timer(timer)
                 except (EngineError, ConflictError):  # another worker took it: theirs
+                    handled = False
+                except CorruptionError as exc:
+                    if quarantine is None:
+                        raise
+                    quarantine[timer.case] = str(exc)
                     handled = False
                 done += handled
                 progressed = progressed or handled

@@ -7,6 +7,11 @@ lease runs out), then has the participants do them. Correctness does not rest on
 leases: every step commits only if the case is still at the version it was computed
 from, so when two workers race on one case, one wins and the other's attempt changes
 nothing (:class:`~petriflow.errors.ConflictError`); the loser gives its lease back.
+
+A case that cannot be read, or whose stored process no longer rebuilds to the
+fingerprint it started on (:class:`~petriflow.errors.CorruptionError`), is quarantined:
+the worker leaves it alone, says why through ``on_quarantine``, and goes on with the
+other cases; one tampered definition does not stop the work of every process.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from petriflow.errors import ConflictError
+from petriflow.errors import ConflictError, CorruptionError
 from petriflow.runtime.engine import Engine
 from petriflow.store.base import CaseStatus, WorkItem
 
@@ -33,6 +38,8 @@ class WorkerStats:
     # the worker spent working, without its start-up and its idle rounds.
     busy_from: float | None = None
     busy_until: float | None = None
+    # Cases left alone because they cannot be read or their process does not rebuild.
+    quarantined: dict[str, str] = field(default_factory=dict)
 
 
 class Worker:
@@ -40,8 +47,10 @@ class Worker:
 
     def __init__(self, engine: Engine, act: Callable[[WorkItem], bool], *,
                  name: str | None = None, lease: float = 60.0, batch: int = 10,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 on_quarantine: Callable[[str, str], None] | None = None) -> None:
         self.engine = engine
+        self.on_quarantine = on_quarantine
         self.act = act
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = lease
@@ -54,8 +63,10 @@ class Worker:
         self.stats.rounds += 1
         began = self.wall()
         done = 0
+        quarantined = self.stats.quarantined
+        known = set(quarantined)
         try:
-            fired = self.engine.fire_timers()
+            fired = self.engine.fire_timers(quarantine=quarantined)
         except ConflictError:
             fired = 0
         self.stats.timers += fired
@@ -63,6 +74,9 @@ class Worker:
         store = self.engine.store
         reuse = getattr(store, "reuse_reads", contextlib.nullcontext)
         for item in store.claim_items(self.name, self.wall(), self.lease, self.batch):
+            if item.case in quarantined:
+                store.release_item(item.id, self.name)
+                continue
             try:
                 with reuse():  # one item: its case and item read once, not nine times
                     acted = self.act(item)
@@ -74,6 +88,12 @@ class Worker:
             except ConflictError:
                 self.stats.conflicts += 1
                 store.release_item(item.id, self.name)
+            except CorruptionError as exc:
+                quarantined[item.case] = str(exc)
+                store.release_item(item.id, self.name)
+        if self.on_quarantine is not None:
+            for case_id in sorted(quarantined.keys() - known):
+                self.on_quarantine(case_id, quarantined[case_id])
         if done:
             if self.stats.busy_from is None:
                 self.stats.busy_from = began
@@ -107,12 +127,12 @@ class Worker:
     def _timer_soon(self, patience: float) -> bool:
         """A timer comes due, or another worker's lease runs out, within ``patience``.
         Timers already due do not count: this round tried them, and those left cannot
-        fire; nor does anything of a suspended or failed case (nobody may move it, and
-        its items are not leased again), nor this worker's own leases (items it could not
-        do), which it gives back."""
+        fire; nor does anything of a suspended, failed or quarantined case (nobody may
+        move it, and its items are not leased again), nor this worker's own leases (items
+        it could not do), which it gives back."""
         store = self.engine.store
         stopped = {c.id for status in (CaseStatus.SUSPENDED, CaseStatus.FAILED)
-                   for c in store.cases(status=status)}
+                   for c in store.cases(status=status)} | self.stats.quarantined.keys()
         now = self.engine.clock.now()
         if any(0 < t.due - now <= patience and t.case not in stopped for t in store.timers()):
             return True
