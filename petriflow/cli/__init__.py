@@ -275,5 +275,6 @@ def entry() -> None:
 
 from petriflow.cli import engine as _engine_commands  # noqa: E402,F401  (registers commands)
 from petriflow.cli import report as _report_commands  # noqa: E402,F401  (registers commands)
+from petriflow.cli import switches as _switch_commands  # noqa: E402,F401  (registers commands)
 
 __all__ = ["main", "run"]

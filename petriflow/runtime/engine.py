@@ -532,12 +532,14 @@ class Engine:
 
     def resume_process(self, name: str) -> None:
         self._set_switch("process", name, False)
+        ids = set()
         for rec in self.store.cases(process=name):
+            ids.add(rec.id)
             if rec.status is CaseStatus.WAITING:
                 self._queue.extend(i.id for i in self.store.work_items(case=rec.id)
                                    if i.kind in ("agent", "bot", "api"))
         self._drain()
-        self.fire_timers()
+        self.fire_timers(cases=ids)  # what came due while it stood still
 
     def suspend_agent(self, agent_id: str) -> int:
         """Stop calling ``agent_id``; its open items go to the model's human fallback where
@@ -640,6 +642,19 @@ class Engine:
 
     def _process_suspended(self, rec: CaseRecord) -> bool:
         return rec.process in self._switch_set("process", ())
+
+    def held(self, rec: CaseRecord) -> bool:
+        """Whether nothing may move the case now: suspended, failed (an incident waits for
+        an operator's retry) or its process suspended (a worker leaves its work alone)."""
+        return self._held(rec.status, rec)
+
+    def held_cases(self) -> set[str]:
+        """The ids of the cases nothing may move now (see :meth:`held`)."""
+        store = self.store
+        held = {c.id for status in _HELD for c in store.cases(status=status)}
+        for name in self._switch_set("process", ()):
+            held.update(c.id for c in store.cases(process=name))
+        return held
 
     def _held(self, status: CaseStatus, rec: CaseRecord) -> bool:
         """Whether nothing may move the case now: suspended, failed (an incident waits for

@@ -103,7 +103,7 @@ class SimulatedParticipants:
         if not current.status.open:
             return False
         case = self.engine.case(item.case)
-        if case.status in (CaseStatus.SUSPENDED, CaseStatus.COMPLETED, CaseStatus.FAILED):
+        if case.status is CaseStatus.COMPLETED or self.engine.held(case):
             return False  # (a failed case waits for an operator's retry)
         info = self.engine.deployment(case.fingerprint).by_place[item.place]
         if item.kind in ("receive", "timer") and not info.answers and all(

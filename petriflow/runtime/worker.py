@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from petriflow.errors import ConflictError, CorruptionError
 from petriflow.runtime.engine import Engine
-from petriflow.store.base import CaseStatus, WorkItem
+from petriflow.store.base import WorkItem
 
 
 @dataclass
@@ -123,16 +123,14 @@ class Worker:
                 store.release_item(item.id, self.name)
         return self.stats
 
-
     def _timer_soon(self, patience: float) -> bool:
         """A timer comes due, or another worker's lease runs out, within ``patience``.
         Timers already due do not count: this round tried them, and those left cannot
-        fire; nor does anything of a suspended, failed or quarantined case (nobody may
-        move it, and its items are not leased again), nor this worker's own leases (items
-        it could not do), which it gives back."""
+        fire; nor does anything of a case held (suspended, failed, its process suspended)
+        or quarantined (nobody may move it, and its items are not leased again), nor this
+        worker's own leases (items it could not do), which it gives back."""
         store = self.engine.store
-        stopped = {c.id for status in (CaseStatus.SUSPENDED, CaseStatus.FAILED)
-                   for c in store.cases(status=status)} | self.stats.quarantined.keys()
+        stopped = self.engine.held_cases() | self.stats.quarantined.keys()
         now = self.engine.clock.now()
         if any(0 < t.due - now <= patience and t.case not in stopped for t in store.timers()):
             return True

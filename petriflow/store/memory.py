@@ -42,6 +42,9 @@ class InMemoryStore:
         with self._lock:
             self._processes.setdefault(process.fingerprint, process)
 
+    def fingerprints(self) -> list[str]:
+        return list(self._processes)
+
     def process(self, fingerprint: str) -> StoredProcess:
         try:
             return self._processes[fingerprint]

@@ -31,6 +31,7 @@ petriflow source tree; pass ``model=`` to use a copy elsewhere.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -173,6 +174,21 @@ def check_case_roundtrip(store_factory: StoreFactory) -> None:
     assert store.case_ids() == ["case-a"]
     assert [c.id for c in store.cases()] == ["case-a"]
     assert store.process(FINGERPRINT).name == PROCESS
+
+
+def check_process_listing(store_factory: StoreFactory) -> None:
+    """``fingerprints`` lists every stored process once, oldest first; saving one again
+    changes nothing."""
+    store = store_factory()
+    assert store.fingerprints() == []
+    doc = {"format": 2, "name": PROCESS}
+    first, second = "a1" * 32, "0b" * 32
+    store.save_process(StoredProcess(first, PROCESS, "1", doc))
+    time.sleep(0.01)  # (a store may order by the time of deployment)
+    store.save_process(StoredProcess(second, PROCESS, "2", doc))
+    store.save_process(StoredProcess(first, PROCESS, "1", doc))
+    assert store.fingerprints() == [first, second]
+    assert [store.process(fp).version for fp in store.fingerprints()] == ["1", "2"]
 
 
 def check_case_listing_filters(store_factory: StoreFactory) -> None:
@@ -558,6 +574,7 @@ def check_second_engine_continues(store_factory: StoreFactory, reopen: Reopen, *
 
 
 ALL_CHECKS: tuple[Callable[[StoreFactory], None], ...] = (
+    check_process_listing,
     check_case_roundtrip,
     check_case_listing_filters,
     check_create_existing_conflicts,

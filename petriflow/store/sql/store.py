@@ -208,6 +208,12 @@ class SqlStore:
                     created=time.time()))
         self._processes[process.fingerprint] = process
 
+    def fingerprints(self) -> list[str]:
+        self.flush()
+        with self._errors("read"), self.db.connect() as conn:
+            return [fp for (fp,) in conn.execute(select(processes.c.fingerprint).order_by(
+                processes.c.created, processes.c.fingerprint))]
+
     def process(self, fingerprint: str) -> StoredProcess:
         known = self._processes.get(fingerprint)
         if known is not None:
