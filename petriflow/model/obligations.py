@@ -31,8 +31,14 @@ from petriflow.net.expr import parse
 
 
 def completions(compiled: CompiledProcess, task: str) -> tuple[TransitionId, ...]:
-    """Transitions that complete ``task`` (an automatic run or an external completion)."""
-    return compiled.source_map.transitions_of(task, Action.RUN, Action.COMPLETE)
+    """Transitions that complete ``task``: an automatic run, an external completion, or,
+    for a receive task after an event-based gateway, the arrival of its message
+    (``<task>:message``; a message caught on a task's boundary, ``<task>:message:<m>``,
+    withdraws the task instead)."""
+    sm = compiled.source_map
+    own = f"{task}:message"
+    return sm.transitions_of(task, Action.RUN, Action.COMPLETE) + tuple(
+        t for t in sm.transitions_of(task, Action.MESSAGE) if t == own)
 
 
 def ends(compiled: CompiledProcess) -> tuple[TransitionId, ...]:

@@ -975,8 +975,11 @@ class Engine:
             fired += 1
             try:
                 self._fire_automatic(tx, t)
-            except PolicyRefusal as exc:
-                tx.incident = str(exc)
+            except (PolicyRefusal, NotEnabledError) as exc:
+                # (not enabled after all: what it writes is outside a field's type, which
+                # the model allowed; the checker reports such a process as deadlocking)
+                tx.incident = str(exc) if isinstance(exc, PolicyRefusal) else \
+                    f"{t.task or t.id} cannot run: {exc}"
                 self._event(tx, EventKind.CASE, action="incident", actor_kind=ENGINE,
                             reason=tx.incident)
                 break

@@ -52,16 +52,21 @@ DATA = {
     "level": {"type": "enum", "values": ["lo", "mid", "hi"]},
     "conf": {"type": "float", "min": 0, "max": 1},
     "note": {"type": "str"},
+    "count": {"type": "int", "min": 0, "max": 2},   # written, never read by a condition
 }
 WRITABLE = ["x", "flag", "level", "note"]
 SETS = {
     "x": ["3 - x", "x", "0", "(x + 1) if x < 3 else 0"],
     "flag": ["not flag", "x > 1", "True", 'level == "hi"'],
     "level": ['"hi" if flag else "lo"', '"mid"', "level"],
-    "note": ['"auto"', "note"],
+    "note": ['"auto"', "note", "level"],
+    "count": ["0"],
 }
+# Writes the kernel may refuse (a value outside the field's type: the step cannot fire),
+# only where dead ends are allowed: a counter past its bound, a text that is no level.
+RISKY_SETS = {"count": ["count + 1"], "level": ["note"]}
 CONDITIONS = ["x > 0", "x == 2", "x <= 1", "flag", "not flag", 'level == "lo"',
-              'level != "hi" and x < 3', "flag or x == 3"]
+              'level != "hi" and x < 3', "flag or x == 3", "note == level"]
 CHECKS = ["x < 3", "flag", 'level != "mid"']
 KINDS = ["auto", "human", "agent", "bot", "api", "receive"]
 AGENTS = [{"id": "a1", "threshold": 0.8}, {"id": "a2"}]
@@ -94,7 +99,8 @@ def _task(draw: st.DrawFn, g: Gen) -> tuple[str, str]:
     side: list[str] = []
     if kind == "auto":
         fields = draw(st.lists(st.sampled_from(list(SETS)), unique=True, max_size=2))
-        node["set"] = {f: draw(st.sampled_from(SETS[f])) for f in fields}
+        node["set"] = {f: draw(st.sampled_from(
+            SETS[f] + ([] if g.total else RISKY_SETS.get(f, [])))) for f in fields}
     else:
         node["writes"] = draw(st.lists(st.sampled_from(WRITABLE), unique=True, max_size=2))
     if not g.total and draw(st.integers(0, 4)) == 0:
@@ -345,7 +351,7 @@ def test_fingerprint_is_stable_and_follows_the_flows(data: dict[str, Any],
 # -- random runs -----------------------------------------------------------------------------
 
 NAMES = ["ann", "bob", ""]
-TEXTS = ["", "a", "zz top"]
+TEXTS = ["", "a", "zz top", "lo"]
 CONFIDENCES = [Decimal(0), Decimal("0.5"), Decimal("0.8"), Decimal("0.85"), Decimal(1)]
 
 

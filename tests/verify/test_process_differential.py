@@ -1,10 +1,12 @@
 """The symbolic process checker against brute force on random processes.
 
 The random processes of :mod:`tests.model.test_random_processes` read their case data
-only through guards over ``x`` (0..3), ``flag``, ``level`` (an enumeration) and an agent's
-confidence against its threshold (0.5, 0.8 or 0.9); text is never compared. So firing
-every transition with every *representative* answer (all values of the finite fields,
-confidences on both sides of every threshold, a few names and texts) reaches a state of
+only through guards over ``x`` (0..3), ``flag``, ``level`` (an enumeration), ``note``
+against ``level``, and an agent's confidence against its threshold (0.5, 0.8 or 0.9);
+they write a bounded counter that nothing reads, and a text into the enumeration, which
+the kernel may refuse. So firing every transition with every *representative* answer
+(all values of the finite fields, confidences on both sides of every threshold, a few
+names, and texts with one equal to a level) reaches a state of
 every class the guards can tell apart, and the explicit graph of those states decides
 deadlock-freedom and soundness exactly. The symbolic checker must agree, and its
 counterexamples must replay.
@@ -54,7 +56,7 @@ def representatives(name: str, color: ColorSet, agent: str | None) -> list[Any]:
         return [c for c in CONFIDENCES if (color.low is None or c >= color.low)
                 and (color.high is None or c <= color.high)]
     assert isinstance(color, StrColor), color
-    texts = ["", "a"]
+    texts = ["", "a", "lo"]  # ("lo": a text equal to a level)
     actors = [agent, "ann"] if agent else ["ann", *AGENT_IDS]  # a person may share a name
     return [n for n in (actors if name == "_actor" else texts) if len(n) >= color.min_length]
 

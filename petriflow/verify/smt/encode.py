@@ -259,6 +259,17 @@ class Translator:
             return z3.IntVal(self.texts.code(text))
         if isinstance(target, DecimalColor) and isinstance(color, IntColor):
             return z3.ToReal(term)
+        # an enum is its value's index, a text its code: between the two, map value by value
+        if isinstance(color, EnumColor) and isinstance(target, StrColor):
+            text = z3.IntVal(self.texts.code(color.values[-1]))
+            for i, v in enumerate(color.values[:-1]):
+                text = z3.If(term == i, z3.IntVal(self.texts.code(v)), text)
+            return text
+        if isinstance(color, StrColor) and isinstance(target, EnumColor):
+            index = z3.IntVal(-1)  # a text that is none of its values: out of its domain
+            for i, v in enumerate(target.values):
+                index = z3.If(term == self.texts.code(v), z3.IntVal(i), index)
+            return index
         if isinstance(target, EnumColor) and isinstance(color, EnumColor) and (
             color.values != target.values
         ):
@@ -316,6 +327,10 @@ class Translator:
                 b = z3.IntVal(self.texts.code(b[1]))
         elif isinstance(ca, EnumColor) and isinstance(cb, EnumColor) and ca.values != cb.values:
             b = self.coerce(b, cb, ca)
+        elif isinstance(ca, EnumColor) and isinstance(cb, StrColor):
+            a = self.coerce(a, ca, STR)    # compared as texts (an index is not a code)
+        elif isinstance(ca, StrColor) and isinstance(cb, EnumColor):
+            b = self.coerce(b, cb, STR)
         if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
             same = z3.And([a[k] == b[k] for k in a]) if a else z3.BoolVal(True)
             return same if op == "==" else z3.Not(same)

@@ -28,7 +28,7 @@ import z3
 from petriflow.model.compiled import DATA_PLACE, CompiledProcess
 from petriflow.net.colors import ColorSet, RecordColor, StrColor
 from petriflow.net.expr import Expr, RecordExpr, Var
-from petriflow.verify.smt.cone import fields_read, relevant_fields
+from petriflow.verify.smt.cone import fields_read, may_leave, relevant_fields, write_pairs
 from petriflow.verify.smt.encode import (
     Texts,
     Translator,
@@ -192,6 +192,17 @@ class Exploration:
             env[data_in.name] = (fields, self.record)
         guard = z3.BoolVal(True) if t.guard is None else self.translate.boolean(t.guard, env)
         parts = [domain(term, c, self.texts) for term, c in outputs.values()]
+        if data_out is not None:
+            answers = dict(t.variables)
+            for name, value in write_pairs(data_out):
+                color = self.record.field(name)
+                if isinstance(color, StrColor) and (
+                        color.max_length is not None or color.min_length > 1) and \
+                        may_leave(value, name, color, answers, self.record):
+                    # texts are codes here, without a length: the kernel's refusal of a
+                    # text too long or too short for the field cannot be seen
+                    raise Unsupported(f"{tid} writes text into field {name!r}, whose "
+                                      "length limits the checker does not track")
         update: dict[str, z3.ExprRef] = {}
         if data_out is not None:
             if isinstance(data_out, RecordExpr):
