@@ -419,3 +419,58 @@ def test_a_case_id_taken_says_so(db: Db) -> None:
         with pytest.raises(EngineError, match="non-empty"):
             engine.start(INVOICE, INPUTS, case_id=bad)
     assert len(engine.store.case_ids()) == db.cases
+
+
+# -- who may do the work, and the answers kept for recovery ------------------------------------
+
+
+@pytest.mark.parametrize(("columns", "stored"), [
+    ("role = null", "stored for human,"),
+    ("role = 'clerk'", "stored for human in role clerk,"),
+    ("kind = 'agent', agent = 'invoice_extractor', role = null",
+     "stored for agent invoice_extractor,"),
+])
+def test_who_may_do_open_work_edited(capsys: Capsys, db: Db, columns: str,
+                                     stored: str) -> None:
+    """A role dropped lets anyone claim the approval; a kind changed hands it to an agent."""
+    role = _value(db, "select role from petriflow_work_items where id = ?", db.offered)
+    _sql(db, f"update petriflow_work_items set {columns} where id = ?", db.offered)
+    _tampered(capsys, db, db.waiting, f"work item {db.offered} (approve_manager): {stored} "
+              f"its offer says human in role {role}")
+
+
+def test_an_idempotency_key_edited(capsys: Capsys, db: Db) -> None:
+    _sql(db, "update petriflow_work_items set key = 'other' where id = ?", db.offered)
+    _tampered(capsys, db, db.waiting, "with idempotency key 'other'")
+
+
+def _service_item(db: Db) -> str:
+    return _value(db, "select id from petriflow_work_items where case_id = ? and task = "
+                      "'validate_invoice'", db.waiting)
+
+
+def test_a_recorded_answer_edited(capsys: Capsys, db: Db) -> None:
+    """The engine consumes a recorded answer instead of calling the service again: a
+    forged one must not pass for the service's."""
+    import json
+
+    item = _service_item(db)
+    answer = json.loads(_value(db, "select answer from petriflow_work_items where id = ?",
+                               item))
+    assert answer["output"] == {"contract_ok": True, "terms_ok": True}
+    answer["output"]["terms_ok"] = False
+    _sql(db, "update petriflow_work_items set answer = ? where id = ?", json.dumps(answer),
+         item)
+    _tampered(capsys, db, db.waiting, f"work item {item} (validate_invoice): the stored "
+              "recorded answer differs from the one event")
+
+
+def test_a_recorded_answer_invented(capsys: Capsys, db: Db) -> None:
+    import json
+
+    forged = {"attempt": 1, "output": {"approved": True}, "actor": None, "confidence": None,
+              "rationale": None}
+    _sql(db, "update petriflow_work_items set answer = ? where id = ?", json.dumps(forged),
+         db.offered)
+    _tampered(capsys, db, db.waiting, f"work item {db.offered} (approve_manager): a recorded "
+              "answer is stored, but no journal event recorded one")

@@ -58,7 +58,7 @@ from petriflow.runtime.handlers import (
 from petriflow.runtime.makers import new_call, new_case, new_item, new_request
 from petriflow.runtime.program import ProgramTransition
 from petriflow.runtime.records import AgentRecord, agent_records
-from petriflow.runtime.replay import ReplayReport, replay_case
+from petriflow.runtime.replay import ReplayReport, answer_differences, replay_case
 from petriflow.store.base import (
     CaseRecord,
     CaseStatus,
@@ -299,7 +299,9 @@ class Engine:
     def delegate(self, item_id: str, to: str, *, by: str) -> WorkItem:
         """Reassign a work item to ``to`` (who must be allowed to do it)."""
         tx, item, info = self._open_item(item_id)
-        self._may_do(tx, item, info, to)
+        if info.kind is not ParticipantKind.HUMAN:  # (as claim: no person holds it)
+            self._not_a_person(tx, item, info, to, "delegate")
+        self._may_do(tx, item, info, to, action="delegate", by=by)
         moved = replace(item, status=ItemStatus.CLAIMED, claimed_by=to)
         self._event(tx, EventKind.WORK, task=item.task, action="delegate", actor=by,
                     actor_kind=item.kind, work_item=item.id, reason=f"to {to}")
@@ -1093,15 +1095,19 @@ class Engine:
         self._commit(tx)
         raise PolicyRefusal(f"case {tx.rec.id}: {reason}", case=tx.rec.id, policy="participant")
 
-    def _may_do(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str) -> None:
-        """Refuse (and record) a person who lacks the role or breaks a candidate rule."""
+    def _may_do(self, tx: _Txn, item: WorkItem, info: TaskInfo, person: str, *,
+                action: str = "claim", by: str | None = None) -> None:
+        """Refuse (and record) a person who lacks the role or breaks a candidate rule
+        (``by``: who tried to hand the item to them)."""
         objection = self._objection(tx, item, info, person)
         if objection is None:
             return
         rule, reason = objection
-        self._event(tx, EventKind.REFUSED, task=info.id, action="claim", actor=person,
-                    actor_kind=item.kind, reason=reason, work_item=item.id,
-                    policies=((str(rule), "fail"),))
+        if by is not None:
+            reason = f"{by} cannot hand it to {person}: {reason}"
+        self._event(tx, EventKind.REFUSED, task=info.id, action=action,
+                    actor=person if by is None else by, actor_kind=item.kind, reason=reason,
+                    work_item=item.id, policies=((str(rule), "fail"),))
         self._commit(tx)
         raise PolicyRefusal(f"case {tx.rec.id}: {reason}", case=tx.rec.id, policy=str(rule))
 
@@ -1132,6 +1138,7 @@ class Engine:
         recorded = item.answer
         if recorded is not None and recorded.get("attempt") == item.attempt:
             # the answer of this attempt was recorded before a crash: use it, don't call again
+            self._check_recorded(tx, item, recorded)
             try:
                 self._answer(tx, item, info, dict(recorded["output"]), recorded.get("actor"),
                              recorded.get("confidence"), recorded.get("rationale"),
@@ -1197,6 +1204,21 @@ class Engine:
         self._settle(tx)
         return tx
 
+    def _check_recorded(self, tx: _Txn, item: WorkItem, recorded: Mapping[str, Any]) -> None:
+        """A recorded answer is used instead of calling again: it must be the one the
+        journal recorded (a row edited behind the engine's back would pass for the
+        service's answer). Read only on this rare path: after a crash or a lost race."""
+        answered = None
+        for e in self.store.events(tx.rec.id):
+            if e.work_item == item.id and e.action == "answered":
+                answered = e
+        problems = answer_differences(f"work item {item.id} ({item.task})", recorded,
+                                      answered)
+        if problems:
+            raise CorruptionError(f"case {tx.rec.id}: {problems[0]}",
+                                  hint="`petriflow audit verify` lists what changed; restore "
+                                       "the database from a backup")
+
     def _refused_before_the_call(self, tx: _Txn, item: WorkItem, info: TaskInfo) -> bool:
         """Whether the policies refuse every answer of this attempt whatever it says (an
         agent outside its scope; a payment whose approval has not happened): then the
@@ -1238,7 +1260,8 @@ class Engine:
         tx.items[item.id] = item
         self._event(tx, EventKind.WORK, task=info.id, action="answered", actor=actor,
                     actor_kind=item.kind, work_item=item.id, confidence=confidence,
-                    rationale=rationale, reason=f"attempt {item.attempt} answered")
+                    rationale=rationale, reason=f"attempt {item.attempt} answered",
+                    writes=values)  # (what the answer says: the hash chain covers it)
         self._commit(tx)
         fresh = self._begin(self._case(tx.rec.id), allow_failed=True)
         return fresh, item, values

@@ -38,6 +38,7 @@ case record is gone.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,8 +112,10 @@ class _Item:
     place: str
     created: float
     offered_by: int                      # the seq of the offer event
+    offer: str = ""                      # the offer transition (its meta: kind, role, agent)
     status: ItemStatus = ItemStatus.OFFERED
     claimed_by: str | None = None
+    answered: AuditEvent | None = None   # the last answer recorded for it
 
 
 @dataclass(slots=True)
@@ -147,11 +150,16 @@ class _Journal:
         if e.action == Action.OFFER.value:
             item_id = f"{self.case}.{e.seq}"
             place = next(p for p, *_ in net.plan(tid).simple_out if p != DATA_PLACE)
-            self.items[item_id] = _Item(item_id, e.task, place, e.at, e.seq)
+            self.items[item_id] = _Item(item_id, e.task, place, e.at, e.seq, tid)
 
     def work(self, e: AuditEvent) -> None:
+        if e.action == "answered":  # an agent's or service's answer, kept for its step
+            answered = self._known(e, "answers")
+            if answered is not None:
+                answered.answered = e
+            return
         if e.action not in ("claim", "release", "delegate"):
-            return  # "answered", "remind": the item stays as it is
+            return  # "remind": the item stays as it is
         item = self._known(e, e.action + "s")
         if item is None:
             return
@@ -241,7 +249,7 @@ def replay_case(compiled: CompiledProcess, rec: CaseRecord, events: list[Any],
     diffs += _case_differences(compiled, rec, events, marking, journal)
     diffs += journal.problems
     if items is not None:
-        diffs += _item_differences(journal.items, items)
+        diffs += _item_differences(journal.items, items, compiled)
     if timers is not None and waits is not None:
         diffs += _timer_differences(journal.items, timers, waits)
     # (an engine without enforcement remembers nothing: compared once the journal shows
@@ -304,8 +312,8 @@ def _case_differences(compiled: CompiledProcess, rec: CaseRecord, events: list[A
     return diffs
 
 
-def _item_differences(derived: Mapping[str, _Item], stored: Sequence[WorkItem]
-                      ) -> list[str]:
+def _item_differences(derived: Mapping[str, _Item], stored: Sequence[WorkItem],
+                      compiled: CompiledProcess) -> list[str]:
     diffs = []
     by_id = {i.id: i for i in stored}
     for item in sorted(derived.values(), key=lambda i: i.offered_by):
@@ -315,6 +323,17 @@ def _item_differences(derived: Mapping[str, _Item], stored: Sequence[WorkItem]
             diffs.append(f"{what} is missing from the store (the journal says "
                          f"{item.status.value})")
             continue
+        meta = dict(compiled.net.transition(item.offer).meta) if item.offer else {}
+        offered = (meta.get("participant"), meta.get("role"), meta.get("agent"))
+        if item.offer and (got.kind, got.role, got.agent) != offered:
+            diffs.append(f"{what}: stored for {_who(got.kind, got.role, got.agent)}, its "
+                         f"offer says {_who(*offered)}")
+        if got.created != item.created or got.key != f"{got.case}:{item.offered_by}":
+            diffs.append(f"{what}: stored as created at {got.created!r} with idempotency "
+                         f"key {got.key!r}, its offer (event {item.offered_by}) says "
+                         f"{item.created!r} and {got.case}:{item.offered_by}")
+        if got.answer is not None:
+            diffs += answer_differences(what, got.answer, item.answered)
         if got.status is not item.status:
             diffs.append(f"{what}: stored {got.status.value}, journal says "
                          f"{item.status.value}")
@@ -329,6 +348,34 @@ def _item_differences(derived: Mapping[str, _Item], stored: Sequence[WorkItem]
             diffs.append(f"work item {got.id} ({got.task}, {got.status.value}) is stored, "
                          "but no journal event offered it")
     return diffs
+
+
+def _who(kind: str | None, role: str | None, agent: str | None) -> str:
+    return f"{kind or 'nobody'}" + (f" {agent}" if agent else "") + (
+        f" in role {role}" if role else "")
+
+
+_ATTEMPT = re.compile(r"attempt (\d+) answered")
+
+
+def answer_differences(what: str, answer: Mapping[str, Any], event: AuditEvent | None
+                        ) -> list[str]:
+    """A recorded answer is what the engine consumes instead of calling the agent or
+    service again: it must be the one the journal's last ``answered`` event of the item
+    records (attempt, who answered, confidence, rationale, and, from journals that carry
+    it, the output)."""
+    if event is None:
+        return [f"{what}: a recorded answer is stored, but no journal event recorded one"]
+    match = _ATTEMPT.fullmatch(event.reason or "")
+    claimed = (answer.get("attempt"), answer.get("actor"), answer.get("confidence"),
+               answer.get("rationale"))
+    journal = (int(match.group(1)) if match else None, event.actor, event.confidence,
+               event.rationale)
+    if claimed != journal or (event.writes and dict(answer.get("output") or {})
+                              != dict(event.writes)):
+        return [f"{what}: the stored recorded answer differs from the one event "
+                f"{event.seq} recorded"]
+    return []
 
 
 def _timer_differences(derived: Mapping[str, _Item], timers: Sequence[Timer], waits: Waits

@@ -66,6 +66,44 @@ def test_a_crash_after_the_answer_is_recorded_does_not_call_the_service_again(
     assert second.replay("c1").ok
 
 
+def test_a_recorded_answer_edited_before_recovery_is_not_used(tmp_path: Path) -> None:
+    """Recovery takes a recorded answer instead of calling the service: one forged in the
+    database (here: the contract no longer checked) must not pass for the service's."""
+    import sqlite3
+
+    from petriflow.errors import CorruptionError
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    calls: list[str] = []
+    first = _engine(url, calls)
+    real = first._answer
+
+    def crash_on_validation(tx, item, info, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if info.id == "validate_invoice":
+            raise Crash
+        return real(tx, item, info, *args, **kwargs)
+
+    first._answer = crash_on_validation  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        first.start(compile_file(INVOICE), INPUTS, case_id="c1")
+    store = SqlStore(url)
+    [item] = [i for i in store.work_items(case="c1") if i.task == "validate_invoice"]
+    store.close()
+    forged = {**item.answer, "output": {"contract_ok": False, "terms_ok": True}}
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        import json
+
+        conn.execute("update petriflow_work_items set answer = ? where id = ?",
+                     (json.dumps(forged), item.id))
+    conn.close()
+    second = _engine(url, calls)
+    before = second.store.case("c1").version
+    with pytest.raises(CorruptionError, match="recorded answer differs from the one event"):
+        second.perform(item.id)
+    assert second.store.case("c1").version == before, "nothing was consumed"
+    assert calls == [item.key]
+
+
 REFUSED = """\
 process: payout
 data:

@@ -126,6 +126,27 @@ def test_invoice_reviewer_may_not_approve_too() -> None:
     assert_intact(e, case.id)
 
 
+def test_work_that_is_not_a_persons_cannot_be_delegated_to_one() -> None:
+    """As claim refuses it: a person holding an agent's or a service's item would block
+    the answer sent on their behalf."""
+    e, _ = invoice_engine()
+    e._agents.clear()                            # the agent waits: its item stays open
+    case = e.start(model("invoice_to_payment"), INVOICE_IN)
+    item = one_item(e, case.id, "extract_invoice")
+    refuse(e, case.id, lambda: e.delegate(item.id, "bob", by="bob"), "participant")
+    assert e.work_item(item.id).claimed_by is None
+
+
+def test_a_refused_delegation_names_who_tried_it() -> None:
+    e, _ = invoice_engine()
+    case = e.start(model("invoice_to_payment"), INVOICE_IN)
+    item = one_item(e, case.id, "approve_manager")
+    refuse(e, case.id, lambda: e.delegate(item.id, "sam", by="boss"), "candidate")
+    last = events(e, case.id)[-1]
+    assert (last.action, last.actor) == ("delegate", "boss")
+    assert last.reason.startswith("boss cannot hand it to sam: ")
+
+
 def test_invoice_above_limit_needs_the_cfo() -> None:
     e, _ = invoice_engine(amount=Decimal("25000"))
     case = e.start(model("invoice_to_payment"), INVOICE_IN)
