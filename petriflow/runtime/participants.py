@@ -19,7 +19,7 @@ from petriflow.net.colors import BoolColor, DecimalColor, EnumColor, IntColor, S
 from petriflow.runtime.deployment import Deployment
 from petriflow.runtime.engine import Engine
 from petriflow.runtime.handlers import AgentAnswer, AgentRequest, PermanentError, ServiceCall
-from petriflow.runtime.scenario import Scenario, generate
+from petriflow.runtime.scenario import Scenario, coerce_answer, generate
 from petriflow.store.base import CaseStatus, WorkItem
 
 
@@ -55,7 +55,7 @@ class SimulatedParticipants:
         values: dict[str, Any] = {}
         for name, color in dep.inputs.items():
             spec = self.scenario.inputs.get(name)
-            values[name] = (_coerce(color, generate(spec, self.rng, values, n))
+            values[name] = (coerce_answer(color, generate(spec, self.rng, values, n))
                             if spec is not None
                             else _plausible(color, None, name, n, self.rng))
         return values
@@ -75,7 +75,7 @@ class SimulatedParticipants:
             if name == info.confidence:
                 continue
             if name in b.answers:
-                out[name] = _coerce(info.colors[name], generate(b.answers[name], self.rng,
+                out[name] = coerce_answer(info.colors[name], generate(b.answers[name], self.rng,
                                                                 data, n))
             else:
                 out[name] = _plausible(info.colors[name], data.get(name), name, n, self.rng)
@@ -132,7 +132,7 @@ class SimulatedParticipants:
         name = self.rng.choice(choices)
         b = self.scenario.behaviour(name)
         n = next(self.counter)
-        values = {f: _coerce(c, generate(b.answers[f], self.rng, data, n)) if f in b.answers
+        values = {f: coerce_answer(c, generate(b.answers[f], self.rng, data, n)) if f in b.answers
                   else _plausible(c, data.get(f), f, n, self.rng)
                   for f, c in info.catches[name][1].items()}
         self.engine.deliver(item.case, name, values)
@@ -155,22 +155,6 @@ class SimulatedParticipants:
             return False  # nobody may do it: it waits (a timeout, if any, moves it on)
         self.engine.complete(item.id, self.rng.choice(allowed), self.answers(item.task, data))
         return True
-
-
-def _coerce(color: Any, value: Any) -> Any:
-    """Mapping keys in YAML are text (``{true: 9, false: 1}``): read them as the field's type."""
-    if not isinstance(value, str):
-        return value
-    if isinstance(color, BoolColor) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if isinstance(color, IntColor) and value.lstrip("-").isdigit():
-        return int(value)
-    if isinstance(color, DecimalColor):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            return value
-    return value
 
 
 def _plausible(color: Any, current: Any, name: str, n: int, rng: random.Random) -> Any:

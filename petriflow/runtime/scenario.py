@@ -45,10 +45,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from petriflow.errors import ModelError, Problem, did_you_mean
+from petriflow.errors import ColorError, ModelError, Problem, did_you_mean
 from petriflow.model.compiled import CompiledProcess
 from petriflow.model.durations import parse_duration
 from petriflow.model.loader import parse_document, read_text
+from petriflow.net.colors import BoolColor, ColorSet, DecimalColor, IntColor, StrColor
 from petriflow.runtime.deployment import Deployment
 
 GENERATORS = ("choice", "uniform", "normal", "sequence", "copy")
@@ -148,8 +149,11 @@ def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> 
     Checked: tasks under ``tasks`` (a task id, or a message a task waits for), the fields
     of their ``answers``, names under ``inputs``, roles under ``people``, a
     ``misbehave.actor`` (a case field, a task (its ``by_<task>`` field), an agent or a
-    person of ``people``), and keys that only some kinds of task use (``confidence``:
-    agents; ``failure_rate``: bots and APIs; ``misbehave``: people)."""
+    person of ``people``), that the values of inputs and answers fit their fields
+    (constants and choices are values of the field, ``copy`` names a field of the same
+    type, ``uniform`` stays within its bounds and gives integers for ``int``), and
+    keys that only some kinds of task use (``confidence``: agents; ``failure_rate``:
+    bots and APIs; ``misbehave``: people)."""
     dep = process if isinstance(process, Deployment) else Deployment(process)
     file, line_of = scenario._source
     name = dep.compiled.name
@@ -174,10 +178,23 @@ def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> 
         i.role for i in dep.tasks.values() if i.role}
     actors = fields | set(dep.tasks) | dep.agent_ids | people  # by_<task>: the task's id
 
-    for key in scenario.inputs:
+    colors = dict(dep.compiled.data_color.fields)
+
+    def values(spec: Any, color: Any, *where: Any) -> None:
+        """Refuse a generator whose values cannot be the field's (the engine would refuse
+        every such answer, and the run would only count failures)."""
+        wrong = _misfit(spec, color, colors)
+        if wrong is not None:
+            copied = spec.get("copy") if isinstance(spec, Mapping) else None
+            problem(wrong, *where, unknown=copied if isinstance(copied, str) else "",
+                    candidates=colors)
+
+    for key, spec in scenario.inputs.items():
         if key not in dep.inputs:
             problem(f"process {name} has no input '{key}'", "inputs", key, unknown=key,
                     candidates=dep.inputs)
+        else:
+            values(spec, dep.inputs[key], "inputs", key)
     for key in scenario.people:
         if key not in roles:
             problem(f"process {name} has no role '{key}'", "people", key, unknown=key,
@@ -201,6 +218,8 @@ def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> 
             elif f not in writes:
                 problem(f"task '{task}' does not write '{f}'", "tasks", task, "answers", f,
                         unknown=f, candidates=writes)
+            elif f in colors:
+                values(b.answers[f], colors[f], "tasks", task, "answers", f)
         kind = info.kind_value if info else "message"
         what = f"'{task}' is " + ("a message" if info is None else
                                   f"a{'n' * (kind[0] in 'aeiou')} {kind} task")
@@ -220,6 +239,61 @@ def check_against(scenario: Scenario, process: CompiledProcess | Deployment) -> 
                         f"{name}", "tasks", task, "misbehave", i, "actor", unknown=m.actor,
                         candidates=actors)
     ModelError.collect(problems)
+
+
+def coerce_answer(color: Any, value: Any) -> Any:
+    """Mapping keys in YAML are text (``{true: 9, false: 1}``): read them as the field's type."""
+    if not isinstance(value, str):
+        return value
+    if isinstance(color, BoolColor) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if isinstance(color, IntColor) and value.lstrip("-").isdigit():
+        return int(value)
+    if isinstance(color, DecimalColor):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return value
+    return value
+
+
+def _misfit(spec: Any, color: ColorSet, fields: Mapping[str, ColorSet]) -> str | None:
+    """Why values drawn from ``spec`` may not be values of ``color`` (None: they are)."""
+    if isinstance(spec, Mapping) and "copy" in spec:
+        source = fields.get(spec["copy"])
+        if source is None:
+            return f"copy: the case has no field '{spec['copy']}'"
+        if type(source) is not type(color) and not (
+                isinstance(source, IntColor) and isinstance(color, DecimalColor)):
+            return f"copy: field '{spec['copy']}' holds {source}, not {color}"
+        return None
+    if isinstance(spec, Mapping) and ("uniform" in spec or "normal" in spec):
+        key = "uniform" if "uniform" in spec else "normal"
+        if not isinstance(color, IntColor | DecimalColor):
+            return f"{key} draws numbers, not values of {color}"
+        if isinstance(color, IntColor) and spec.get("digits") != 0:
+            return f"{key} draws decimals: give 'digits: 0' for an integer field"
+        low, high = getattr(color, "low", None), getattr(color, "high", None)
+        a, b = spec[key]
+        ends = (a, b) if key == "uniform" else ((a, b) if low is None and high is None
+                                                else (-math.inf, math.inf))
+        if (low is not None and min(ends) < low) or (high is not None and max(ends) > high):
+            return f"{key} can draw values outside {color}'s bounds ({low}..{high})"
+        return None
+    if isinstance(spec, Mapping) and "sequence" in spec:
+        return None if isinstance(color, StrColor) else f"sequence makes texts, not {color}"
+    options: Any = [spec]
+    if isinstance(spec, Mapping) and "choice" in spec:
+        options = list(spec["choice"])
+    for option in options:
+        value = coerce_answer(color, option)
+        if isinstance(value, float) and isinstance(color, DecimalColor):
+            value = Decimal(repr(value))  # (as the engine reads a float answer)
+        try:
+            color.validate(value)
+        except ColorError as exc:
+            return str(exc)
+    return None
 
 
 def _values(s: Scenario) -> list[tuple[tuple[Any, ...], Any]]:

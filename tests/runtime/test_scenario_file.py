@@ -189,3 +189,36 @@ def test_a_scenario_built_in_code_is_checked_without_a_location() -> None:
     assert (p.file, p.line) == (None, None)
     assert p.message == "inputs.nope: process hr_hiring has no input 'nope'"
     check_against(Scenario(), model("hr_hiring"))  # nothing to say about an empty one
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("tasks:\n  approve_manager:\n    answers: {approved: {choice: [maybe]}}\n",
+     "line 3: tasks.approve_manager.answers.approved: 'maybe' is not a value of color set "
+     "bool"),
+    ("tasks:\n  extract_invoice:\n    answers: {amount: {copy: amont}}\n",
+     "copy: the case has no field 'amont'"),
+    ("tasks:\n  extract_invoice:\n    answers: {amount: hello}\n",
+     "'hello' is not a value of color set decimal"),
+    ("inputs:\n  channel: {choice: {pdf: 1, fax: 1}}\n",
+     "line 2: inputs.channel: 'fax' is not a value of color set channel"),
+    ("tasks:\n  extract_invoice:\n    answers: {supplier: {uniform: [1, 2]}}\n",
+     "uniform draws numbers, not values of str"),
+    ("tasks:\n  extract_invoice:\n    answers: {po_number: {copy: amount}}\n",
+     "copy: field 'amount' holds decimal, not str"),
+])
+def test_answers_and_inputs_that_cannot_be_values_of_their_fields(
+        tmp_path: Path, text: str, expected: str) -> None:
+    """The engine would refuse every such answer: the run would only count failures."""
+    path = tmp_path / "bad.scenario.yaml"
+    path.write_text(text)
+    with pytest.raises(ModelError) as caught:
+        check_against(load_scenario(path), compile_file(MODELS / "invoice_to_payment.yaml"))
+    assert expected in str(caught.value) and "bad.scenario.yaml" in str(caught.value)
+
+
+def test_choice_keys_written_as_yaml_keys_are_read_as_the_fields_type(tmp_path: Path) -> None:
+    path = tmp_path / "ok.scenario.yaml"
+    path.write_text("tasks:\n  approve_manager:\n    answers: {approved: {choice: {true: 9, "
+                    "false: 1}}}\n  extract_invoice:\n    answers: {amount: {choice: "
+                    "{'12.50': 1}}}\n")
+    check_against(load_scenario(path), compile_file(MODELS / "invoice_to_payment.yaml"))
