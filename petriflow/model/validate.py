@@ -146,6 +146,13 @@ class Validator:
             if f.min is not None and f.max is not None and f.min > f.max:
                 self.problem(f"field '{name}': min is above max", "data", name, element=name)
                 continue
+            if f.type == "int" and any(b is not None and b != b.to_integral_value()
+                                       for b in (f.min, f.max)):
+                bound = "min" if f.min is not None and f.min != f.min.to_integral_value() \
+                    else "max"
+                self.problem(f"field '{name}': an int field's {bound} is a whole number, got "
+                             f"{getattr(f, bound)}", "data", name, bound, element=name)
+                continue
             color = field_color(name, f)
             try:
                 field_default(f, color)

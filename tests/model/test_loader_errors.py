@@ -252,9 +252,13 @@ def test_data_declaration_rules() -> None:
         "  conf: {type: float, min: 0, max: 1}\n",
         "  conf: {type: float, min: 0, max: 1}\n  _secret: {type: int}\n  by_me: {type: str}\n"
         "  level: {type: enum}\n  n: {type: int, min: 5, max: 1}\n"
-        "  d: {type: int, default: many}\n  flag: {type: bool, values: [a]}\n")
+        "  d: {type: int, default: many}\n  flag: {type: bool, values: [a]}\n"
+        "  half: {type: int, min: 1.5}\n")
     problems = problems_of(text)
-    assert {p.element for p in problems} == {"_secret", "by_me", "level", "n", "d", "flag"}
+    assert {p.element for p in problems} == {"_secret", "by_me", "level", "n", "d", "flag",
+                                             "half"}
+    assert any("an int field's min is a whole number, got 1.5" in p.message
+               for p in problems)
     for p in problems:
         assert p.line == line_of(text, f"  {p.element}:")
 
