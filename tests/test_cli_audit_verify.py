@@ -310,6 +310,15 @@ def test_a_deleted_case_leaves_its_journal(capsys: Capsys, db: Db) -> None:
     assert f"{db.cases - 1} of {db.cases} case(s) intact" in out
 
 
+def test_a_case_named_that_never_existed_is_a_mistake_not_a_finding(capsys: Capsys,
+                                                                     db: Db) -> None:
+    assert run(["audit", "verify", "--db", _url(db), "--case", "nosuch"]) == 2
+    assert "no case 'nosuch' in the database" in capsys.readouterr().err
+    _sql(db, "delete from petriflow_cases where id = ?", db.done)
+    assert run(["audit", "verify", "--db", _url(db), "--case", db.done]) == 1
+    assert f"case {db.done}:" in capsys.readouterr().out
+
+
 def test_the_journal_query_finds_a_deleted_case(db: Db) -> None:
     """The SQL of SqlStore.journal_case_ids (store/sql/read.py), on the tampered file."""
     sql, params = journal_cases()

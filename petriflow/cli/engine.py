@@ -358,6 +358,11 @@ def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
 
     engine = _engine(db)
     ids = list(case_ids) or engine.store.case_ids()
+    if case_ids:  # (a record deleted while its journal stays is a finding, not a typo)
+        known = set(engine.store.case_ids()) | set(engine.store.journal_case_ids())
+        for cid in case_ids:
+            if cid not in known:
+                _fail(f"no case {cid!r} in the database: neither a record nor a journal")
     bad = []
     for cid in ids:
         try:
