@@ -69,7 +69,12 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
         return Reach("unknown", "portfolio", fired=q.fired,
                      reason="; ".join(q.reasons) or "no method concluded within the budget")
     if answer.answer == "reachable":
-        replay(net, ptnet, answer.path)  # a witness is believed only once the kernel agrees
+        # a witness is believed only once the kernel fires it and its end meets the goal
+        end = TokenGame(net).replay([ptnet.transitions[t] for t in answer.path])
+        if not compile_formula(goal, ptnet)(tuple(end.count(p) for p in ptnet.places)):
+            return Reach("unknown", answer.method, fired=q.fired,
+                         reason=f"{answer.method} gave a run whose end does not meet the "
+                                "goal (not believed)")
     return Reach(answer.answer, answer.method, answer.path, certificate=answer.certificate,
                  fired=q.fired)
 

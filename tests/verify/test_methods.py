@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -53,3 +54,27 @@ def test_the_guided_walks_distance_is_zero_exactly_where_the_goal_holds(spec, da
     d = distance(goal, ptnet)(m)
     assert d >= 0
     assert (d == 0) == holds, f"distance {d} but the goal {'holds' if holds else 'fails'}"
+
+
+def test_a_witness_whose_end_misses_the_goal_is_not_believed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A method that claims a path reaches the goal must be right about its end too: the
+    kernel fires the path, and the goal is evaluated on where it ends."""
+    import petriflow.verify.methods as methods
+    from petriflow.net import NetBuilder
+    from petriflow.verify.formulas import Compare, IntConst, TokenSum
+    from petriflow.verify.ptcheck import reach
+
+    b = NetBuilder("two")
+    b.place("p", initial=1)
+    b.place("q")
+    b.transition("t")
+    b.arc("p", "t")
+    b.arc("t", "q")
+    net = b.build()
+    ptnet = PTNet(net)
+    goal = Compare(">=", TokenSum(("q",)), IntConst(2))  # never: q holds one token at most
+    bogus = methods.Answer("reachable", "a faulty method", [ptnet.tindex["t"]])
+    monkeypatch.setattr(methods, "run_portfolio", lambda q, deadline: bogus)
+    r = reach(net, ptnet, goal, time.monotonic() + 5)
+    assert r.answer == "unknown" and "not believed" in (r.reason or "")
