@@ -1069,6 +1069,10 @@ class Engine:
         """(rule, reason) if ``person`` may not do the item, whatever they answer."""
         if not person:
             return "participant", f"task {info.id} needs the name of who does it"
+        if person != person.strip() or not person.isprintable():
+            # ("mia " is not "mia": segregation of duties would take them for two people)
+            return "participant", (f"{person!r} is not a usable name: leading or trailing "
+                                   "spaces and control characters are refused")
         if self.people and item.role and item.role not in self.people.get(person, ()):
             return "role", f"{person} does not hold the role {item.role}"
         if info.candidate is not None and tx.data is not None:

@@ -137,6 +137,17 @@ def test_work_that_is_not_a_persons_cannot_be_delegated_to_one() -> None:
     assert e.work_item(item.id).claimed_by is None
 
 
+@pytest.mark.parametrize("alias", ["sam ", " sam", "sam\t", "sa\u200bm"])
+def test_a_name_padded_to_pass_for_another_person_is_refused(alias: str) -> None:
+    """Segregation of duties compares names: the submitter may not approve under a name
+    that only differs by invisible characters."""
+    e, _ = invoice_engine()
+    case = e.start(model("invoice_to_payment"), INVOICE_IN)
+    item = one_item(e, case.id, "approve_manager")
+    refused = refuse(e, case.id, lambda: e.claim(item.id, alias), "participant")
+    assert "is not a usable name" in str(refused)
+
+
 def test_a_refused_delegation_names_who_tried_it() -> None:
     e, _ = invoice_engine()
     case = e.start(model("invoice_to_payment"), INVOICE_IN)
