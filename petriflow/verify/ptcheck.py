@@ -270,6 +270,12 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
                       reason="not a workflow net (one source place marked once, one sink "
                       "place, no read or inhibitor arcs); soundness is defined for "
                       "workflow nets only")
+    off = _unreachable_nodes(ptnet, sources[0])
+    if off:
+        return Result("soundness", Verdict.UNKNOWN, "structural", time.monotonic() - t0,
+                      reason=f"not a workflow net: {', '.join(off[:6])} "
+                      f"{'is' if len(off) == 1 else 'are'} on no path from the source place; "
+                      "soundness is defined for workflow nets only")
     red = reduce_for_soundness(ptnet)
     target = red.ptnet if red.smaller else ptnet
     sink = target.pindex[ptnet.places[sinks[0]]]
@@ -315,6 +321,26 @@ def check_wf_soundness(net: Net, ptnet: PTNet, timeout: float) -> Result:
               "no option to complete: the final marking is unreachable after this trace")
     return Result("soundness", Verdict.VIOLATED, method, seconds,
                   trace=tuple(TraceStep(t) for t in path), reason=reason)
+
+
+def _unreachable_nodes(ptnet: PTNet, source: int) -> list[str]:
+    """The places and transitions on no path from ``source`` (an isolated transition, a
+    transition without input places): a workflow net has none, and the reductions would
+    leave them out of the state space, so a verdict would speak of another net. (Nodes
+    from which the sink cannot be reached are left to the state space: firing them is
+    what makes such a net unsound, and the run shows it.)"""
+    n = len(ptnet.places)
+    seen, stack = {source}, [source]
+    while stack:   # nodes: places 0..n-1, transitions n..
+        node = stack.pop()
+        nexts = ([n + t for t in ptnet.consumers[node]] if node < n
+                 else [p for p, _ in ptnet.post[node - n]])
+        for m in nexts:
+            if m not in seen:
+                seen.add(m)
+                stack.append(m)
+    return [ptnet.places[i] for i in range(n) if i not in seen] + [
+        ptnet.transitions[t] for t in range(len(ptnet.transitions)) if n + t not in seen]
 
 
 @dataclass

@@ -89,6 +89,20 @@ def wf_shape(net: Net) -> tuple[int, int] | None:
         return None
     if any(a.kind is not ArcKind.NORMAL for a in net.arcs):
         return None
+    # every place and transition on a path from the source (the sink may be out of reach:
+    # that net is unsound, and its state space shows why)
+    reached, todo = {net.places[sources[0]].id}, [net.places[sources[0]].id]
+    while todo:
+        node = todo.pop()
+        for a in net.arcs:
+            nxt = (a.transition if a.is_input else a.place) if (
+                a.place if a.is_input else a.transition) == node else None
+            if nxt is not None and nxt not in reached:
+                reached.add(nxt)
+                todo.append(nxt)
+    if any(p.id not in reached for p in net.places) or any(
+            t.id not in reached for t in net.transitions):
+        return None
     return sources[0], sinks[0]
 
 
@@ -514,3 +528,29 @@ def test_the_time_budget_is_kept_on_nets_with_many_transitions():
     t0 = time.monotonic()
     (r,) = check(net, ["one-safe"], timeout=0.1)
     assert time.monotonic() - t0 < 2.0, f"{r.verdict.value} after {time.monotonic() - t0:.1f} s"
+
+
+@pytest.mark.parametrize("extra", ["isolated", "source"])
+def test_a_transition_off_the_workflow_is_not_a_workflow_net(extra: str) -> None:
+    """A transition with no arcs (or no input) lies on no path from the source place:
+    the net is no workflow net (as pm4py's check_wfnet and Woflan say), and the
+    reductions would drop it; soundness must not be proved for it."""
+    from petriflow.net import NetBuilder
+
+    b = NetBuilder("wf")
+    b.place("i", initial=1)
+    b.place("o")
+    b.transition("t")
+    b.transition("x")
+    b.arc("i", "t")
+    b.arc("t", "o")
+    if extra == "source":
+        b.place("p")
+        b.arc("x", "p")
+        b.transition("eat")
+        b.arc("p", "eat")
+        b.arc("eat", "o")
+    net = b.build()
+    r = check_wf_soundness(net, PTNet(net), 5)
+    assert r.verdict is Verdict.UNKNOWN and "not a workflow net: " in str(r.reason)
+    assert "x" in str(r.reason)
