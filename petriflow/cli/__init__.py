@@ -133,9 +133,11 @@ def _load_model(path: str, policies: tuple[str, ...] = ()) -> Any:
         if not split_target(path)[0].is_file():
             _fail(f"{path}: no such file")
         imported = load_bpmn(path, extra_policies=list(policies))
-        for w in imported.warnings:
-            click.echo(f"petriflow: warning: {w}", err=True)
-        return compile_import(imported)
+        try:
+            return compile_import(imported)  # (may add warnings: implicit termination)
+        finally:
+            for w in imported.warnings:
+                click.echo(f"petriflow: warning: {w}", err=True)
     if not p.is_file():
         _fail(f"{path}: no such file")
     if p.suffix.lower() not in (".yaml", ".yml", ".json"):

@@ -224,3 +224,35 @@ def test_a_guard_comparing_booleans_is_checked(capsys, tmp_path):
     code, out, err = petriflow(capsys, str(model), "--property", "deadlock", "--timeout", "20")
     assert code in (0, 1, 3)
     assert "Traceback" not in out + err
+
+
+AND_INTO_XOR = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
+             targetNamespace="http://example.com">
+  <process id="P" isExecutable="true">
+    <startEvent id="s"/>
+    <parallelGateway id="fork"/>
+    <task id="t1"/>
+    <task id="t2"/>
+    <exclusiveGateway id="merge"/>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="fork"/>
+    <sequenceFlow id="f2" sourceRef="fork" targetRef="t1"/>
+    <sequenceFlow id="f3" sourceRef="fork" targetRef="t2"/>
+    <sequenceFlow id="f4" sourceRef="t1" targetRef="merge"/>
+    <sequenceFlow id="f5" sourceRef="t2" targetRef="merge"/>
+    <sequenceFlow id="f6" sourceRef="merge" targetRef="e"/>
+  </process>
+</definitions>
+"""
+
+
+def test_an_implicit_termination_read_from_bpmn_is_said(capsys, tmp_path):
+    """A parallel split merged by an exclusive gateway reaches its end twice: the import
+    ends the case under implicit termination, and the user must be told, since a
+    classical soundness check would call the diagram unsound."""
+    path = tmp_path / "and_xor.bpmn"
+    path.write_text(AND_INTO_XOR)
+    code, _, err = petriflow(capsys, str(path), "--property", "soundness")
+    assert code == 0
+    assert "warning" in err and "termination: implicit" in err
