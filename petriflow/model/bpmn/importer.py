@@ -560,10 +560,19 @@ class Importer:
     def definition(self, c: XNode, defs: Definitions) -> tuple[str | None, XNode | None, bool]:
         """The event definition of event ``c``: (tag, element, ok)."""
         found = [d for d in c.children if d.ns == BPMN and d.tag in EVENT_DEFINITIONS]
-        refs = [d for d in c.children if d.ns == BPMN and d.tag == "eventDefinitionRef"]
-        if refs or len(found) > 1:
-            self.unsupported(c, "events with several or referenced event definitions are "
-                             "not supported", defs)
+        for ref in (d for d in c.children if d.ns == BPMN and d.tag == "eventDefinitionRef"):
+            # a definition kept at the top of the file and referenced (some tools write
+            # them so): the same as one written inside the event
+            name = (ref.text or "").strip()
+            target = defs.by_id.get(name) or defs.by_id.get(name.rpartition(":")[2])
+            if target is None or target.ns != BPMN or target.tag not in EVENT_DEFINITIONS:
+                self.unsupported(c, f"its eventDefinitionRef '{name}' names no event "
+                                 "definition of this file", defs)
+                return None, None, False
+            found.append(target)
+        if len(found) > 1:
+            self.unsupported(c, "events with several event definitions are not supported",
+                             defs)
             return None, None, False
         return (found[0].tag, found[0], True) if found else (None, None, True)
 

@@ -341,3 +341,29 @@ def test_raising_while_the_sub_process_still_runs_withdraws_the_other_branch() -
 def test_errors_nobody_catches_are_refused() -> None:
     ps = problems(raising("error").replace('attachedToRef="sub"', 'attachedToRef="repair"'))
     assert {p.element for p in ps} >= {"bad"}
+
+
+def _referenced(inline: bool, ref: str = "wait_def") -> str:
+    definition = '<timerEventDefinition id="wait_def"><timeDuration>PT1H</timeDuration>' \
+                 '</timerEventDefinition>'
+    terminate = '<terminateEventDefinition id="end_def"/>'
+    wait = definition if inline else f"<eventDefinitionRef>{ref}</eventDefinitionRef>"
+    end = terminate if inline else "<eventDefinitionRef>end_def</eventDefinitionRef>"
+    text = bpmn(f'<startEvent id="s"/><intermediateCatchEvent id="w">{wait}'
+                f'</intermediateCatchEvent><endEvent id="e">{end}</endEvent>'
+                + flow("f1", "s", "w") + flow("f2", "w", "e"))
+    if not inline:  # the definitions at the top of the file, as some tools write them
+        text = text.replace('<process id="p"', f"{definition}{terminate}<process id=\"p\"")
+    return text
+
+
+def test_an_event_definition_referenced_from_the_top_of_the_file_is_the_same_event() -> None:
+    _, inline = compiled(_referenced(True))
+    _, referenced = compiled(_referenced(False))
+    assert referenced.fingerprint == inline.fingerprint
+
+
+def test_an_event_definition_reference_that_names_nothing_is_refused() -> None:
+    [p] = problems(_referenced(False, ref="missing"))
+    assert p.element == "w" and "eventDefinitionRef 'missing' names no event definition" \
+        in p.message
