@@ -150,6 +150,8 @@ class _Reader:
         builder = NetBuilder(name, file=self.file)
         refs: dict[str, str] = {}
         nodes: set[str] = set()     # ids of places and transitions (the builder checks those)
+        kinds: dict[str, str] = {}      # their kinds: place or transition
+        ref_kinds: dict[str, str] = {}  # what each reference node stands for
         arcs: list[Element] = []
         stack = [net_el]
         counter = {"place": 0, "transition": 0}
@@ -163,10 +165,12 @@ class _Reader:
                     counter["place"] += 1
                     self.place(builder, e, counter["place"])
                     nodes.add(e.get("id") or "")
+                    kinds[e.get("id") or ""] = "place"
                 elif tag == "transition":
                     counter["transition"] += 1
                     self.transition(builder, e, counter["transition"])
                     nodes.add(e.get("id") or "")
+                    kinds[e.get("id") or ""] = "transition"
                 elif tag == "arc":
                     arcs.append(e)
                 elif tag in ("referencePlace", "referenceTransition"):
@@ -177,8 +181,21 @@ class _Reader:
                         self.problem(f"the id '{rid}' is used twice", rid)
                     else:
                         refs[rid] = ref
+                        ref_kinds[rid] = "place" if tag == "referencePlace" else "transition"
         for rid in sorted(nodes.intersection(refs)):  # an arc to it would be redirected
             self.problem(f"the id '{rid}' is used twice (a node and a reference node)", rid)
+        for rid, kind in ref_kinds.items():  # a reference stands for a node of its kind
+            if rid in nodes:
+                continue
+            seen, node = {rid}, refs[rid]
+            while node in refs and node not in seen and ref_kinds.get(node) == kind:
+                seen.add(node)
+                node = refs[node]
+            if kinds.get(node) != kind and node not in seen:
+                what = f"the {kinds[node]} '{node}'" if node in kinds else f"'{node}', " \
+                    "which is no node of the net"
+                self.problem(f"reference {kind} '{rid}' refers to {what}; it must refer to a "
+                             f"{kind}", rid)
         for e in arcs:
             self.arc(builder, e, refs)
         try:

@@ -142,6 +142,21 @@ def test_broken_references_are_problems():
     assert "<referencePlace> needs both 'id' and 'ref'" in messages
     assert "arc 'a': reference nodes form a cycle at 'r1'" in messages
     assert any("'nowhere', which is neither a place nor a transition" in m for m in messages)
+    assert "reference transition 'rt' refers to 'nowhere', which is no node of the net; it " \
+        "must refer to a transition" in messages
+
+
+@pytest.mark.parametrize(("ref", "target", "kind"), [
+    ("referencePlace", "t", "place"), ("referenceTransition", "p", "transition")])
+def test_a_reference_to_a_node_of_the_other_kind_is_a_problem(ref: str, target: str,
+                                                             kind: str) -> None:
+    """Read as its target, it would add an arc between two places or two transitions'
+    neighbours that the file never drew (a phantom arc changes every verdict)."""
+    text = pnml(f'<place id="p" /><transition id="t"/><place id="q"/><{ref} id="r" '
+                f'ref="{target}"/>')
+    with pytest.raises(PnmlError) as info:
+        read_pnml(text)
+    assert f"reference {kind} 'r' refers to the " in str(info.value)
 
 
 def test_the_net_name_falls_back_to_its_id():
