@@ -8,6 +8,7 @@ that quick commands start quickly.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,37 @@ MAX_NET_BYTES = 512 * 1024 * 1024
 def _fail(message: str) -> None:
     click.echo(f"petriflow: error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+_ROOT = re.compile(r"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
+_PROLOG = re.compile(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", re.S)
+
+
+def model_kind(path: str) -> str:
+    """``pnml``, ``bpmn`` or ``process`` (YAML or JSON), by the file's suffix, or for other
+    XML files (``.xml``, Activiti's ``.bpmn20.xml``) by their root element."""
+    lower = path.lower()
+    if lower.endswith(".pnml"):
+        return "pnml"
+    if lower.endswith(".bpmn") or (".bpmn#" in lower and not Path(path).is_file()):
+        return "bpmn"
+    if Path(path).suffix.lower() in (".yaml", ".yml", ".json"):
+        return "process"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return "process"  # (the loader says what is wrong with the path)
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            text = head[len(bom):].decode(codec, errors="ignore")
+            break
+    else:
+        text = head.decode("utf-8", errors="ignore")
+    root = _ROOT.search(_PROLOG.sub("", text))
+    name = root.group(1) if root else ""
+    return {"pnml": "pnml", "definitions": "bpmn"}.get(name, "process")
 
 
 def _load_net(path: str) -> Net:
@@ -127,7 +159,11 @@ def _load_model(path: str, policies: tuple[str, ...] = ()) -> Any:
     from petriflow.model.loader import load_process
 
     p = Path(path)
-    if p.suffix.lower() == ".bpmn" or (".bpmn#" in path.lower() and not p.is_file()):
+    kind = model_kind(path)
+    if kind == "pnml":
+        _fail(f"{path}: a Petri net (PNML), not a process model; `petriflow check` and "
+              "`petriflow net` read nets")
+    if kind == "bpmn":
         from petriflow.model.bpmn import compile_import, load_bpmn, split_target
 
         if not split_target(path)[0].is_file():
@@ -141,7 +177,8 @@ def _load_model(path: str, policies: tuple[str, ...] = ()) -> Any:
     if not p.is_file():
         _fail(f"{path}: no such file")
     if p.suffix.lower() not in (".yaml", ".yml", ".json"):
-        _fail(f"{path}: expected a process model (.yaml, .yml, .json or .bpmn)")
+        _fail(f"{path}: expected a process model (.yaml, .yml, .json, or BPMN 2.0 XML: "
+              ".bpmn, or .xml with a <definitions> root)")
     return compile_loaded(load_process(p, list(policies)))
 
 
@@ -208,7 +245,7 @@ def check_command(path: str, properties: tuple[str, ...], mcc_file: str | None,
     from petriflow.verify.portfolio import check, exit_code
     from petriflow.verify.render import to_json, to_sarif, to_text
 
-    is_net = path.lower().endswith(".pnml")
+    is_net = model_kind(path) == "pnml"
     if is_net:
         net = _load_net(path)
         formulas: list[Any] = []

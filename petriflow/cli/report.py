@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from petriflow.cli import _fail, _load_model, _load_net, main
+from petriflow.cli import _fail, _load_model, _load_net, main, model_kind
 
 # petriflow.verify.picture.MAX_PICTURE_NODES and petriflow.model.layout.MAX_NODES (not
 # imported here: 'petriflow --help' must not load the model layer)
@@ -128,7 +128,7 @@ def render_command(path: str, trace_file: str | None, prop: str | None, as_net: 
     elif prop is not None:
         _fail("--property chooses a counterexample of --trace; give --trace RESULT.json")
     try:
-        if path.lower().endswith(".pnml"):
+        if model_kind(path) == "pnml":
             net = _load_net(path)
             svg = net_svg(net, None, steps, title=title, max_nodes=max_nodes)
         else:
@@ -166,7 +166,7 @@ def report_command(model: str, policies: tuple[str, ...], timeout: float,
     from petriflow.verify.portfolio import check, exit_code
     from petriflow.verify.report import build_report
 
-    if model.lower().endswith(".pnml"):
+    if model_kind(model) == "pnml":
         _fail(f"{model}: the report is for process models (.yaml, .json, .bpmn); "
               "use 'petriflow check' for nets")
     if output is not None and Path(output).suffix.lower() not in (".html", ".htm"):

@@ -256,3 +256,24 @@ def test_an_implicit_termination_read_from_bpmn_is_said(capsys, tmp_path):
     code, _, err = petriflow(capsys, str(path), "--property", "soundness")
     assert code == 0
     assert "warning" in err and "termination: implicit" in err
+
+
+def test_xml_files_are_read_by_their_root_element(capsys, tmp_path):
+    """Activiti and Flowable name BPMN files .bpmn20.xml; nets come as .xml too."""
+    bpmn = tmp_path / "order.bpmn20.xml"
+    decl = '<?xml version="1.0" encoding="UTF-8"?>'
+    bpmn.write_text(AND_INTO_XOR.replace(decl, decl + "\n<!-- written by a tool -->"))
+    code, out, _ = petriflow(capsys, str(bpmn), "--property", "deadlock")
+    assert code == 0 and "process P" in out
+    net = tmp_path / "net.xml"
+    net.write_text('<?xml version="1.0"?><pnml xmlns="http://www.pnml.org/version-2009/grammar/'
+                   'pnml"><net id="n" type="http://www.pnml.org/version-2009/grammar/ptnet">'
+                   '<page id="g"><place id="p"><initialMarking><text>1</text></initialMarking>'
+                   '</place><transition id="t"/><arc id="a" source="p" target="t"/></page>'
+                   '</net></pnml>')
+    code, out, _ = petriflow(capsys, str(net), "--property", "deadlock")
+    assert code == 1 and "net n" in out   # (t consumes the only token: a deadlock)
+    other = tmp_path / "other.xml"
+    other.write_text("<html/>")
+    code, _, err = petriflow(capsys, str(other))
+    assert code == 2 and "BPMN 2.0 XML" in err
