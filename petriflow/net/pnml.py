@@ -38,6 +38,7 @@ from petriflow.net.colorjson import color_from_json, color_to_json, token_from_j
 from petriflow.net.colors import BLACK, BlackColor, ColorSet
 from petriflow.net.expr import unparse
 from petriflow.net.structure import ArcKind, Net
+from petriflow.net.xmldecl import canonical_encoding
 
 PNML_NS = "http://www.pnml.org/version-2009/grammar/pnml"
 PTNET_TYPE = "http://www.pnml.org/version-2009/grammar/ptnet"
@@ -112,7 +113,7 @@ class _Reader:
 
     def read(self, data: bytes | str) -> Net:
         try:
-            root = SafeET.fromstring(data)
+            root = SafeET.fromstring(canonical_encoding(data))
         except defusedxml.DefusedXmlException as exc:
             raise PnmlError(Problem(f"refused unsafe XML ({type(exc).__name__}: {exc})",
                                     file=self.file,

@@ -469,3 +469,20 @@ def test_strategies_cover_every_arc_kind():
 
     collect()
     assert kinds == set(ArcKind)
+
+
+@pytest.mark.parametrize("declared", ["utf8", "UTF8", "u8", "utf-8", "UTF-8"])
+def test_an_alias_of_utf8_in_the_declaration_reads_as_utf8(declared: str) -> None:
+    """Some tools write encoding="utf8", which expat does not know as UTF-8: it read the
+    bytes as another encoding and stopped at the first accented name."""
+    from petriflow.model.bpmn import read_bpmn
+
+    body = pnml('<place id="p"><name><text>Prüfung</text></name></place>')
+    text = f'<?xml version="1.0" encoding="{declared}"?>' + body.split("?>", 1)[-1]
+    assert read_pnml(text.encode("utf-8")).place("p").name == "Prüfung"
+    bpmn = (f'<?xml version="1.0" encoding="{declared}"?><definitions xmlns="http://www.omg.'
+            'org/spec/BPMN/20100524/MODEL" id="d"><process id="p" isExecutable="true">'
+            '<startEvent id="s" name="Eingang prüfen"/><endEvent id="e"/><sequenceFlow '
+            'id="f" sourceRef="s" targetRef="e"/></process></definitions>')
+    assert read_bpmn(bpmn.encode("utf-8"), "x.bpmn").loaded.spec.nodes["s"].name \
+        == "Eingang prüfen"

@@ -15,6 +15,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from petriflow.errors import ModelError, Problem
+from petriflow.net.xmldecl import canonical_encoding
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 200
@@ -92,7 +93,7 @@ def parse_xml(data: bytes | str, file: str | None = None) -> XNode:
     parser = DefusedXMLParser(target=builder, forbid_dtd=True)
     builder.parser = parser
     try:
-        parser.feed(data)
+        parser.feed(canonical_encoding(data))
         root = parser.close()
     except DefusedXmlException as exc:
         raise ModelError(Problem(
