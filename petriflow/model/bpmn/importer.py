@@ -103,6 +103,7 @@ class Importer:
                  name: str | None = None, implicit: bool = False,
                  forced: frozenset[str | None] = frozenset()) -> None:
         self.defs = defs
+        self._owners: dict[str | None, dict[str, str]] = {}  # file -> element -> owner
         self.process = process
         self.pools = list(pools or [])  # several: a collaboration, imported as one process
         self.name = name or str(process.get("id"))
@@ -137,6 +138,22 @@ class Importer:
         self.default_role = DEFAULT_ROLE          # a human task's role without a lane
 
     # -- reporting -------------------------------------------------------------------------
+
+    def owners(self, defs: Definitions) -> dict[str, str]:
+        """Element id -> "process 'p'" or "subProcess 's'": the innermost that holds it."""
+        if defs.file in self._owners:
+            return self._owners[defs.file]
+        out: dict[str, str] = {}
+
+        def walk(node: XNode, owner: str | None) -> None:
+            for c in node.children:
+                if c.get("id") and owner is not None:
+                    out.setdefault(str(c.get("id")), owner)
+                inner = c.ns == BPMN and (c.tag == "process" or c.tag in CONTAINERS)
+                walk(c, f"{c.tag} '{c.get('id')}'" if inner else owner)
+        walk(defs.root, None)
+        self._owners[defs.file] = out
+        return out
 
     def unsupported(self, node: XNode, why: str, defs: Definitions | None = None,
                     hint: str | None = None) -> None:
@@ -935,11 +952,17 @@ class Importer:
             if src is None or tgt is None or src not in self.nodes or tgt not in self.nodes:
                 refs = [str(s.get("sourceRef")), str(s.get("targetRef"))]
                 missing = [r for r in refs if r not in defs.by_id]
+                refused = {p.element for p in self.problems}
                 if missing:
                     self.unsupported(s, f"refers to unknown element {', '.join(missing)}", defs)
-                elif not self.problems:
-                    self.unsupported(s, "connects elements of different scopes", defs)
-                continue  # an end that is itself reported as unsupported
+                elif not refused.intersection(refs):  # (else: an end reported already)
+                    owner = self.owners(defs)
+                    where = ", ".join(f"its {end} '{r}' is in {owner.get(r) or 'no process'}"
+                                      for end, r in zip(("source", "target"), refs,
+                                                        strict=True))
+                    self.unsupported(s, f"connects elements of different scopes ({where}; "
+                                     f"the flow is in {owner.get(sid) or 'no process'})", defs)
+                continue
             tgt = self.entries.get(tgt, tgt)
             cond = s.find(BPMN, "conditionExpression")
             condition = None

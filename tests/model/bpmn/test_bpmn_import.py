@@ -257,3 +257,17 @@ def test_cli_compiles_bpmn(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["check", "--timeout", "10", path]) == 0
     assert run(["compile", path + "#p"]) == 0
     assert run(["compile", path + "#nope"]) == 2
+
+
+def test_every_flow_between_scopes_is_named_with_where_its_ends_are() -> None:
+    """Flows written outside the scope of their nodes (as some tools do): each one is
+    reported (not only the first), saying where its ends and the flow itself are."""
+    text = bpmn('<startEvent id="s"/><subProcess id="sp"><startEvent id="s2"/><task id="t2"/>'
+                '<endEvent id="e2"/>' + flow("f3", "t2", "e2") + '</subProcess><endEvent '
+                'id="e"/>' + flow("f1", "s", "sp") + flow("f2", "sp", "e")
+                + flow("x1", "s2", "t2") + flow("x2", "s", "t2"))
+    found = [p for p in problems(text) if "different scopes" in p.message]
+    assert [p.element for p in found] == ["x1", "x2"]
+    assert "its source 's2' is in subProcess 'sp'" in found[0].message
+    assert "its source 's' is in process 'p', its target 't2' is in subProcess 'sp'; the " \
+        "flow is in process 'p'" in found[1].message
