@@ -1059,6 +1059,16 @@ class Importer:
             if node.get("type") in ("exclusive", "inclusive"):
                 continue
             out = self.outgoing(nid)
+            if len(out) == 1 and out[0].blank:
+                # the only way out, with an empty condition (some tools write one on every
+                # flow): taken always, since a false one would leave the token stuck
+                f = out[0]
+                f.blank = False
+                self.warnings.append(Problem(
+                    f"sequenceFlow '{f.bpmn_id}' has an empty conditionExpression: read as "
+                    "always taken (it is the only flow leaving "
+                    f"'{self.map.node_of.get(nid, nid)}')", file=self.file, line=f.line,
+                    element=f.bpmn_id))
             for f in out:
                 if f.blank:  # not "no condition" (always taken): a condition not written
                     self.problems.append(Problem(

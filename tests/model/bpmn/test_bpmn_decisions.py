@@ -91,6 +91,21 @@ def test_an_empty_condition_on_a_task_flow_is_refused_not_taken_always() -> None
     assert any(p.element == "blank" and "empty conditionExpression" in p.message for p in ps)
 
 
+def test_an_empty_condition_on_the_only_flow_out_of_a_task_is_taken_always() -> None:
+    """Some tools (Bonita) write an empty conditionExpression on every flow: on the one
+    way out of a task it can only mean "always" (a false one would leave the token stuck)."""
+    body = ('<startEvent id="s"/><task id="t"/><endEvent id="e"/>' + flow("f1", "s", "t")
+            + '<sequenceFlow id="only" sourceRef="t" targetRef="e">'
+            '<conditionExpression xsi:type="tFormalExpression"></conditionExpression>'
+            '</sequenceFlow>')
+    imp, c = compiled(bpmn(body))
+    _, p = compiled(bpmn('<startEvent id="s"/><task id="t"/><endEvent id="e"/>'
+                         + flow("f1", "s", "t") + flow("only", "t", "e")))
+    assert c.fingerprint == p.fingerprint
+    assert any(w.element == "only" and "read as always taken" in w.message
+               for w in imp.warnings)
+
+
 def test_long_generated_ids_stay_within_the_id_limit() -> None:
     gid = "_" + "7" * 95
     body = CHOICE.replace('"ok"', f'"{gid}"')
