@@ -271,3 +271,34 @@ def test_every_flow_between_scopes_is_named_with_where_its_ends_are() -> None:
     assert "its source 's2' is in subProcess 'sp'" in found[0].message
     assert "its source 's' is in process 'p', its target 't2' is in subProcess 'sp'; the " \
         "flow is in process 'p'" in found[1].message
+
+
+def _parallel(branches: int, length: int, own_end: bool = False) -> str:
+    body = '<startEvent id="s"/><parallelGateway id="fork"/><parallelGateway id="join"/>' \
+           '<endEvent id="e"/>' + flow("f0", "s", "fork") + flow("f1", "join", "e")
+    for b in range(branches):
+        prev = "fork"
+        for k in range(length):
+            body += f'<task id="t{b}_{k}"/>' + flow(f"f{b}_{k}", prev, f"t{b}_{k}")
+            prev = f"t{b}_{k}"
+        if own_end and b == 0:
+            body += '<endEvent id="early"/>' + flow("fe", prev, "early")
+        else:
+            body += flow(f"f{b}_end", prev, "join")
+    return bpmn(body)
+
+
+def test_many_parallel_branches_of_several_tasks_are_imported() -> None:
+    """Eight branches of three tasks: 65,536 control states before the ending check fuses
+    each branch's places in series (it refused the process at its 50,000-state cap)."""
+    _, c = compiled(_parallel(8, 3))
+    assert not c.implicit
+    assert {f"t{b}_{k}" for b in range(8) for k in range(3)} <= set(c.spec.nodes)
+
+
+def test_fusing_places_keeps_an_end_reached_while_branches_run() -> None:
+    """A branch that runs into its own end while the others still run: BPMN's implicit
+    termination, found through the fused skeleton as before."""
+    imp, c = compiled(_parallel(6, 3, own_end=True))
+    assert c.implicit
+    assert any("termination: implicit" in w.message for w in imp.warnings)
