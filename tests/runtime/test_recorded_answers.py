@@ -9,7 +9,7 @@ import pytest
 from petriflow.model import compile_file
 from petriflow.runtime import Engine, ManualClock
 from petriflow.runtime.handlers import AgentAnswer
-from petriflow.store.base import CaseStatus, ItemStatus
+from petriflow.store.base import CaseStatus, ItemStatus, WorkItem
 from petriflow.store.sql import SqlStore
 
 INVOICE = Path(__file__).resolve().parents[2] / "models" / "invoice_to_payment.yaml"
@@ -35,10 +35,9 @@ def _engine(url: str, calls: list[str]) -> Engine:
     return e
 
 
-def test_a_crash_after_the_answer_is_recorded_does_not_call_the_service_again(
-        tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    calls: list[str] = []
+def _crash_after_recording(url: str, calls: list[str]) -> WorkItem:
+    """Start case c1 and let its worker die right after the ERP's answer to the contract
+    validation was recorded, before the step that consumes it; returns that item."""
     first = _engine(url, calls)
     real = first._answer
 
@@ -50,9 +49,18 @@ def test_a_crash_after_the_answer_is_recorded_does_not_call_the_service_again(
     first._answer = crash_on_validation  # type: ignore[method-assign]
     with pytest.raises(Crash):
         first.start(compile_file(INVOICE), INPUTS, case_id="c1")
-    assert len(calls) == 1
     store = SqlStore(url)
     [item] = [i for i in store.work_items(case="c1") if i.task == "validate_invoice"]
+    store.close()
+    return item
+
+
+def test_a_crash_after_the_answer_is_recorded_does_not_call_the_service_again(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    calls: list[str] = []
+    item = _crash_after_recording(url, calls)
+    assert len(calls) == 1
     assert item.status is ItemStatus.OFFERED and item.answer is not None
     assert item.answer["output"] == {"contract_ok": True, "terms_ok": True}
 
@@ -75,20 +83,7 @@ def test_a_recorded_answer_edited_before_recovery_is_not_used(tmp_path: Path) ->
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     calls: list[str] = []
-    first = _engine(url, calls)
-    real = first._answer
-
-    def crash_on_validation(tx, item, info, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if info.id == "validate_invoice":
-            raise Crash
-        return real(tx, item, info, *args, **kwargs)
-
-    first._answer = crash_on_validation  # type: ignore[method-assign]
-    with pytest.raises(Crash):
-        first.start(compile_file(INVOICE), INPUTS, case_id="c1")
-    store = SqlStore(url)
-    [item] = [i for i in store.work_items(case="c1") if i.task == "validate_invoice"]
-    store.close()
+    item = _crash_after_recording(url, calls)
     forged = {**item.answer, "output": {"contract_ok": False, "terms_ok": True}}
     with sqlite3.connect(tmp_path / "db.sqlite") as conn:
         import json
