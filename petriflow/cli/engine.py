@@ -79,7 +79,36 @@ def _store(db: str | None, *, create: bool = True, batch: int = 1) -> Any:
     return SqlStore(db or default_url(), create=create, batch=batch)
 
 
-def _engine(db: str | None, *, case: str | None = None, item: str | None = None) -> Any:
+PEOPLE_HELP = ("Who holds which role: a YAML file mapping each role to a list of names; "
+               "then a person may only take work offered to a role they hold (default: "
+               "$PETRIFLOW_PEOPLE; without one, roles are not checked).")
+
+
+def _people(path: str | None) -> dict[str, set[str]] | None:
+    """The people directory (person -> roles) of ``--people`` or $PETRIFLOW_PEOPLE."""
+    import os
+
+    from petriflow.model.loader import parse_document, read_text
+
+    path = path or os.environ.get("PETRIFLOW_PEOPLE") or None
+    if path is None:
+        return None
+    data, src = parse_document(read_text(Path(path)), path)
+    if not isinstance(data, dict) or not data:
+        _fail(f"{path}: a people directory maps each role to a list of names")
+    people: dict[str, set[str]] = {}
+    for role, names in data.items():
+        if not isinstance(names, list) or not all(
+                isinstance(n, str) and n.strip() == n and n for n in names):
+            _fail(f"{path}, line {src.line(role)}: role {role!r} takes a list of names "
+                  "(without surrounding spaces)")
+        for name in names:
+            people.setdefault(name, set()).add(str(role))
+    return people
+
+
+def _engine(db: str | None, *, case: str | None = None, item: str | None = None,
+            people: dict[str, set[str]] | None = None) -> Any:
     """An engine on the database. Cases that ``petriflow run`` simulated live in process
     time (their label ``clock: simulated``), so acting on one uses a clock standing at the
     case's last step rather than the wall clock, which would fire every deadline at once."""
@@ -91,8 +120,8 @@ def _engine(db: str | None, *, case: str | None = None, item: str | None = None)
     if case is not None:
         rec = store.case(case)
         if rec.labels.get("clock") == "simulated":
-            return Engine(store, clock=ManualClock(rec.updated))
-    return Engine(store)
+            return Engine(store, clock=ManualClock(rec.updated), people=people)
+    return Engine(store, people=people)
 
 
 @main.command("run")
@@ -296,8 +325,10 @@ def tasks_list(db: str | None, role: str | None, case_id: str | None, fmt: str) 
 @click.argument("item_id")
 @click.option("--as", "person", required=True, help="Who takes the work item.")
 @click.option("--db", default=None, help=DB_HELP)
-def tasks_claim(item_id: str, person: str, db: str | None) -> None:
-    item = _engine(db, item=item_id).claim(item_id, person)
+@click.option("--people", "people", default=None, type=click.Path(dir_okay=False),
+              help=PEOPLE_HELP)
+def tasks_claim(item_id: str, person: str, db: str | None, people: str | None) -> None:
+    item = _engine(db, item=item_id, people=_people(people)).claim(item_id, person)
     click.echo(f"{item.id}: claimed by {item.claimed_by}")
 
 
@@ -329,10 +360,13 @@ def _outputs(pairs: tuple[str, ...], data: str | None) -> dict[str, Any]:
               help="An output field (repeatable); VALUE is read as JSON when it can be.")
 @click.option("--data", default=None, help="All output fields as one JSON object.")
 @click.option("--db", default=None, help=DB_HELP)
+@click.option("--people", "people", default=None, type=click.Path(dir_okay=False),
+              help=PEOPLE_HELP)
 def tasks_complete(item_id: str, person: str, pairs: tuple[str, ...], data: str | None,
-                   db: str | None) -> None:
+                   db: str | None, people: str | None) -> None:
     """Complete a work item with its outputs (refused, and recorded, if a policy says no)."""
-    rec = _engine(db, item=item_id).complete(item_id, person, _outputs(pairs, data))
+    rec = _engine(db, item=item_id, people=_people(people)).complete(
+        item_id, person, _outputs(pairs, data))
     click.echo(f"{item_id}: completed; case {rec.id} is {rec.status.value}")
 
 

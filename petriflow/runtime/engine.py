@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import unicodedata
 import uuid
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping
@@ -74,6 +75,11 @@ ENGINE = "engine"
 _SERVICES = (ParticipantKind.BOT, ParticipantKind.API)   # called by the engine, not people
 _OFFER, _HANDOFF = Action.OFFER.value, Action.HANDOFF.value  # (an enum's .value costs a call)
 _OFFERED, _CLAIMED = ItemStatus.OFFERED, ItemStatus.CLAIMED     # the open ones
+# Characters that show nothing and spell nothing (zero-width space, word joiner, BOM,
+# bidirectional overrides): in a name they only make one person look like another.
+# (Zero-width joiners and non-joiners stay: Persian and Indic names need them.)
+_INVISIBLE = frozenset("\u200b\u2060\ufeff\u202a\u202b\u202c\u202d\u202e"
+                       "\u2066\u2067\u2068\u2069\u00ad")
 _HELD = (CaseStatus.SUSPENDED, CaseStatus.FAILED)  # statuses in which nothing moves a case
 
 
@@ -1069,10 +1075,11 @@ class Engine:
         """(rule, reason) if ``person`` may not do the item, whatever they answer."""
         if not person:
             return "participant", f"task {info.id} needs the name of who does it"
-        if person != person.strip() or not person.isprintable():
+        if person != person.strip() or any(c in _INVISIBLE or unicodedata.category(c) == "Cc"
+                                           for c in person):
             # ("mia " is not "mia": segregation of duties would take them for two people)
             return "participant", (f"{person!r} is not a usable name: leading or trailing "
-                                   "spaces and control characters are refused")
+                                   "spaces, control and invisible characters are refused")
         if self.people and item.role and item.role not in self.people.get(person, ()):
             return "role", f"{person} does not hold the role {item.role}"
         if info.candidate is not None and tx.data is not None:

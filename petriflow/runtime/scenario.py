@@ -49,7 +49,14 @@ from petriflow.errors import ColorError, ModelError, Problem, did_you_mean
 from petriflow.model.compiled import CompiledProcess
 from petriflow.model.durations import parse_duration
 from petriflow.model.loader import parse_document, read_text
-from petriflow.net.colors import BoolColor, ColorSet, DecimalColor, IntColor, StrColor
+from petriflow.net.colors import (
+    BoolColor,
+    ColorSet,
+    DecimalColor,
+    EnumColor,
+    IntColor,
+    StrColor,
+)
 from petriflow.runtime.deployment import Deployment
 
 GENERATORS = ("choice", "uniform", "normal", "sequence", "copy")
@@ -263,8 +270,12 @@ def _misfit(spec: Any, color: ColorSet, fields: Mapping[str, ColorSet]) -> str |
         source = fields.get(spec["copy"])
         if source is None:
             return f"copy: the case has no field '{spec['copy']}'"
-        if type(source) is not type(color) and not (
-                isinstance(source, IntColor) and isinstance(color, DecimalColor)):
+        fits = (type(source) is type(color) and not isinstance(color, EnumColor)) or (
+            isinstance(source, IntColor) and isinstance(color, DecimalColor)) or (
+            isinstance(source, EnumColor) and isinstance(color, StrColor)) or (
+            isinstance(source, EnumColor) and isinstance(color, EnumColor)
+            and set(source.values) <= set(color.values))
+        if not fits:
             return f"copy: field '{spec['copy']}' holds {source}, not {color}"
         return None
     if isinstance(spec, Mapping) and ("uniform" in spec or "normal" in spec):
@@ -280,11 +291,11 @@ def _misfit(spec: Any, color: ColorSet, fields: Mapping[str, ColorSet]) -> str |
         if (low is not None and min(ends) < low) or (high is not None and max(ends) > high):
             return f"{key} can draw values outside {color}'s bounds ({low}..{high})"
         return None
-    if isinstance(spec, Mapping) and "sequence" in spec:
-        return None if isinstance(color, StrColor) else f"sequence makes texts, not {color}"
     options: Any = [spec]
     if isinstance(spec, Mapping) and "choice" in spec:
         options = list(spec["choice"])
+    elif isinstance(spec, Mapping) and "sequence" in spec:  # (checked on its first value)
+        options = [generate(spec, random.Random(0), {}, 1)]
     for option in options:
         value = coerce_answer(color, option)
         if isinstance(value, float) and isinstance(color, DecimalColor):

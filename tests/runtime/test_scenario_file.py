@@ -216,6 +216,18 @@ def test_answers_and_inputs_that_cannot_be_values_of_their_fields(
     assert expected in str(caught.value) and "bad.scenario.yaml" in str(caught.value)
 
 
+@pytest.mark.parametrize("answers", [
+    "{po_number: {copy: currency}}",          # an enumeration's value is a text
+    "{supplier: {sequence: 'S-{n}'}}",
+    "{amount: {sequence: '{n}'}}",            # numeric text is a decimal
+    "{amount: {uniform: [1, 9], digits: 2}}",
+])
+def test_answers_that_fit_their_fields_are_accepted(tmp_path: Path, answers: str) -> None:
+    path = tmp_path / "ok.scenario.yaml"
+    path.write_text(f"tasks:\n  extract_invoice:\n    answers: {answers}\n")
+    check_against(load_scenario(path), compile_file(MODELS / "invoice_to_payment.yaml"))
+
+
 def test_choice_keys_written_as_yaml_keys_are_read_as_the_fields_type(tmp_path: Path) -> None:
     path = tmp_path / "ok.scenario.yaml"
     path.write_text("tasks:\n  approve_manager:\n    answers: {approved: {choice: {true: 9, "

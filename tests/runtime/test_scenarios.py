@@ -137,7 +137,8 @@ def test_work_that_is_not_a_persons_cannot_be_delegated_to_one() -> None:
     assert e.work_item(item.id).claimed_by is None
 
 
-@pytest.mark.parametrize("alias", ["sam ", " sam", "sam\t", "sa\u200bm"])
+@pytest.mark.parametrize("alias", ["sam ", " sam", "sam\t", "sa\u200bm", "\u202esam",
+                                   "sam\u3000"])
 def test_a_name_padded_to_pass_for_another_person_is_refused(alias: str) -> None:
     """Segregation of duties compares names: the submitter may not approve under a name
     that only differs by invisible characters."""
@@ -146,6 +147,18 @@ def test_a_name_padded_to_pass_for_another_person_is_refused(alias: str) -> None
     item = one_item(e, case.id, "approve_manager")
     refused = refuse(e, case.id, lambda: e.claim(item.id, alias), "participant")
     assert "is not a usable name" in str(refused)
+
+
+@pytest.mark.parametrize("name", [
+    "José", "Mary Ann", "Mary\u00a0Ann", "山田\u3000太郎", "O\u2019Brien",
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"])
+def test_names_of_every_script_may_do_work(name: str) -> None:
+    """Inner spaces of any kind and the zero-width non-joiner (Persian spelling) are part
+    of real names."""
+    e, _ = invoice_engine()
+    case = e.start(model("invoice_to_payment"), INVOICE_IN)
+    item = one_item(e, case.id, "approve_manager")
+    assert e.claim(item.id, name).claimed_by == name
 
 
 def test_a_refused_delegation_names_who_tried_it() -> None:

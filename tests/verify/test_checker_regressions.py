@@ -157,3 +157,42 @@ policies:
     results = _verdicts(text, "deadlock", "never_hi")
     assert results["deadlock"].verdict is Verdict.VIOLATED   # a name that is no level
     assert results["never_hi"].verdict is Verdict.VIOLATED   # the name "hi"
+
+
+MIXED_CONDITIONAL = """
+process: mixed
+data:
+  kind: {type: enum, values: [alice, bob], default: bob}
+  a: {type: enum, values: [x, y]}
+  b: {type: enum, values: [y, z]}
+  note: {type: str}
+  flag: {type: bool}
+  label: {type: str}
+  lvl: {type: enum, values: [x, y, z]}
+roles: [clerk]
+nodes:
+  s: {type: start}
+  t: {type: task, kind: human, role: clerk, writes: [note, flag, a, b]}
+  set: {type: task, kind: auto, set: {label: 'kind if flag else note', lvl: 'a if flag else b'}}
+  e: {type: end}
+flows: [s -> t, t -> set, set -> e]
+policies:
+  - {id: text_branch, type: forbidden_state, condition: label == "zzz"}
+  - {id: enum_branch, type: forbidden_state, condition: lvl == "z"}
+"""
+
+
+@pytest.mark.parametrize("policy", ["text_branch", "enum_branch"])
+def test_a_conditional_between_an_enumeration_and_another_type_maps_each_branch(
+        policy: str) -> None:
+    """``kind if flag else note``: one branch is an enum index, the other a text code, and
+    ``a if flag else b`` two enumerations of different values: each branch must be mapped
+    on its own (mapping the whole term as the first branch's type proved both false)."""
+    result = _verdicts(MIXED_CONDITIONAL, policy)[policy]
+    assert result.verdict is Verdict.VIOLATED, result.reason
+    engine = Engine(enforce=False)   # the kernel agrees: both states are reached
+    case = engine.start(compile_loaded(load_text(MIXED_CONDITIONAL, "regression.yaml")))
+    [item] = engine.work_items(case.id)
+    engine.complete(item.id, "ann", {"note": "zzz", "flag": False, "a": "x", "b": "z"})
+    data = engine.case(case.id).data
+    assert (data["label"], data["lvl"]) == ("zzz", "z")

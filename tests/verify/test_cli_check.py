@@ -265,6 +265,8 @@ def test_xml_files_are_read_by_their_root_element(capsys, tmp_path):
     bpmn.write_text(AND_INTO_XOR.replace(decl, decl + "\n<!-- written by a tool -->"))
     code, out, _ = petriflow(capsys, str(bpmn), "--property", "deadlock")
     assert code == 0 and "process P" in out
+    code, out, _ = petriflow(capsys, f"{bpmn}#P", "--property", "deadlock")  # one process
+    assert code == 0 and "process P" in out
     net = tmp_path / "net.xml"
     net.write_text('<?xml version="1.0"?><pnml xmlns="http://www.pnml.org/version-2009/grammar/'
                    'pnml"><net id="n" type="http://www.pnml.org/version-2009/grammar/ptnet">'

@@ -204,6 +204,12 @@ class Translator:
                 if a.keys() != b.keys():
                     raise Unsupported("a conditional between different records")
                 return {k: z3.If(cond, a[k], b[k]) for k in a}, ca
+            textual = (EnumColor, StrColor)
+            if isinstance(ca, textual) and isinstance(cb, textual) and ca != cb and not (
+                    isinstance(ca, StrColor) and isinstance(cb, StrColor)):
+                # an enum's index and a text's code (or two enums' indexes) mean different
+                # values: each branch is mapped where the value is stored or compared
+                return ("ite", cond, (a, ca), (b, cb)), STR
             if isinstance(a, tuple) or isinstance(b, tuple):
                 # A branch is text whose code depends on where the value goes (an enum
                 # field or plain text): decide when it is stored or compared.
