@@ -205,6 +205,29 @@ def waiting(url: str) -> Iterator[tuple[str, str]]:
     yield case.id, item.id
 
 
+def test_a_people_directory_checks_roles(capsys: Capsys, url: str, tmp_path: Path,
+                                         waiting: tuple[str, str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a directory nobody's roles are known; with one (--people or
+    $PETRIFLOW_PEOPLE) only a manager takes a manager's approval."""
+    _, item_id = waiting
+    people = tmp_path / "people.yaml"
+    people.write_text("manager: [mia]\nclerk: [carl]\n")
+    err = _bad(capsys, ["tasks", "claim", item_id, "--as", "carl", "--db", url,
+                        "--people", str(people)])
+    assert "carl does not hold the role manager" in err
+    monkeypatch.setenv("PETRIFLOW_PEOPLE", str(people))
+    assert "does not hold the role manager" in _bad(
+        capsys, ["tasks", "complete", item_id, "--as", "carl", "--set", "approved=true",
+                 "--db", url])
+    assert "claimed by mia" in _ok(capsys, ["tasks", "claim", item_id, "--as", "mia",
+                                            "--db", url])
+    people.write_text("manager: mia\n")
+    assert "people.yaml, line 1: role 'manager' takes a list of names" in _bad(
+        capsys, ["tasks", "complete", item_id, "--as", "mia", "--set", "approved=true",
+                 "--db", url])
+
+
 def test_tasks_list_claim_complete(capsys: Capsys, url: str,
                                    waiting: tuple[str, str]) -> None:
     case_id, item_id = waiting
