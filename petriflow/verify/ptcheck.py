@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from petriflow.errors import FiringError
 from petriflow.net.game import TokenGame
 from petriflow.net.structure import Net
 from petriflow.verify.explicit import search
@@ -70,7 +71,12 @@ def reach(net: Net, ptnet: PTNet, goal: StateFormula, deadline: float, *,
                      reason="; ".join(q.reasons) or "no method concluded within the budget")
     if answer.answer == "reachable":
         # a witness is believed only once the kernel fires it and its end meets the goal
-        end = TokenGame(net).replay([ptnet.transitions[t] for t in answer.path])
+        try:
+            end = TokenGame(net).replay([ptnet.transitions[t] for t in answer.path])
+        except FiringError as exc:
+            return Reach("unknown", answer.method, fired=q.fired,
+                         reason=f"{answer.method} gave a run the net cannot fire ({exc}); "
+                                "not believed")
         if not compile_formula(goal, ptnet)(tuple(end.count(p) for p in ptnet.places)):
             return Reach("unknown", answer.method, fired=q.fired,
                          reason=f"{answer.method} gave a run whose end does not meet the "

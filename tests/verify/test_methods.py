@@ -78,3 +78,7 @@ def test_a_witness_whose_end_misses_the_goal_is_not_believed(
     monkeypatch.setattr(methods, "run_portfolio", lambda q, deadline: bogus)
     r = reach(net, ptnet, goal, time.monotonic() + 5)
     assert r.answer == "unknown" and "not believed" in (r.reason or "")
+    unfireable = methods.Answer("reachable", "a faulty method", [ptnet.tindex["t"]] * 2)
+    monkeypatch.setattr(methods, "run_portfolio", lambda q, deadline: unfireable)
+    r = reach(net, ptnet, goal, time.monotonic() + 5)
+    assert r.answer == "unknown" and "cannot fire" in (r.reason or "")
