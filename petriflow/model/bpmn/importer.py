@@ -852,6 +852,17 @@ class Importer:
                 return "task"
             body, body_defs = c, defs
         else:
+            if not c.get("calledElement") and self.zeebe(c, "calledElement") is None \
+                    and not any(x.ns == BPMN and x.tag in FLOW_NODES for x in c.children):
+                # a call activity that calls nothing (some tools export a collapsed
+                # sub-process so): an abstract activity, like <task>
+                self.activity_checks(c, defs, our)
+                self.add(our, {**base, "type": "task", "kind": "auto"}, c.line)
+                self.warnings.append(Problem(
+                    f"callActivity '{c.get('id')}' names no calledElement: read as an "
+                    "activity with no content", file=defs.file, line=c.line,
+                    element=c.get("id")))
+                return "task"
             found = self.called(c, defs, stack)
             if found is None:
                 return None

@@ -302,3 +302,19 @@ def test_fusing_places_keeps_an_end_reached_while_branches_run() -> None:
     imp, c = compiled(_parallel(6, 3, own_end=True))
     assert c.implicit
     assert any("termination: implicit" in w.message for w in imp.warnings)
+
+
+def test_a_call_activity_that_calls_nothing_is_an_activity_with_no_content() -> None:
+    """Some tools export a collapsed sub-process as a callActivity without calledElement:
+    read as <task> (said in a warning); an expression target is still refused."""
+    body = '<startEvent id="s"/><callActivity id="c"/><endEvent id="e"/>'
+    imp, c = compiled(bpmn(body + flow("f1", "s", "c") + flow("f2", "c", "e")))
+    _, task = compiled(bpmn(body.replace('<callActivity id="c"/>', '<task id="c"/>')
+                            + flow("f1", "s", "c") + flow("f2", "c", "e")))
+    assert c.fingerprint == task.fingerprint
+    assert any(w.element == "c" and "names no calledElement" in w.message
+               for w in imp.warnings)
+    dynamic = body.replace('<callActivity id="c"/>', '<callActivity id="c" '
+                           'calledElement="${which}"/>')
+    [p] = problems(bpmn(dynamic + flow("f1", "s", "c") + flow("f2", "c", "e")))
+    assert p.element == "c" and "needs a calledElement naming a process" in p.message
