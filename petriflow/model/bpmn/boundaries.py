@@ -63,11 +63,11 @@ def boundary(self: Any, b: XNode, local: dict[str, str], defs: Definitions) -> N
                          f"event on {self.map.tag_of.get(host_id or '', 'element')} "
                          f"'{b.get('attachedToRef')}' is not supported{second}", defs,
                          hint="supported: one timer (interrupting or not) on a human, "
-                         "agent, bot, api or receive task or on a sub-process or call "
-                         "activity, message and signal events (interrupting or not) on "
-                         "them; one error boundary on an api or bot task; error and "
-                         "escalation boundaries of a sub-process that something inside "
-                         "raises")
+                         "agent, bot, api or receive task or on a sub-process (with "
+                         "content) or call activity, message and signal events "
+                         "(interrupting or not) on them; one error boundary on an api or "
+                         "bot task; error and escalation boundaries of a sub-process that "
+                         "something inside raises")
         return
     self.add(our, {**({"name": b.get("name")} if b.get("name") else {}),
                    "type": "task", "kind": "auto"}, b.line)
