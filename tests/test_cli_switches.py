@@ -121,3 +121,77 @@ def test_an_empty_database_says_so(capsys: Capsys, tmp_path: Path) -> None:
     assert _out(capsys, ["processes", "list", "--db", url]).strip() == "no process deployed"
     assert _out(capsys, ["agents", "list", "--db", url]).strip() == "no agent registered"
     assert _json(capsys, ["agents", "list", "--db", url]) == []
+
+
+# -- the operators' log ----------------------------------------------------------------------------
+
+
+def _sql(url: str, statement: str) -> None:
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute(statement)
+    conn.close()
+
+
+def _verify(capsys: Capsys, url: str) -> tuple[int, str]:
+    code = run(["audit", "verify", "--db", url])
+    return code, capsys.readouterr().out
+
+
+def test_each_decision_is_logged_with_who_and_why(capsys: Capsys, url: str) -> None:
+    _out(capsys, ["agents", "suspend", "invoice_extractor", "--db", url, "--by", "olga",
+                  "--reason", "invents supplier names"])
+    [agent] = _json(capsys, ["agents", "list", "--db", url])
+    assert agent["decision"]["action"] == "suspend"
+    assert (agent["decision"]["by"], agent["decision"]["reason"]) == (
+        "olga", "invents supplier names")
+    assert "SUSPENDED by olga: invents supplier names" in _out(
+        capsys, ["agents", "list", "--db", url])
+    _out(capsys, ["processes", "suspend", "invoice_to_payment", "--db", url, "--by", "cfo"])
+    _out(capsys, ["processes", "resume", "invoice_to_payment", "--db", url, "--by", "cfo"])
+    code, out = _verify(capsys, url)
+    assert code == 0 and "operators' log intact" in out
+    store = SqlStore(url)
+    try:
+        log = [(o.kind, o.key, o.action, o.actor) for o in store.operations()]
+    finally:
+        store.close()
+    assert log == [("agent", "invoice_extractor", "suspend", "olga"),
+                   ("process", "invoice_to_payment", "suspend", "cfo"),
+                   ("process", "invoice_to_payment", "resume", "cfo")]
+
+
+@pytest.mark.parametrize(("tamper", "expected"), [
+    ("DELETE FROM petriflow_switches", "the log says it is suspended, but it is not"),
+    ("INSERT INTO petriflow_switches (kind, key) VALUES ('process', 'invoice_to_payment')",
+     "process invoice_to_payment: suspended, but no operator decision"),
+    ("UPDATE petriflow_operations SET reason = 'routine check'",
+     "operations log, entry 1: does not verify"),
+    ("UPDATE petriflow_operations SET actor = 'someone else'",
+     "operations log, entry 1: does not verify"),
+])
+def test_a_switch_or_a_decision_changed_behind_the_log_is_found(
+        capsys: Capsys, url: str, tamper: str, expected: str) -> None:
+    _out(capsys, ["agents", "suspend", "invoice_extractor", "--db", url, "--by", "olga",
+                  "--reason", "invents supplier names"])
+    _sql(url, tamper)
+    code, out = _verify(capsys, url)
+    assert code == 1 and expected in out and "operators' log NOT intact" in out
+
+
+def test_a_version_1_database_migrates_with_its_switches_in_the_log(
+        capsys: Capsys, url: str) -> None:
+    """Schema version 1 had no operators' log: `petriflow db migrate` adds it, entering
+    each switch already set, so that the log explains it."""
+    _out(capsys, ["agents", "suspend", "invoice_extractor", "--db", url])
+    _sql(url, "DROP TABLE petriflow_operations")
+    _sql(url, "UPDATE petriflow_schema SET version = 1")
+    code = run(["cases", "list", "--db", url])
+    assert code == 2 and "petriflow db migrate" in capsys.readouterr().err
+    _out(capsys, ["db", "migrate", "--db", url])
+    code, out = _verify(capsys, url)
+    assert code == 0 and "operators' log intact" in out
+    [agent] = _json(capsys, ["agents", "list", "--db", url])
+    assert (agent["suspended"], agent["decision"]["by"]) == (True, "migration")

@@ -384,10 +384,12 @@ def audit() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
-    """Check every case's hash chain and that replaying its journal gives the stored state.
-    Exit 0 when all are intact, 1 naming each case and event that is not."""
+    """Check every case's hash chain and that replaying its journal gives the stored state,
+    and the operators' log of kill-switch decisions. Exit 0 when all are intact, 1 naming
+    each case and event (or log entry, process or agent) that is not."""
 
     from petriflow.errors import PetriflowError
+    from petriflow.governance.operations import verify_operations
     from petriflow.runtime.replay import orphan_journals
 
     engine = _engine(db)
@@ -410,14 +412,19 @@ def audit_verify(db: str | None, case_ids: tuple[str, ...], fmt: str) -> None:
         orphans = orphan_journals(engine.store)
         ids += [r.case for r in orphans]
         bad += [str(r) for r in orphans]
+    # the operators' log of kill-switch decisions, and the switches it must explain
+    log = [] if case_ids else verify_operations(engine.store.operations(),
+                                                engine.store.switches())
     if fmt == "json":
         click.echo(json.dumps({"cases": len(ids), "intact": len(ids) - len(bad),
-                               "problems": bad}, indent=2))
+                               "problems": bad + log}, indent=2))
     else:
-        for line in bad:
+        for line in bad + log:
             click.echo(line)
-        click.echo(f"{len(ids) - len(bad)} of {len(ids)} case(s) intact")
-    sys.exit(1 if bad else 0)
+        click.echo(f"{len(ids) - len(bad)} of {len(ids)} case(s) intact"
+                   + ("" if case_ids else
+                      f"; operators' log {'intact' if not log else 'NOT intact'}"))
+    sys.exit(1 if bad or log else 0)
 
 
 @audit.command("export")

@@ -4,7 +4,8 @@ when a process or an agent misbehaves, and the agents' record from the journal.
 A process suspended stops every case of it (nothing starts, fires or is called) until it
 is resumed; an agent suspended is never called again: its open items go to the task's
 human fallback where the model has one and wait otherwise. Both settings live in the
-database, so every worker honours them.
+database, so every worker honours them, and each decision (who, when, why) goes into the
+hash-chained operators' log that ``petriflow audit verify`` checks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from petriflow.cli.engine import DB_HELP, _store
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
                        default="text", show_default=True)
+_BY = click.option("--by", default="cli", show_default=True,
+                   help="Who decides (recorded in the operators' log).")
+_REASON = click.option("--reason", default="", help="Why (recorded in the operators' log).")
 
 
 def _engine(db: str | None) -> Any:
@@ -36,6 +40,20 @@ def _unknown(kind: str, name: str, known: list[str]) -> None:
     _fail(f"no {kind} {name!r} in the database{hint}")
 
 
+def _last_decisions(store: Any, kind: str) -> dict[str, dict[str, Any]]:
+    """Name -> the last operator decision about it (action, by, at, reason)."""
+    return {op.key: {"action": op.action, "by": op.actor, "at": op.at, "reason": op.reason}
+            for op in store.operations() if op.kind == kind}
+
+
+def _flag(row: dict[str, Any]) -> str:
+    if not row["suspended"]:
+        return ""
+    d = row["decision"] or {}
+    why = f": {d['reason']}" if d.get("reason") else ""
+    return f"  SUSPENDED by {d.get('by', '?')}{why}"
+
+
 # -- processes --------------------------------------------------------------------------------
 
 
@@ -47,6 +65,7 @@ def processes() -> None:
 def _process_rows(engine: Any) -> list[dict[str, Any]]:
     store = engine.store
     suspended = store.switches().get("process", frozenset())
+    decided = _last_decisions(store, "process")
     counts: dict[str, Counter[str]] = {}
     for rec in store.cases():
         counts.setdefault(rec.fingerprint, Counter())[rec.status.value] += 1
@@ -55,6 +74,7 @@ def _process_rows(engine: Any) -> list[dict[str, Any]]:
         stored = store.process(fp)
         rows.append({"process": stored.name, "version": stored.version, "fingerprint": fp,
                      "suspended": stored.name in suspended,
+                     "decision": decided.get(stored.name),
                      "cases": dict(sorted(counts.get(fp, Counter()).items()))})
     return rows
 
@@ -72,9 +92,8 @@ def processes_list(db: str | None, fmt: str) -> None:
         click.echo("no process deployed")
     for row in rows:
         cases = ", ".join(f"{n} {status}" for status, n in row["cases"].items()) or "no case"
-        flag = "  SUSPENDED" if row["suspended"] else ""
         click.echo(f"{row['process']} {row['version']} ({row['fingerprint'][:12]}): "
-                   f"{cases}{flag}")
+                   f"{cases}{_flag(row)}")
 
 
 def _process_name(engine: Any, name: str) -> str:
@@ -87,21 +106,25 @@ def _process_name(engine: Any, name: str) -> str:
 @processes.command("suspend")
 @click.argument("name")
 @click.option("--db", default=None, help=DB_HELP)
-def processes_suspend(name: str, db: str | None) -> None:
+@_BY
+@_REASON
+def processes_suspend(name: str, db: str | None, by: str, reason: str) -> None:
     """Stop every case of process NAME: nothing starts, fires or is called until it is
     resumed (every worker on the database honours it)."""
     engine = _engine(db)
-    engine.suspend_process(_process_name(engine, name))
+    engine.suspend_process(_process_name(engine, name), by=by, reason=reason)
     click.echo(f"process {name}: suspended")
 
 
 @processes.command("resume")
 @click.argument("name")
 @click.option("--db", default=None, help=DB_HELP)
-def processes_resume(name: str, db: str | None) -> None:
+@_BY
+@_REASON
+def processes_resume(name: str, db: str | None, by: str, reason: str) -> None:
     """Let the cases of process NAME move again (workers pick up their work)."""
     engine = _engine(db)
-    engine.resume_process(_process_name(engine, name))
+    engine.resume_process(_process_name(engine, name), by=by, reason=reason)
     click.echo(f"process {name}: running")
 
 
@@ -118,7 +141,9 @@ def _agent_rows(engine: Any) -> list[dict[str, Any]]:
     for fp in store.fingerprints():
         engine.deployment(fp)  # its registry counts (a definition that changed: an error)
     suspended = store.switches().get("agent", frozenset())
-    return [{**record.as_dict(), "suspended": agent in suspended}
+    decided = _last_decisions(store, "agent")
+    return [{**record.as_dict(), "suspended": agent in suspended,
+             "decision": decided.get(agent)}
             for agent, record in sorted(engine.agent_records().items())]
 
 
@@ -138,11 +163,10 @@ def agents_list(db: str | None, fmt: str) -> None:
         who = " ".join(str(v) for v in (row["vendor"], row["model"]) if v)
         avg = row["average_confidence"]
         confidence = f"{avg:.2f}" if avg is not None else "-"
-        flag = "  SUSPENDED" if row["suspended"] else ""
         click.echo(f"{row['agent']} v{row['version']}{f' ({who})' if who else ''}: "
                    f"{row['completions']} completed, {row['handoffs']} handed to people, "
                    f"{row['refusals']} refused, {row['failures']} failed, average "
-                   f"confidence {confidence}{flag}")
+                   f"confidence {confidence}{_flag(row)}")
 
 
 def _agent_id(engine: Any, agent: str) -> str:
@@ -155,19 +179,23 @@ def _agent_id(engine: Any, agent: str) -> str:
 @agents.command("suspend")
 @click.argument("agent")
 @click.option("--db", default=None, help=DB_HELP)
-def agents_suspend(agent: str, db: str | None) -> None:
+@_BY
+@_REASON
+def agents_suspend(agent: str, db: str | None, by: str, reason: str) -> None:
     """Never call AGENT again until it is resumed: its open work items go to their
     task's human fallback where the model has one, and wait otherwise."""
     engine = _engine(db)
-    moved = engine.suspend_agent(_agent_id(engine, agent))
+    moved = engine.suspend_agent(_agent_id(engine, agent), by=by, reason=reason)
     click.echo(f"agent {agent}: suspended; {moved} open work item(s) handed to people")
 
 
 @agents.command("resume")
 @click.argument("agent")
 @click.option("--db", default=None, help=DB_HELP)
-def agents_resume(agent: str, db: str | None) -> None:
+@_BY
+@_REASON
+def agents_resume(agent: str, db: str | None, by: str, reason: str) -> None:
     """Call AGENT again (workers pick up its waiting items)."""
     engine = _engine(db)
-    engine.resume_agent(_agent_id(engine, agent))
+    engine.resume_agent(_agent_id(engine, agent), by=by, reason=reason)
     click.echo(f"agent {agent}: running")

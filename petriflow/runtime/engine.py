@@ -534,12 +534,13 @@ class Engine:
         self.fire_timers(case=case_id)
         return self._case(case_id)
 
-    def suspend_process(self, name: str) -> None:
-        """No case of ``name`` starts or moves until it is resumed."""
-        self._set_switch("process", name, True)
+    def suspend_process(self, name: str, *, by: str = ENGINE, reason: str = "") -> None:
+        """No case of ``name`` starts or moves until it is resumed (the decision goes into
+        the operators' log: who, when, why)."""
+        self._set_switch("process", name, True, by, reason)
 
-    def resume_process(self, name: str) -> None:
-        self._set_switch("process", name, False)
+    def resume_process(self, name: str, *, by: str = ENGINE, reason: str = "") -> None:
+        self._set_switch("process", name, False, by, reason)
         ids = set()
         for rec in self.store.cases(process=name):
             ids.add(rec.id)
@@ -549,10 +550,10 @@ class Engine:
         self._drain()
         self.fire_timers(cases=ids)  # what came due while it stood still
 
-    def suspend_agent(self, agent_id: str) -> int:
+    def suspend_agent(self, agent_id: str, *, by: str = ENGINE, reason: str = "") -> int:
         """Stop calling ``agent_id``; its open items go to the model's human fallback where
         the task has one, and wait otherwise. Returns how many items were handed over."""
-        self._set_switch("agent", agent_id, True)
+        self._set_switch("agent", agent_id, True, by, reason)
         moved = 0
         for item in self.store.work_items(agent=agent_id):
             rec = self._case(item.case)
@@ -567,8 +568,8 @@ class Engine:
         self._drain()
         return moved
 
-    def resume_agent(self, agent_id: str) -> None:
-        self._set_switch("agent", agent_id, False)
+    def resume_agent(self, agent_id: str, *, by: str = ENGINE, reason: str = "") -> None:
+        self._set_switch("agent", agent_id, False, by, reason)
         self._queue.extend(i.id for i in self.store.work_items(agent=agent_id))
         self._drain()
 
@@ -644,8 +645,9 @@ class Engine:
             cached = self._switches = (now, self.store.switches())
         return cached[1].get(kind, frozenset())
 
-    def _set_switch(self, kind: str, key: str, on: bool) -> None:
-        self.store.set_switch(kind, key, on)
+    def _set_switch(self, kind: str, key: str, on: bool, by: str, reason: str) -> None:
+        self.store.set_switch(kind, key, on, actor=by, reason=reason or None,
+                              at=self.clock.now())
         self._switches = None
 
     def _process_suspended(self, rec: CaseRecord) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from petriflow.governance.audit import GENESIS, AuditEvent
+from petriflow.governance.operations import Operation
 
 
 class CaseStatus(enum.Enum):
@@ -182,7 +183,16 @@ class Store(Protocol):
         """Give up ``worker``'s lease on an item (it could not act on it)."""
         ...
 
-    def set_switch(self, kind: str, key: str, on: bool) -> None: ...
+    def set_switch(self, kind: str, key: str, on: bool, *, actor: str = "engine",
+                   reason: str | None = None, at: float = 0.0) -> None:
+        """Turn the kill switch ``kind`` (process or agent) of ``key`` on or off and, in
+        the same transaction, append the decision to the operators' log (hash chained,
+        :mod:`petriflow.governance.operations`); setting it as it is changes nothing."""
+        ...
+
+    def operations(self) -> list[Operation]:
+        """The operators' log, oldest first."""
+        ...
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from petriflow.errors import ConflictError, NotFoundError
 from petriflow.governance.audit import AuditEvent
+from petriflow.governance.operations import Operation, next_operation
 from petriflow.net.colors import Record
 from petriflow.store.base import (
     CaseRecord,
@@ -37,6 +38,7 @@ class InMemoryStore:
         self._timers: dict[str, Timer] = {}
         self._events: dict[str, list[AuditEvent]] = {}
         self._switches: dict[str, set[str]] = {"process": set(), "agent": set()}
+        self._operations: list[Operation] = []
 
     def save_process(self, process: StoredProcess) -> None:
         with self._lock:
@@ -159,13 +161,21 @@ class InMemoryStore:
                 if item_id in self._open.get(item.case, {}):
                     self._open[item.case][item_id] = freed
 
-    def set_switch(self, kind: str, key: str, on: bool) -> None:
+    def set_switch(self, kind: str, key: str, on: bool, *, actor: str = "engine",
+                   reason: str | None = None, at: float = 0.0) -> None:
         with self._lock:
             group = self._switches.setdefault(kind, set())
+            if (key in group) == on:
+                return
+            last = self._operations[-1] if self._operations else None
+            self._operations.append(next_operation(last, at, kind, key, on, actor, reason))
             if on:
                 group.add(key)
             else:
                 group.discard(key)
+
+    def operations(self) -> list[Operation]:
+        return list(self._operations)
 
 
 __all__ = ["InMemoryStore"]

@@ -425,6 +425,28 @@ def check_timers(store_factory: StoreFactory) -> None:
 # -- switches ------------------------------------------------------------------------------------
 
 
+def check_operations_log(store_factory: StoreFactory) -> None:
+    """Each change of a kill switch appends one hash-chained entry (who, when, why) to the
+    operators' log, and the log explains the switches; setting a switch as it is already
+    appends nothing."""
+    from petriflow.governance.operations import verify_operations
+
+    store = store_factory()
+    assert store.operations() == []
+    store.set_switch("agent", "extractor", True, actor="ops", reason="hallucinates", at=5.0)
+    store.set_switch("agent", "extractor", True, actor="ops", at=6.0)      # as it is
+    store.set_switch("process", "invoice", True, actor="cfo", at=7.0)
+    store.set_switch("agent", "extractor", False, actor="ops", reason="fixed", at=8.5)
+    log = store.operations()
+    assert [(o.seq, o.kind, o.key, o.action, o.actor, o.reason, o.at) for o in log] == [
+        (1, "agent", "extractor", "suspend", "ops", "hallucinates", 5.0),
+        (2, "process", "invoice", "suspend", "cfo", None, 7.0),
+        (3, "agent", "extractor", "resume", "ops", "fixed", 8.5)]
+    assert [o.prev for o in log[1:]] == [o.hash for o in log[:-1]]
+    assert verify_operations(log, store.switches()) == []
+
+
+
 def check_switches(store_factory: StoreFactory) -> None:
     """Kill switches start off, turn on and off per (kind, key), and are idempotent."""
     store = store_factory()
@@ -585,6 +607,7 @@ ALL_CHECKS: tuple[Callable[[StoreFactory], None], ...] = (
     check_leases_skip_stopped_cases,
     check_timers,
     check_switches,
+    check_operations_log,
     check_not_found,
     check_readers_cannot_change_the_store,
     check_long_ids_are_kept_or_refused_cleanly,

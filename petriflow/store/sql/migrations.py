@@ -3,7 +3,8 @@
 A database is opened only at the current :data:`~petriflow.store.sql.schema.SCHEMA_VERSION`;
 an older one is refused with a hint to run ``petriflow db migrate``, which applies the
 steps below in order, in one transaction, and records the new version. Version 1 is the
-first released schema, so there is no step yet; a step is a function of a connection.
+first released schema; a step is a function of a connection. Version 2 adds the
+operators' log of kill-switch decisions.
 
 The version itself is read by :func:`stored_version`, which refuses what it cannot trust
 (a version that is not a whole number, several rows, no row beside stored data) rather
@@ -12,16 +13,39 @@ than guess: a wrong guess would run the wrong migration, or none, on real data.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import inspect, literal, select, update
+from sqlalchemy import insert, inspect, literal, select, update
 
 from petriflow.errors import CorruptionError, StoreError
-from petriflow.store.sql.schema import SCHEMA_VERSION, metadata, schema_info
+from petriflow.governance.operations import next_operation
+from petriflow.store.sql.schema import (
+    SCHEMA_VERSION,
+    metadata,
+    operations,
+    schema_info,
+    switches,
+)
+
+
+def _operations_log(conn: Any) -> None:
+    """1 -> 2: the operators' log. The switches already set are entered in it, in one
+    entry each by the actor ``migration``, so that the log explains every switch."""
+    operations.create(conn, checkfirst=True)  # (a creating open may have made it)
+    last = None
+    for row in conn.execute(select(switches).order_by(switches.c.kind, switches.c.key)):
+        op = next_operation(last, time.time(), row.kind, row.key, True, "migration",
+                            "set before the operators' log existed (schema version 1)")
+        conn.execute(insert(operations).values(
+            seq=op.seq, at=op.at, kind=op.kind, key=op.key, action=op.action,
+            actor=op.actor, reason=op.reason, prev=op.prev, hash=op.hash))
+        last = op
+
 
 #: version -> the step from that version to the next
-STEPS: dict[int, Callable[[Any], None]] = {}
+STEPS: dict[int, Callable[[Any], None]] = {1: _operations_log}
 
 
 def migrate_schema(conn: Any, version: int) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -99,6 +99,19 @@ timers = Table(
     Index("ix_petriflow_timers_due", "due"),
 )
 
+operations = Table(   # the operators' log (schema version 2)
+    "petriflow_operations", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text),
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 switches = Table(
     "petriflow_switches", metadata,
     Column("kind", String(20), nullable=False),
@@ -106,5 +119,5 @@ switches = Table(
     PrimaryKeyConstraint("kind", "key"),
 )
 
-__all__ = ["SCHEMA_VERSION", "cases", "events", "metadata", "processes", "schema_info",
-           "switches", "timers", "work_items"]
+__all__ = ["SCHEMA_VERSION", "cases", "events", "metadata", "operations", "processes",
+           "schema_info", "switches", "timers", "work_items"]

@@ -47,6 +47,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from petriflow.errors import ConflictError, CorruptionError, NotFoundError, StoreError
 from petriflow.governance.audit import AuditEvent
+from petriflow.governance.operations import Operation, next_operation
 from petriflow.net.colorjson import color_from_json
 from petriflow.net.colors import RecordColor
 from petriflow.store.base import (
@@ -63,6 +64,7 @@ from petriflow.store.sql.migrations import migrate_schema, stored_version
 from petriflow.store.sql.schema import (
     SCHEMA_VERSION,
     metadata,
+    operations,
     processes,
     schema_info,
     switches,
@@ -526,12 +528,45 @@ class SqlStore:
             self._reused[1].pop(item_id, None)
         self._statement(read.RELEASE, (item_id, worker))
 
-    def set_switch(self, kind: str, key: str, on: bool) -> None:
-        with self._errors("write"), self.db.begin() as conn:
-            conn.execute(delete(switches).where(switches.c.kind == kind,
-                                                switches.c.key == key))
-            if on:
-                conn.execute(insert(switches).values(kind=kind, key=key))
+    def set_switch(self, kind: str, key: str, on: bool, *, actor: str = "engine",
+                   reason: str | None = None, at: float = 0.0) -> None:
+        """One transaction: the switch and its entry in the operators' log. Two operators
+        at once both compute the next entry number: the second insert violates the log's
+        primary key and that writer loses with a ConflictError (the log never forks)."""
+        self.flush()
+        try:
+            with self._errors("write"), self.db.begin() as conn:
+                held = conn.execute(select(switches.c.key).where(
+                    switches.c.kind == kind, switches.c.key == key)).first() is not None
+                if held == on:
+                    return
+                row = conn.execute(select(operations).order_by(
+                    operations.c.seq.desc()).limit(1)).first()
+                last = None if row is None else _operation(row)
+                op = next_operation(last, at, kind, key, on, actor, reason)
+                conn.execute(insert(operations).values(
+                    seq=op.seq, at=op.at, kind=op.kind, key=op.key, action=op.action,
+                    actor=op.actor, reason=op.reason, prev=op.prev, hash=op.hash))
+                if on:
+                    conn.execute(insert(switches).values(kind=kind, key=key))
+                else:
+                    conn.execute(delete(switches).where(switches.c.kind == kind,
+                                                        switches.c.key == key))
+        except IntegrityError:
+            raise ConflictError(f"another operator changed the kill switches at the same "
+                                f"time; {kind} {key} was not changed",
+                                hint="look at the switches and try again") from None
+
+    def operations(self) -> list[Operation]:
+        self.flush()
+        with self._errors("read"), self.db.connect() as conn:
+            return [_operation(r) for r in conn.execute(
+                select(operations).order_by(operations.c.seq))]
+
+
+def _operation(row: Any) -> Operation:
+    return Operation(row.seq, row.at, row.kind, row.key, row.action, row.actor, row.reason,
+                     row.prev, row.hash)
 
 
 def _first_line(exc: Exception) -> str:
