@@ -46,11 +46,8 @@ def model_kind(path: str) -> str:
         return "bpmn"
     if Path(path).suffix.lower() in (".yaml", ".yml", ".json"):
         return "process"
-    file = path
-    if "#" in path and not Path(path).exists():  # FILE#process: the file is what counts
-        file = path.rpartition("#")[0]
-        if model_kind(file) == "bpmn":
-            return "bpmn"
+    # FILE#process: the file is what counts
+    file = path.rpartition("#")[0] if "#" in path and not Path(path).exists() else path
     try:
         with open(file, "rb") as f:
             head = f.read(65536)

@@ -79,9 +79,11 @@ def _store(db: str | None, *, create: bool = True, batch: int = 1) -> Any:
     return SqlStore(db or default_url(), create=create, batch=batch)
 
 
-PEOPLE_HELP = ("Who holds which role: a YAML file mapping each role to a list of names; "
-               "then a person may only take work offered to a role they hold (default: "
-               "$PETRIFLOW_PEOPLE; without one, roles are not checked).")
+_PEOPLE = click.option(
+    "--people", "people", default=None, type=click.Path(dir_okay=False),
+    help="Who holds which role: a YAML file mapping each role to a list of names; then a "
+         "person may only take work offered to a role they hold (default: "
+         "$PETRIFLOW_PEOPLE; without one, roles are not checked).")
 
 
 def _people(path: str | None) -> dict[str, set[str]] | None:
@@ -325,8 +327,7 @@ def tasks_list(db: str | None, role: str | None, case_id: str | None, fmt: str) 
 @click.argument("item_id")
 @click.option("--as", "person", required=True, help="Who takes the work item.")
 @click.option("--db", default=None, help=DB_HELP)
-@click.option("--people", "people", default=None, type=click.Path(dir_okay=False),
-              help=PEOPLE_HELP)
+@_PEOPLE
 def tasks_claim(item_id: str, person: str, db: str | None, people: str | None) -> None:
     item = _engine(db, item=item_id, people=_people(people)).claim(item_id, person)
     click.echo(f"{item.id}: claimed by {item.claimed_by}")
@@ -360,8 +361,7 @@ def _outputs(pairs: tuple[str, ...], data: str | None) -> dict[str, Any]:
               help="An output field (repeatable); VALUE is read as JSON when it can be.")
 @click.option("--data", default=None, help="All output fields as one JSON object.")
 @click.option("--db", default=None, help=DB_HELP)
-@click.option("--people", "people", default=None, type=click.Path(dir_okay=False),
-              help=PEOPLE_HELP)
+@_PEOPLE
 def tasks_complete(item_id: str, person: str, pairs: tuple[str, ...], data: str | None,
                    db: str | None, people: str | None) -> None:
     """Complete a work item with its outputs (refused, and recorded, if a policy says no)."""

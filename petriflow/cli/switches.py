@@ -10,7 +10,6 @@ hash-chained operators' log that ``petriflow audit verify`` checks.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections import Counter
 from typing import Any
@@ -19,6 +18,7 @@ import click
 
 from petriflow.cli import _fail, main
 from petriflow.cli.engine import DB_HELP, _store
+from petriflow.errors import did_you_mean
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
                        default="text", show_default=True)
@@ -34,10 +34,8 @@ def _engine(db: str | None) -> Any:
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> None:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = (f"; did you mean {close[0]!r}?" if close
-            else f"; the database has {', '.join(sorted(known)) or 'none'}")
-    _fail(f"no {kind} {name!r} in the database{hint}")
+    hint = did_you_mean(name, known) or f"the database has {', '.join(sorted(known)) or 'none'}"
+    _fail(f"no {kind} {name!r} in the database; {hint}")
 
 
 def _last_decisions(store: Any, kind: str) -> dict[str, dict[str, Any]]:

@@ -411,8 +411,6 @@ class Engine:
             due = self.store.timers(case=case, due_by=now)
             if cases is not None:
                 due = [t for t in due if t.case in cases]
-            if quarantine:
-                due = [t for t in due if t.case not in quarantine]
             if not due:
                 return done
             progressed = False
@@ -667,8 +665,7 @@ class Engine:
         return held
 
     def _held(self, status: CaseStatus, rec: CaseRecord) -> bool:
-        """Whether nothing may move the case now: suspended, failed (an incident waits for
-        an operator's retry) or its process suspended."""
+        """:meth:`held`, with the status a transaction has reached so far."""
         return status in _HELD or self._process_suspended(rec)
 
     def _snapshot(self, item_id: str) -> tuple[WorkItem, CaseRecord]:

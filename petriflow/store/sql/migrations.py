@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import insert, inspect, literal, select, update
@@ -38,9 +39,7 @@ def _operations_log(conn: Any) -> None:
     for row in conn.execute(select(switches).order_by(switches.c.kind, switches.c.key)):
         op = next_operation(last, time.time(), row.kind, row.key, True, "migration",
                             "set before the operators' log existed (schema version 1)")
-        conn.execute(insert(operations).values(
-            seq=op.seq, at=op.at, kind=op.kind, key=op.key, action=op.action,
-            actor=op.actor, reason=op.reason, prev=op.prev, hash=op.hash))
+        conn.execute(insert(operations).values(asdict(op)))  # (its fields are the columns)
         last = op
 
 

@@ -32,6 +32,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -542,11 +543,9 @@ class SqlStore:
                     return
                 row = conn.execute(select(operations).order_by(
                     operations.c.seq.desc()).limit(1)).first()
-                last = None if row is None else _operation(row)
+                last = None if row is None else Operation(**row._mapping)
                 op = next_operation(last, at, kind, key, on, actor, reason)
-                conn.execute(insert(operations).values(
-                    seq=op.seq, at=op.at, kind=op.kind, key=op.key, action=op.action,
-                    actor=op.actor, reason=op.reason, prev=op.prev, hash=op.hash))
+                conn.execute(insert(operations).values(asdict(op)))
                 if on:
                     conn.execute(insert(switches).values(kind=kind, key=key))
                 else:
@@ -560,13 +559,8 @@ class SqlStore:
     def operations(self) -> list[Operation]:
         self.flush()
         with self._errors("read"), self.db.connect() as conn:
-            return [_operation(r) for r in conn.execute(
+            return [Operation(**r._mapping) for r in conn.execute(
                 select(operations).order_by(operations.c.seq))]
-
-
-def _operation(row: Any) -> Operation:
-    return Operation(row.seq, row.at, row.kind, row.key, row.action, row.actor, row.reason,
-                     row.prev, row.hash)
 
 
 def _first_line(exc: Exception) -> str:
